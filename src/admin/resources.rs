@@ -1,0 +1,553 @@
+//! The ten `wx_*` resources of the admin API: what each validates, filters
+//! and hides.
+
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{json, Value};
+
+use super::check::{max_bytes, max_chars, not_negative, one_of, required, url};
+use super::Resource;
+use crate::api::Api;
+use crate::entity::*;
+use crate::error::{AppError, FieldErrors};
+use crate::state::AppState;
+
+pub fn register_all(api: Api) -> Api {
+    api.crud::<Accounts>("/wechat/wxaccounts", "accounts")
+        .crud::<AutoReplies>("/wechat/wxautoreplies", "auto replies")
+        .crud::<Materials>("/wechat/wxmaterials", "materials")
+        .crud::<Menus>("/wechat/wxmenus", "menus")
+        .crud::<Messages>("/wechat/wxmessages", "messages")
+        .crud::<Users>("/wechat/wxusers", "fans")
+        .crud::<Templates>("/wechat/wxtemplates", "templates")
+        .list::<TemplateLogs>("/wechat/wxtemplates/logs", "templates")
+        .list::<PayOrders>("/wechat/wxpay/orders", "pay")
+        .list::<PayRefunds>("/wechat/wxpay/refunds", "pay")
+}
+
+fn flag(errors: &mut FieldErrors, field: &str, value: i16) {
+    one_of(errors, field, &value, &[0, 1]);
+}
+
+pub struct Accounts;
+
+/// Message modes: 0 plaintext, 1 compatible, 2 AES (safe).
+pub const MESSAGE_MODES: [i16; 3] = [0, 1, 2];
+
+pub fn valid_token(token: &str) -> bool {
+    (3..=32).contains(&token.len()) && token.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+pub fn valid_encoding_aes_key(key: &str) -> bool {
+    key.len() == 43
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+}
+
+impl Resource for Accounts {
+    type Entity = accounts::Entity;
+    type Model = accounts::Model;
+    type ActiveModel = accounts::ActiveModel;
+    const NOUN: &'static str = "account";
+    const SECRETS: &'static [&'static str] = &[
+        "app_secret",
+        "token",
+        "encoding_aes_key",
+        "access_token",
+        "pay_api_v3_key",
+        "pay_private_key",
+    ];
+    const READ_ONLY: &'static [&'static str] =
+        &["access_token", "token_expires_at", "pay_platform_certs"];
+    const FILTERS: &'static [&'static str] = &[
+        "status",
+        "message_mode",
+        "account_type",
+        "app_id",
+        "original_id",
+    ];
+    const SEARCH: &'static [&'static str] = &["account_name", "app_id", "original_id", "wechat_id"];
+
+    fn defaults() -> Value {
+        json!({ "status": 1, "message_mode": 0, "account_type": 2 })
+    }
+
+    fn validate(m: &accounts::Model, errors: &mut FieldErrors) {
+        if m.app_id.is_empty()
+            || m.app_id.len() > 64
+            || !m
+                .app_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            errors.insert(
+                "app_id".into(),
+                "is required: up to 64 letters and digits (e.g. wx…)".into(),
+            );
+        }
+        required(errors, "account_name", &m.account_name);
+        max_chars(errors, "account_name", &m.account_name, 255);
+        max_bytes(errors, "app_secret", &m.app_secret, 255);
+        one_of(errors, "account_type", &m.account_type, &[0, 1, 2, 3]);
+        flag(errors, "status", m.status);
+        one_of(errors, "message_mode", &m.message_mode, &MESSAGE_MODES);
+        if !valid_token(&m.token) {
+            errors.insert("token".into(), "must be 3–32 letters or digits".into());
+        }
+        if !m.encoding_aes_key.is_empty() && !valid_encoding_aes_key(&m.encoding_aes_key) {
+            errors.insert(
+                "encoding_aes_key".into(),
+                "must be exactly 43 base64 characters (A–Z, a–z, 0–9, +, /)".into(),
+            );
+        } else if m.encoding_aes_key.is_empty() && m.message_mode != 0 {
+            errors.insert(
+                "encoding_aes_key".into(),
+                "is required in compatible (1) and AES (2) message modes".into(),
+            );
+        }
+        if !m.original_id.is_empty() && !m.original_id.starts_with("gh_") {
+            errors.insert("original_id".into(), "must start with gh_".into());
+        }
+        max_bytes(errors, "original_id", &m.original_id, 64);
+        max_bytes(errors, "wechat_id", &m.wechat_id, 64);
+        url(errors, "server_url", &m.server_url);
+        if !m.mch_id.is_empty()
+            && (m.mch_id.len() > 32 || !m.mch_id.chars().all(|c| c.is_ascii_digit()))
+        {
+            errors.insert(
+                "mch_id".into(),
+                "must be the merchant number (digits)".into(),
+            );
+        }
+        if !m.pay_api_v3_key.is_empty() && m.pay_api_v3_key.len() != 32 {
+            errors.insert("pay_api_v3_key".into(), "must be exactly 32 bytes".into());
+        }
+        max_bytes(errors, "pay_cert_serial", &m.pay_cert_serial, 64);
+        if !m.pay_private_key.is_empty()
+            && !m.pay_private_key.contains("-----BEGIN PRIVATE KEY-----")
+        {
+            errors.insert(
+                "pay_private_key".into(),
+                "must be a PEM private key (-----BEGIN PRIVATE KEY-----)".into(),
+            );
+        }
+        if !m.pay_public_key_id.is_empty() && !m.pay_public_key_id.starts_with("PUB_KEY_ID_") {
+            errors.insert(
+                "pay_public_key_id".into(),
+                "must start with PUB_KEY_ID_".into(),
+            );
+        }
+        if !m.pay_public_key.is_empty() && !m.pay_public_key.contains("-----BEGIN PUBLIC KEY-----")
+        {
+            errors.insert(
+                "pay_public_key".into(),
+                "must be a PEM public key (-----BEGIN PUBLIC KEY-----)".into(),
+            );
+        }
+    }
+
+    /// An account is deleted only once nothing refers to it: messages, fans
+    /// and above all payments are never removed as a side effect.
+    async fn before_delete(db: &DatabaseTransaction, ids: &[i64]) -> Result<(), AppError> {
+        let mut held = Vec::new();
+        macro_rules! count {
+            ($entity:ident, $label:literal) => {
+                let n = $entity::Entity::find()
+                    .filter($entity::Column::AccountId.is_in(ids.to_vec()))
+                    .count(db)
+                    .await?;
+                if n > 0 {
+                    held.push(format!("{n} {}", $label));
+                }
+            };
+        }
+        count!(auto_replies, "auto replies");
+        count!(materials, "materials");
+        count!(menus, "menus");
+        count!(messages, "messages");
+        count!(users, "fans");
+        count!(templates, "templates");
+        count!(template_logs, "template sends");
+        count!(pay_orders, "pay orders");
+        count!(pay_refunds, "refunds");
+        if held.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(format!(
+                "the account still has {}; delete those first",
+                held.join(", ")
+            )))
+        }
+    }
+}
+
+pub struct AutoReplies;
+
+/// Reply rule kinds: 1 follow, 2 keyword, 3 default.
+pub const REPLY_TYPES: [i16; 3] = [1, 2, 3];
+pub const REPLY_MESSAGE_TYPES: [&str; 6] = ["text", "image", "voice", "video", "news", "music"];
+
+impl Resource for AutoReplies {
+    type Entity = auto_replies::Entity;
+    type Model = auto_replies::Model;
+    type ActiveModel = auto_replies::ActiveModel;
+    const NOUN: &'static str = "auto reply";
+    const FILTERS: &'static [&'static str] =
+        &["reply_type", "match_type", "message_type", "status"];
+    const SEARCH: &'static [&'static str] = &["keyword", "content", "title"];
+    const ORDER: &'static [(&'static str, bool)] = &[("priority", false), ("id", false)];
+
+    fn defaults() -> Value {
+        json!({ "reply_type": 2, "match_type": 1, "message_type": "text", "status": 1, "priority": 0 })
+    }
+
+    fn validate(m: &auto_replies::Model, errors: &mut FieldErrors) {
+        one_of(errors, "reply_type", &m.reply_type, &REPLY_TYPES);
+        one_of(errors, "match_type", &m.match_type, &[1, 2]);
+        flag(errors, "status", m.status);
+        if m.reply_type == 2 {
+            required(errors, "keyword", &m.keyword);
+        }
+        max_chars(errors, "keyword", &m.keyword, 255);
+        if !REPLY_MESSAGE_TYPES.contains(&m.message_type.as_str()) {
+            errors.insert(
+                "message_type".into(),
+                format!("must be one of {REPLY_MESSAGE_TYPES:?}"),
+            );
+        }
+        match m.message_type.as_str() {
+            "text" => required(errors, "content", &m.content),
+            "image" | "voice" | "video" => required(errors, "media_id", &m.media_id),
+            "news" => {
+                required(errors, "title", &m.title);
+                required(errors, "url", &m.url);
+            }
+            "music" => {
+                required(errors, "music_url", &m.music_url);
+                required(errors, "thumb_media_id", &m.thumb_media_id);
+            }
+            _ => {}
+        }
+        // A passive reply is one packet; WeChat drops text over 2048 bytes.
+        max_bytes(errors, "content", &m.content, 2048);
+        for (field, value) in [
+            ("pic_url", &m.pic_url),
+            ("url", &m.url),
+            ("music_url", &m.music_url),
+            ("hq_music_url", &m.hq_music_url),
+        ] {
+            url(errors, field, value);
+        }
+    }
+}
+
+pub struct Materials;
+
+pub const MEDIA_TYPES: [&str; 5] = ["image", "voice", "video", "thumb", "news"];
+
+impl Resource for Materials {
+    type Entity = materials::Entity;
+    type Model = materials::Model;
+    type ActiveModel = materials::ActiveModel;
+    const NOUN: &'static str = "material";
+    const FILTERS: &'static [&'static str] =
+        &["media_type", "is_permanent", "sync_status", "media_id"];
+    const SEARCH: &'static [&'static str] = &["name", "title"];
+
+    fn defaults() -> Value {
+        json!({ "media_type": "image", "is_permanent": 1, "sync_status": 0 })
+    }
+
+    fn validate(m: &materials::Model, errors: &mut FieldErrors) {
+        if !MEDIA_TYPES.contains(&m.media_type.as_str()) {
+            errors.insert(
+                "media_type".into(),
+                format!("must be one of {MEDIA_TYPES:?}"),
+            );
+        }
+        max_chars(errors, "name", &m.name, 255);
+        max_chars(errors, "title", &m.title, 255);
+        url(errors, "url", &m.url);
+        flag(errors, "is_permanent", m.is_permanent);
+        one_of(errors, "sync_status", &m.sync_status, &[0, 1, 2]);
+        not_negative(errors, "file_size", m.file_size);
+        not_negative(errors, "width", m.width.into());
+        not_negative(errors, "height", m.height.into());
+        if m.local_path.contains("..") || m.local_path.starts_with('/') {
+            errors.insert(
+                "local_path".into(),
+                "must be a relative path inside the data dir".into(),
+            );
+        }
+        if let Some(items) = &m.news_items {
+            if !items.is_array() && !items.is_null() {
+                errors.insert("news_items".into(), "must be a list of articles".into());
+            }
+        }
+    }
+}
+
+pub struct Menus;
+
+pub const MENU_TYPES: [&str; 12] = [
+    "click",
+    "view",
+    "scancode_push",
+    "scancode_waitmsg",
+    "pic_sysphoto",
+    "pic_photo_or_album",
+    "pic_weixin",
+    "location_select",
+    "media_id",
+    "article_id",
+    "article_view_limited",
+    "miniprogram",
+];
+
+impl Resource for Menus {
+    type Entity = menus::Entity;
+    type Model = menus::Model;
+    type ActiveModel = menus::ActiveModel;
+    const NOUN: &'static str = "menu";
+    const FILTERS: &'static [&'static str] = &["parent_id", "menu_type"];
+    const SEARCH: &'static [&'static str] = &["menu_name", "menu_key"];
+    const ORDER: &'static [(&'static str, bool)] =
+        &[("parent_id", true), ("sort_order", true), ("id", true)];
+
+    fn defaults() -> Value {
+        json!({ "parent_id": "0", "sort_order": 0 })
+    }
+
+    fn validate(m: &menus::Model, errors: &mut FieldErrors) {
+        required(errors, "menu_name", &m.menu_name);
+        let name_limit = if m.parent_id == 0 { 16 } else { 60 };
+        max_bytes(errors, "menu_name", &m.menu_name, name_limit);
+        // A top-level button with sub-buttons has no type of its own.
+        if !m.menu_type.is_empty() && !MENU_TYPES.contains(&m.menu_type.as_str()) {
+            errors.insert(
+                "menu_type".into(),
+                format!("must be empty (a parent) or one of {MENU_TYPES:?}"),
+            );
+        }
+        if m.menu_type.is_empty() && m.parent_id != 0 {
+            errors.insert("menu_type".into(), "is required for a sub-button".into());
+        }
+        match m.menu_type.as_str() {
+            "click" | "scancode_push" | "scancode_waitmsg" | "pic_sysphoto"
+            | "pic_photo_or_album" | "pic_weixin" | "location_select" => {
+                required(errors, "menu_key", &m.menu_key)
+            }
+            "view" => required(errors, "url", &m.url),
+            "media_id" => required(errors, "media_id", &m.media_id),
+            "article_id" | "article_view_limited" => required(errors, "article_id", &m.article_id),
+            "miniprogram" => {
+                required(errors, "appid", &m.appid);
+                required(errors, "pagepath", &m.pagepath);
+                // Old clients open this URL instead of the mini program.
+                required(errors, "url", &m.url);
+            }
+            _ => {}
+        }
+        max_bytes(errors, "menu_key", &m.menu_key, 128);
+        url(errors, "url", &m.url);
+        max_bytes(errors, "pagepath", &m.pagepath, 1024);
+    }
+
+    /// A sub-button's parent must be a top-level button of the same account,
+    /// and WeChat allows 3 top-level buttons and 5 under each.
+    async fn validate_in_db(
+        state: &AppState,
+        m: &menus::Model,
+        errors: &mut FieldErrors,
+    ) -> Result<(), AppError> {
+        let siblings = menus::Entity::find()
+            .filter(menus::Column::AccountId.eq(m.account_id))
+            .filter(menus::Column::ParentId.eq(m.parent_id))
+            .filter(menus::Column::Id.ne(m.id))
+            .count(&state.db)
+            .await?;
+        if m.parent_id == 0 {
+            if siblings >= 3 {
+                errors.insert(
+                    "parent_id".into(),
+                    "the account already has 3 top-level buttons".into(),
+                );
+            }
+            return Ok(());
+        }
+        match menus::Entity::find_by_id(m.parent_id)
+            .one(&state.db)
+            .await?
+        {
+            Some(parent) if parent.account_id == m.account_id && parent.parent_id == 0 => {
+                if siblings >= 5 {
+                    errors.insert(
+                        "parent_id".into(),
+                        "that button already has 5 sub-buttons".into(),
+                    );
+                }
+            }
+            Some(_) => {
+                errors.insert(
+                    "parent_id".into(),
+                    "must be a top-level button of the same account (menus have two levels)".into(),
+                );
+            }
+            None => {
+                errors.insert(
+                    "parent_id".into(),
+                    format!("no menu with id {}", m.parent_id),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Deleting a top-level button deletes its sub-buttons with it.
+    async fn before_delete(db: &DatabaseTransaction, ids: &[i64]) -> Result<(), AppError> {
+        menus::Entity::delete_many()
+            .filter(menus::Column::ParentId.is_in(ids.to_vec()))
+            .exec(db)
+            .await?;
+        Ok(())
+    }
+}
+
+pub struct Messages;
+
+impl Resource for Messages {
+    type Entity = messages::Entity;
+    type Model = messages::Model;
+    type ActiveModel = messages::ActiveModel;
+    const NOUN: &'static str = "message";
+    const READ_ONLY: &'static [&'static str] = &["dedupe_key"];
+    const FILTERS: &'static [&'static str] = &[
+        "openid",
+        "msg_type",
+        "direction",
+        "event_type",
+        "is_auto_reply",
+        "msg_id",
+    ];
+    const SEARCH: &'static [&'static str] = &["content", "event_key", "label", "link_title"];
+
+    fn defaults() -> Value {
+        json!({ "msg_type": "text", "direction": 0, "is_auto_reply": 0 })
+    }
+
+    fn validate(m: &messages::Model, errors: &mut FieldErrors) {
+        required(errors, "openid", &m.openid);
+        max_bytes(errors, "openid", &m.openid, 128);
+        required(errors, "msg_type", &m.msg_type);
+        max_bytes(errors, "msg_type", &m.msg_type, 32);
+        flag(errors, "direction", m.direction);
+        flag(errors, "is_auto_reply", m.is_auto_reply);
+        max_bytes(errors, "event_type", &m.event_type, 64);
+        max_bytes(errors, "event_key", &m.event_key, 1024);
+        url(errors, "pic_url", &m.pic_url);
+        url(errors, "link_url", &m.link_url);
+        if m.msg_type == "text" && m.direction == 0 {
+            required(errors, "content", &m.content);
+        }
+    }
+}
+
+pub struct Users;
+
+impl Resource for Users {
+    type Entity = users::Entity;
+    type Model = users::Model;
+    type ActiveModel = users::ActiveModel;
+    const NOUN: &'static str = "fan";
+    const FILTERS: &'static [&'static str] =
+        &["openid", "unionid", "subscribe_status", "subscribe_scene"];
+    const SEARCH: &'static [&'static str] = &["nickname", "remark", "openid"];
+
+    fn defaults() -> Value {
+        json!({ "subscribe_status": 1, "message_count": 0 })
+    }
+
+    fn validate(m: &users::Model, errors: &mut FieldErrors) {
+        required(errors, "openid", &m.openid);
+        max_bytes(errors, "openid", &m.openid, 128);
+        max_bytes(errors, "unionid", &m.unionid, 128);
+        max_chars(errors, "nickname", &m.nickname, 255);
+        max_chars(errors, "remark", &m.remark, 30);
+        url(errors, "headimgurl", &m.headimgurl);
+        flag(errors, "subscribe_status", m.subscribe_status);
+        not_negative(errors, "message_count", m.message_count.into());
+        if let Some(tags) = &m.tags {
+            if !(tags.is_null() || tags.as_array().is_some_and(|t| t.iter().all(Value::is_i64))) {
+                errors.insert("tags".into(), "must be a list of tag ids (numbers)".into());
+            }
+        }
+    }
+}
+
+pub struct Templates;
+
+impl Resource for Templates {
+    type Entity = templates::Entity;
+    type Model = templates::Model;
+    type ActiveModel = templates::ActiveModel;
+    const NOUN: &'static str = "template";
+    const FILTERS: &'static [&'static str] = &["template_id", "status"];
+    const SEARCH: &'static [&'static str] = &["title", "content"];
+
+    fn defaults() -> Value {
+        json!({ "status": 1 })
+    }
+
+    fn validate(m: &templates::Model, errors: &mut FieldErrors) {
+        required(errors, "template_id", &m.template_id);
+        max_bytes(errors, "template_id", &m.template_id, 128);
+        max_chars(errors, "title", &m.title, 255);
+        flag(errors, "status", m.status);
+    }
+}
+
+/// Written by the template sender; listed here.
+pub struct TemplateLogs;
+
+impl Resource for TemplateLogs {
+    type Entity = template_logs::Entity;
+    type Model = template_logs::Model;
+    type ActiveModel = template_logs::ActiveModel;
+    const NOUN: &'static str = "template send";
+    const FILTERS: &'static [&'static str] = &["template_id", "openid", "status", "msgid"];
+
+    fn validate(_: &template_logs::Model, _: &mut FieldErrors) {}
+}
+
+/// Written by the pay service; listed here.
+pub struct PayOrders;
+
+impl Resource for PayOrders {
+    type Entity = pay_orders::Entity;
+    type Model = pay_orders::Model;
+    type ActiveModel = pay_orders::ActiveModel;
+    const NOUN: &'static str = "pay order";
+    const FILTERS: &'static [&'static str] = &[
+        "trade_state",
+        "trade_type",
+        "openid",
+        "out_trade_no",
+        "transaction_id",
+    ];
+    const SEARCH: &'static [&'static str] = &["description", "out_trade_no"];
+
+    fn validate(_: &pay_orders::Model, _: &mut FieldErrors) {}
+}
+
+pub struct PayRefunds;
+
+impl Resource for PayRefunds {
+    type Entity = pay_refunds::Entity;
+    type Model = pay_refunds::Model;
+    type ActiveModel = pay_refunds::ActiveModel;
+    const NOUN: &'static str = "refund";
+    const FILTERS: &'static [&'static str] =
+        &["status", "order_id", "out_trade_no", "out_refund_no"];
+
+    fn validate(_: &pay_refunds::Model, _: &mut FieldErrors) {}
+}

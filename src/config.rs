@@ -1,0 +1,348 @@
+//! Configuration: defaults, then an optional `wxmp.toml`, then `WXMP_*`
+//! environment variables. A bad value is an error naming its source.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `None`: generated once and kept in the data dir.
+    pub jwt_secret: Option<String>,
+    pub admin_user: String,
+    /// `None`: generated and printed once when the first admin is created.
+    pub admin_password: Option<String>,
+    pub plugins_dir: PathBuf,
+    pub wechat_api_base: String,
+    pub pay_api_base: String,
+    /// `None`: derived from the host name and process id.
+    pub worker_id: Option<u16>,
+    pub log: String,
+    /// Lifetime of an admin token.
+    pub jwt_ttl_secs: i64,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://data/wxmp.db?mode=rwc".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            jwt_secret: None,
+            admin_user: "admin".into(),
+            admin_password: None,
+            plugins_dir: PathBuf::from("plugins"),
+            wechat_api_base: "https://api.weixin.qq.com".into(),
+            pay_api_base: "https://api.mch.weixin.qq.com".into(),
+            worker_id: None,
+            log: "info".into(),
+            jwt_ttl_secs: 12 * 3600,
+            max_body_bytes: 2 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    File { path: PathBuf, message: String },
+    #[error("{name}={value:?} is not valid: {reason}")]
+    Env {
+        name: &'static str,
+        value: String,
+        reason: String,
+    },
+}
+
+/// The keys of `wxmp.toml`; each mirrors a `WXMP_*` variable.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<String>,
+    data_dir: Option<PathBuf>,
+    jwt_secret: Option<String>,
+    admin_user: Option<String>,
+    admin_password: Option<String>,
+    plugins_dir: Option<PathBuf>,
+    wechat_api_base: Option<String>,
+    pay_api_base: Option<String>,
+    worker_id: Option<u16>,
+    log: Option<String>,
+    jwt_ttl_secs: Option<i64>,
+    max_body_bytes: Option<usize>,
+}
+
+impl Config {
+    /// Loads the configuration from `file` (or `wxmp.toml` in the working
+    /// directory when it exists) and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load_from(file, &env)
+    }
+
+    pub fn load_from(
+        file: Option<&Path>,
+        env: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = Config::default();
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("WXMP_CONFIG").map(PathBuf::from))
+            .or_else(|| Some(PathBuf::from("wxmp.toml")).filter(|p| p.exists()));
+        if let Some(path) = file {
+            config.apply_file(&path)?;
+        }
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    fn apply_file(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let file: FileConfig = toml::from_str(&text).map_err(|e| ConfigError::File {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let file_error = |message: String| ConfigError::File {
+            path: path.to_path_buf(),
+            message,
+        };
+        if let Some(v) = file.database_url {
+            self.database_url = v;
+        }
+        if let Some(v) = file.listen {
+            self.listen = v.parse().map_err(|_| {
+                file_error(format!(
+                    "listen = {v:?} is not an address like 127.0.0.1:8080"
+                ))
+            })?;
+        }
+        if let Some(v) = file.data_dir {
+            self.data_dir = v;
+        }
+        if file.jwt_secret.is_some() {
+            self.jwt_secret = file.jwt_secret;
+        }
+        if let Some(v) = file.admin_user {
+            self.admin_user = v;
+        }
+        if file.admin_password.is_some() {
+            self.admin_password = file.admin_password;
+        }
+        if let Some(v) = file.plugins_dir {
+            self.plugins_dir = v;
+        }
+        if let Some(v) = file.wechat_api_base {
+            self.wechat_api_base = v;
+        }
+        if let Some(v) = file.pay_api_base {
+            self.pay_api_base = v;
+        }
+        if let Some(v) = file.worker_id {
+            if v > crate::ids::MAX_WORKER_ID {
+                return Err(file_error(format!("worker_id = {v} is above 1023")));
+            }
+            self.worker_id = Some(v);
+        }
+        if let Some(v) = file.log {
+            self.log = v;
+        }
+        if let Some(v) = file.jwt_ttl_secs {
+            self.jwt_ttl_secs = v;
+        }
+        if let Some(v) = file.max_body_bytes {
+            self.max_body_bytes = v;
+        }
+        self.check().map_err(file_error)
+    }
+
+    fn apply_env(&mut self, env: &HashMap<String, String>) -> Result<(), ConfigError> {
+        let get = |name: &str| env.get(name).filter(|v| !v.is_empty()).cloned();
+        let bad = |name: &'static str, value: &str, reason: &str| ConfigError::Env {
+            name,
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+        if let Some(v) = get("WXMP_DATABASE_URL") {
+            check_database_url(&v).map_err(|r| bad("WXMP_DATABASE_URL", &v, &r))?;
+            self.database_url = v;
+        }
+        if let Some(v) = get("WXMP_LISTEN") {
+            self.listen = v
+                .parse()
+                .map_err(|_| bad("WXMP_LISTEN", &v, "expected an address like 127.0.0.1:8080"))?;
+        }
+        if let Some(v) = get("WXMP_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("WXMP_JWT_SECRET") {
+            if v.len() < 16 {
+                return Err(bad(
+                    "WXMP_JWT_SECRET",
+                    "****",
+                    "must be at least 16 characters",
+                ));
+            }
+            self.jwt_secret = Some(v);
+        }
+        if let Some(v) = get("WXMP_ADMIN_USER") {
+            self.admin_user = v;
+        }
+        if let Some(v) = get("WXMP_ADMIN_PASSWORD") {
+            self.admin_password = Some(v);
+        }
+        if let Some(v) = get("WXMP_PLUGINS_DIR") {
+            self.plugins_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("WXMP_WECHAT_API_BASE") {
+            check_http_url(&v).map_err(|r| bad("WXMP_WECHAT_API_BASE", &v, &r))?;
+            self.wechat_api_base = v;
+        }
+        if let Some(v) = get("WXMP_PAY_API_BASE") {
+            check_http_url(&v).map_err(|r| bad("WXMP_PAY_API_BASE", &v, &r))?;
+            self.pay_api_base = v;
+        }
+        if let Some(v) = get("WXMP_WORKER_ID") {
+            let id: u16 = v
+                .parse()
+                .ok()
+                .filter(|id| *id <= crate::ids::MAX_WORKER_ID)
+                .ok_or_else(|| {
+                    bad(
+                        "WXMP_WORKER_ID",
+                        &v,
+                        "expected a whole number from 0 to 1023",
+                    )
+                })?;
+            self.worker_id = Some(id);
+        }
+        if let Some(v) = get("WXMP_LOG") {
+            tracing_subscriber::EnvFilter::try_new(&v)
+                .map_err(|e| bad("WXMP_LOG", &v, &e.to_string()))?;
+            self.log = v;
+        }
+        Ok(())
+    }
+
+    /// Checks values that came from the file (the environment ones are checked as read).
+    fn check(&self) -> Result<(), String> {
+        check_database_url(&self.database_url).map_err(|r| format!("database_url: {r}"))?;
+        check_http_url(&self.wechat_api_base).map_err(|r| format!("wechat_api_base: {r}"))?;
+        check_http_url(&self.pay_api_base).map_err(|r| format!("pay_api_base: {r}"))?;
+        if self.jwt_ttl_secs < 60 {
+            return Err("jwt_ttl_secs must be at least 60".into());
+        }
+        if self.max_body_bytes < 1024 {
+            return Err("max_body_bytes must be at least 1024".into());
+        }
+        Ok(())
+    }
+
+    /// Snowflake worker id: configured, else derived from host name and process id.
+    pub fn effective_worker_id(&self) -> u16 {
+        self.worker_id.unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            let mut hash: u32 = 2_166_136_261;
+            for byte in host.trim().bytes().chain(std::process::id().to_le_bytes()) {
+                hash = (hash ^ u32::from(byte)).wrapping_mul(16_777_619);
+            }
+            (hash % (u32::from(crate::ids::MAX_WORKER_ID) + 1)) as u16
+        })
+    }
+}
+
+fn check_database_url(url: &str) -> Result<(), String> {
+    const SCHEMES: [&str; 5] = [
+        "sqlite:",
+        "mysql://",
+        "mariadb://",
+        "postgres://",
+        "postgresql://",
+    ];
+    if SCHEMES.iter().any(|s| url.starts_with(s)) {
+        Ok(())
+    } else {
+        Err("expected a sqlite:, mysql://, postgres:// or postgresql:// URL".into())
+    }
+}
+
+fn check_http_url(url: &str) -> Result<(), String> {
+    if (url.starts_with("http://") || url.starts_with("https://")) && url.len() > "https://".len() {
+        Ok(())
+    } else {
+        Err("expected an http:// or https:// base URL".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let config = Config::load_from(None, &env(&[])).unwrap();
+        assert_eq!(config.database_url, "sqlite://data/wxmp.db?mode=rwc");
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.admin_user, "admin");
+    }
+
+    #[test]
+    fn environment_overrides_and_bad_values_name_the_variable() {
+        let config = Config::load_from(
+            None,
+            &env(&[("WXMP_LISTEN", "127.0.0.1:0"), ("WXMP_WORKER_ID", "1023")]),
+        )
+        .unwrap();
+        assert_eq!(config.listen.port(), 0);
+        assert_eq!(config.worker_id, Some(1023));
+        for (name, value) in [
+            ("WXMP_WORKER_ID", "1024"),
+            ("WXMP_LISTEN", "nowhere"),
+            ("WXMP_DATABASE_URL", "oracle://x"),
+            ("WXMP_WECHAT_API_BASE", "ftp://x"),
+            ("WXMP_LOG", "[[["),
+        ] {
+            let error = Config::load_from(None, &env(&[(name, value)])).unwrap_err();
+            assert!(error.to_string().contains(name), "{error}");
+        }
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wxmp.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nadmin_user = \"root\"\n",
+        )
+        .unwrap();
+        let config = Config::load_from(Some(&path), &env(&[("WXMP_ADMIN_USER", "boss")])).unwrap();
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.admin_user, "boss");
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let error = Config::load_from(Some(&path), &env(&[])).unwrap_err();
+        assert!(error.to_string().contains("lisen"), "{error}");
+    }
+}

@@ -1,0 +1,14 @@
+//! sea-orm entities, one file per table.
+
+pub mod accounts;
+pub mod admins;
+pub mod auto_replies;
+pub mod jobs;
+pub mod materials;
+pub mod menus;
+pub mod messages;
+pub mod pay_orders;
+pub mod pay_refunds;
+pub mod template_logs;
+pub mod templates;
+pub mod users;

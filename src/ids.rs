@@ -1,0 +1,185 @@
+//! Snowflake ids: 41 bits of milliseconds since [`EPOCH_MS`], 10 bits of worker
+//! id, 12 bits of sequence. Ids are time-ordered, unique across workers, and
+//! travel as JSON strings because they exceed 2^53.
+
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// 2024-01-01T00:00:00Z. Fixed forever: changing it would break ordering.
+pub const EPOCH_MS: i64 = 1_704_067_200_000;
+pub const MAX_WORKER_ID: u16 = 1023;
+const SEQUENCE_BITS: u32 = 12;
+const WORKER_BITS: u32 = 10;
+const MAX_SEQUENCE: i64 = (1 << SEQUENCE_BITS) - 1;
+/// How far the clock may step back before the generator refuses instead of waiting.
+const MAX_BACKWARD_WAIT_MS: i64 = 2_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdError {
+    #[error("the system clock moved back by {0} ms; refusing to generate ids that could repeat")]
+    ClockMovedBack(i64),
+}
+
+#[derive(Debug)]
+pub struct IdGenerator {
+    worker_id: i64,
+    /// (last millisecond used, last sequence used in it)
+    last: Mutex<(i64, i64)>,
+}
+
+impl IdGenerator {
+    pub fn new(worker_id: u16) -> Self {
+        assert!(worker_id <= MAX_WORKER_ID, "worker id is checked by config");
+        Self {
+            worker_id: i64::from(worker_id),
+            last: Mutex::new((0, 0)),
+        }
+    }
+
+    pub fn worker_id(&self) -> u16 {
+        self.worker_id as u16
+    }
+
+    /// Next id. Blocks for at most a few milliseconds when the sequence of the
+    /// current millisecond is spent or the clock stepped back a little.
+    pub fn next_id(&self) -> Result<i64, IdError> {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let now = now_ms();
+            let (last_ms, last_seq) = *last;
+            if now < last_ms {
+                let behind = last_ms - now;
+                if behind > MAX_BACKWARD_WAIT_MS {
+                    return Err(IdError::ClockMovedBack(behind));
+                }
+                std::thread::sleep(Duration::from_millis(behind as u64));
+                continue;
+            }
+            let (ms, seq) = if now == last_ms {
+                if last_seq == MAX_SEQUENCE {
+                    // Sequence spent: wait for the next millisecond.
+                    std::thread::sleep(Duration::from_micros(100));
+                    continue;
+                }
+                (now, last_seq + 1)
+            } else {
+                (now, 0)
+            };
+            *last = (ms, seq);
+            return Ok(compose(ms, self.worker_id, seq));
+        }
+    }
+}
+
+fn compose(ms: i64, worker: i64, seq: i64) -> i64 {
+    ((ms - EPOCH_MS) << (WORKER_BITS + SEQUENCE_BITS)) | (worker << SEQUENCE_BITS) | seq
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(EPOCH_MS)
+}
+
+/// Parses an id given as a JSON string or number.
+pub fn parse_id(value: &serde_json::Value) -> Option<i64> {
+    match value {
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        serde_json::Value::Number(n) => n.as_i64(),
+        _ => None,
+    }
+}
+
+/// `#[serde(with = "json_id")]`: an i64 written as a string, read from a string or number.
+pub mod json_id {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        super::parse_id(&value)
+            .ok_or_else(|| de::Error::custom("expected an id (a string of digits or a number)"))
+    }
+}
+
+/// `#[serde(with = "json_opt_id")]`: like [`json_id`], with `null` for none.
+pub mod json_opt_id {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match id {
+            Some(id) => s.collect_str(id),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        if value.is_null() || value.as_str() == Some("") {
+            return Ok(None);
+        }
+        super::parse_id(&value)
+            .map(Some)
+            .ok_or_else(|| de::Error::custom("expected an id (a string of digits or a number)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+    use std::sync::Arc;
+
+    #[test]
+    fn ids_are_unique_and_increasing_across_threads() {
+        let generator = Arc::new(IdGenerator::new(7));
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let generator = generator.clone();
+                std::thread::spawn(move || {
+                    let ids: Vec<i64> = (0..20_000).map(|_| generator.next_id().unwrap()).collect();
+                    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+                    ids
+                })
+            })
+            .collect();
+        let mut all = HashSet::new();
+        for handle in handles {
+            for id in handle.join().unwrap() {
+                assert!(all.insert(id), "duplicate id {id}");
+            }
+        }
+        assert_eq!(all.len(), 80_000);
+    }
+
+    #[test]
+    fn id_layout_holds_worker_and_exceeds_2_pow_53() {
+        let id = IdGenerator::new(1023).next_id().unwrap();
+        assert_eq!((id >> SEQUENCE_BITS) & 1023, 1023);
+        assert!(id > 1 << 53);
+        let ms = (id >> (WORKER_BITS + SEQUENCE_BITS)) + EPOCH_MS;
+        assert!((now_ms() - ms).abs() < 5_000);
+    }
+
+    #[test]
+    fn clock_far_behind_is_refused_not_reused() {
+        let generator = IdGenerator::new(1);
+        *generator.last.lock().unwrap() = (now_ms() + 60_000, 0);
+        assert!(matches!(
+            generator.next_id(),
+            Err(IdError::ClockMovedBack(_))
+        ));
+    }
+
+    #[test]
+    fn ids_parse_from_strings_and_numbers() {
+        assert_eq!(parse_id(&serde_json::json!("123")), Some(123));
+        assert_eq!(parse_id(&serde_json::json!(123)), Some(123));
+        assert_eq!(parse_id(&serde_json::json!("12a")), None);
+        assert_eq!(parse_id(&serde_json::json!(1.5)), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! wxmp: runs WeChat Official Accounts. This crate builds the whole server
+//! from a [`config::Config`]; `main.rs` is only the command line around it.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod http;
+pub mod ids;
+pub mod server;
+pub mod state;
+
+pub use server::{bootstrap, router, serve, Running};

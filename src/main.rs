@@ -1,0 +1,225 @@
+//! The `wxmp` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use wxmp::config::Config;
+use wxmp::entity::admins;
+
+#[derive(Parser)]
+#[command(
+    name = "wxmp",
+    version,
+    about = "Runs WeChat Official Accounts: callback pipeline, admin REST API and UI, Rhai plugins",
+    long_about = "Runs WeChat Official Accounts: callback pipeline, admin REST API and UI, Rhai plugins.\n\n\
+        Without a command, `wxmp` serves. Configuration: defaults, then wxmp.toml (or --config / \
+        WXMP_CONFIG), then WXMP_* environment variables (see README)."
+)]
+struct Cli {
+    /// Configuration file (default: wxmp.toml in the working directory, when present)
+    #[arg(long, global = true, env = "WXMP_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve (the default)
+    Serve,
+    /// Apply database migrations and exit
+    Migrate,
+    /// Manage admin users
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an admin (role admin unless --operator)
+    Create {
+        username: String,
+        /// Password (prompted for on the terminal when omitted; also WXMP_NEW_PASSWORD)
+        #[arg(long, env = "WXMP_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Create an operator instead of an admin
+        #[arg(long)]
+        operator: bool,
+    },
+    /// Set an admin's password
+    Passwd {
+        username: String,
+        #[arg(long, env = "WXMP_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List admins
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("wxmp: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("wxmp: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("wxmp: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = wxmp::db::connect(&config.database_url).await?;
+            wxmp::db::migrate(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin { command } => admin(command, config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen} (WXMP_LISTEN): {e}"))?;
+    let state = wxmp::bootstrap(config).await?;
+    tracing::info!(
+        address = %listener.local_addr()?,
+        worker_id = state.ids.worker_id(),
+        "wxmp is serving; admin API under /wechat, OpenAPI at /api-docs/openapi.json"
+    );
+    wxmp::serve(state, listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = interrupt => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn read_password(given: Option<String>) -> anyhow::Result<String> {
+    if let Some(password) = given {
+        return Ok(password);
+    }
+    eprint!("new password: ");
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        anyhow::bail!("no password given (use --password or WXMP_NEW_PASSWORD)");
+    }
+    Ok(password)
+}
+
+async fn admin(command: AdminCommand, config: Config) -> anyhow::Result<()> {
+    let db = wxmp::db::connect(&config.database_url).await?;
+    wxmp::db::migrate(&db).await?;
+    let state = wxmp::state::AppState::new(config, db)?;
+    match command {
+        AdminCommand::Create {
+            username,
+            password,
+            operator,
+        } => {
+            if !wxmp::auth::valid_username(&username) {
+                anyhow::bail!("user name must be 1–64 letters, digits, '.', '_' or '-'");
+            }
+            let password = read_password(password)?;
+            wxmp::auth::check_password_strength(&password)
+                .map_err(|r| anyhow::anyhow!("password {r}"))?;
+            let role = if operator {
+                wxmp::auth::ROLE_OPERATOR
+            } else {
+                wxmp::auth::ROLE_ADMIN
+            };
+            let admin =
+                wxmp::auth::create_admin(&state, &username, &password, role, Vec::new()).await?;
+            println!(
+                "created {} {} (id {})",
+                admin.role, admin.username, admin.id
+            );
+        }
+        AdminCommand::Passwd { username, password } => {
+            let admin = admins::Entity::find()
+                .filter(admins::Column::Username.eq(username.as_str()))
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no admin named {username:?}"))?;
+            let password = read_password(password)?;
+            wxmp::auth::check_password_strength(&password)
+                .map_err(|r| anyhow::anyhow!("password {r}"))?;
+            wxmp::auth::set_password(&state, admin, &password).await?;
+            println!("password of {username} changed; their old tokens no longer work");
+        }
+        AdminCommand::List => {
+            let all = admins::Entity::find()
+                .order_by_asc(admins::Column::Id)
+                .all(&state.db)
+                .await?;
+            println!(
+                "{:<20} {:<24} {:<9} {:<8} last sign-in",
+                "id", "user", "role", "status"
+            );
+            for a in all {
+                let last = a
+                    .last_login_at
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "never".into());
+                let status = if a.status == 1 { "enabled" } else { "disabled" };
+                println!(
+                    "{:<20} {:<24} {:<9} {:<8} {last}",
+                    a.id, a.username, a.role, status
+                );
+            }
+        }
+    }
+    Ok(())
+}

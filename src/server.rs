@@ -1,0 +1,182 @@
+//! Wiring: database → state → router → listener, with graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::path::HttpMethod;
+
+use crate::api::{Api, Operation};
+use crate::config::Config;
+use crate::entity::admins;
+use crate::error::{ok, ApiResult, AppError};
+use crate::state::AppState;
+
+/// Connects, migrates, creates the first admin when there is none, and
+/// returns the state the server runs on.
+pub async fn bootstrap(config: Config) -> anyhow::Result<AppState> {
+    let db = crate::db::connect(&config.database_url).await?;
+    crate::db::migrate(&db).await?;
+    let state = AppState::new(config, db)?;
+    ensure_first_admin(&state).await?;
+    Ok(state)
+}
+
+async fn ensure_first_admin(state: &AppState) -> anyhow::Result<()> {
+    if admins::Entity::find().count(&state.db).await? > 0 {
+        return Ok(());
+    }
+    let username = state.config.admin_user.clone();
+    if !crate::auth::valid_username(&username) {
+        anyhow::bail!(
+            "WXMP_ADMIN_USER={username:?} is not valid: 1–64 letters, digits, '.', '_' or '-'"
+        );
+    }
+    let (password, generated) = match &state.config.admin_password {
+        Some(password) => (password.clone(), false),
+        None => (random_password(), true),
+    };
+    if let Err(reason) = crate::auth::check_password_strength(&password) {
+        anyhow::bail!("WXMP_ADMIN_PASSWORD is not valid: {reason}");
+    }
+    crate::auth::create_admin(
+        state,
+        &username,
+        &password,
+        crate::auth::ROLE_ADMIN,
+        Vec::new(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot create the first admin: {e}"))?;
+    if generated {
+        // Printed once, on purpose: this is the only time it exists in clear.
+        eprintln!(
+            "\n  wxmp: created the first admin\n    user:     {username}\n    password: {password}\n  \
+             Change it after signing in (POST /auth/password). It is not shown again.\n"
+        );
+    } else {
+        tracing::info!(%username, "created the first admin from WXMP_ADMIN_USER / WXMP_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+fn random_password() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20)
+}
+
+/// The whole HTTP surface of wxmp.
+pub fn router(state: AppState) -> Router {
+    let api = Api::default()
+        .route(
+            Operation::new(
+                HttpMethod::Get,
+                "/healthz",
+                "health",
+                "The process is alive",
+            )
+            .public(),
+            get(|| async { ok(json!({ "status": "alive" })) }),
+        )
+        .route(
+            Operation::new(HttpMethod::Get, "/readyz", "health", "The database answers").public(),
+            get(readyz),
+        );
+    let api = crate::auth::register(api);
+    let api = crate::admin::register_all(api);
+    let (routes, document) = api.into_parts();
+    let document = std::sync::Arc::new(document);
+    let max_body = state.config.max_body_bytes;
+    routes
+        .route(
+            "/api-docs/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json(document.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { AppError::NotFound("no such endpoint".into()) })
+        .method_not_allowed_fallback(|| async {
+            AppError::MethodNotAllowed("this endpoint does not accept that method".into())
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(|_| -> Response {
+            AppError::Internal("a request handler panicked".into()).into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> ApiResult {
+    state
+        .db
+        .execute_unprepared("SELECT 1")
+        .await
+        .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+    Ok(ok(
+        json!({ "status": "ready", "database": format!("{:?}", state.db.get_database_backend()) }),
+    ))
+}
+
+/// Serves on `listener` until `shutdown` resolves; requests in flight finish.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A server started in the background (tests, examples, `wxmp serve`).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Bootstraps and serves `config` on its listen address (port 0 picks a free port).
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("cannot listen on {} (WXMP_LISTEN): {e}", config.listen)
+            })?;
+        let state = bootstrap(config).await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(state.clone(), listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(Self {
+            addr,
+            state,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await??;
+        Ok(())
+    }
+}

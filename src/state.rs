@@ -1,0 +1,77 @@
+//! AppState: everything a request needs, as cheap clones. No globals, so a
+//! test can run many independent apps in one process.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use base64::Engine;
+use sea_orm::DatabaseConnection;
+
+use crate::auth::{JwtKeys, LoginThrottle};
+use crate::config::Config;
+use crate::ids::IdGenerator;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub ids: Arc<IdGenerator>,
+    pub jwt: Arc<JwtKeys>,
+    pub login_throttle: Arc<LoginThrottle>,
+}
+
+impl AppState {
+    /// Builds the state for a connected, migrated database; creates the data
+    /// dir and, when none is configured, the JWT secret kept in it.
+    pub fn new(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create WXMP_DATA_DIR {}: {e}",
+                config.data_dir.display()
+            )
+        })?;
+        let secret = match &config.jwt_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => load_or_create_jwt_secret(&config.data_dir)?,
+        };
+        let ids = IdGenerator::new(config.effective_worker_id());
+        Ok(Self {
+            jwt: Arc::new(JwtKeys::new(&secret, config.jwt_ttl_secs)),
+            config: Arc::new(config),
+            db,
+            ids: Arc::new(ids),
+            login_throttle: Arc::new(LoginThrottle::default()),
+        })
+    }
+}
+
+fn load_or_create_jwt_secret(data_dir: &Path) -> anyhow::Result<Vec<u8>> {
+    let path = data_dir.join("jwt_secret");
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() >= 32 {
+            return Ok(existing.as_bytes().to_vec());
+        }
+    }
+    let mut bytes = [0u8; 48];
+    rand::Rng::fill(&mut rand::rngs::OsRng, &mut bytes[..]);
+    let secret = base64::engine::general_purpose::STANDARD.encode(bytes);
+    write_private_file(&path, &secret)
+        .map_err(|e| anyhow::anyhow!("cannot write the JWT secret to {}: {e}", path.display()))?;
+    tracing::warn!(
+        path = %path.display(),
+        "WXMP_JWT_SECRET is not set: generated a JWT secret and kept it in the data dir; \
+         set WXMP_JWT_SECRET when running several instances"
+    );
+    Ok(secret.into_bytes())
+}
+
+/// Writes a file only its owner can read.
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(contents.as_bytes())
+}

@@ -1,0 +1,195 @@
+//! Test harness: each test gets its own server on a random loopback port and
+//! its own fresh database. `WXMP_TEST_DATABASE` picks the engine: `sqlite`
+//! (default), `mysql` (server at `WXMP_TEST_MYSQL_URL`) or `postgres`
+//! (server at `WXMP_TEST_POSTGRES_URL`); `scripts/test` runs all three.
+#![allow(dead_code)]
+
+use reqwest::StatusCode;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+use wxmp::config::Config;
+use wxmp::Running;
+
+pub const ADMIN_USER: &str = "admin";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const JWT_SECRET: &str = "test-jwt-secret-0123456789";
+
+pub struct TestApp {
+    pub server: Running,
+    pub client: reqwest::Client,
+    /// The first admin's token.
+    pub token: String,
+    pub backend: String,
+    _data_dir: TempDir,
+}
+
+pub fn backend() -> String {
+    std::env::var("WXMP_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
+}
+
+/// Creates an empty database on the chosen engine and returns its URL.
+pub async fn fresh_database_url(data_dir: &std::path::Path) -> String {
+    let name = format!("wxmp_t_{:016x}", rand::random::<u64>());
+    match backend().as_str() {
+        "sqlite" => format!("sqlite://{}/test.db?mode=rwc", data_dir.display()),
+        "mysql" => {
+            let server = std::env::var("WXMP_TEST_MYSQL_URL")
+                .unwrap_or_else(|_| "mysql://wxmp:wxmp@127.0.0.1:3306".into());
+            let admin = Database::connect(server.as_str())
+                .await
+                .expect("connect to MariaDB");
+            admin
+                .execute_unprepared(&format!(
+                    "CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                ))
+                .await
+                .expect("create database");
+            admin.close().await.ok();
+            format!("{server}/{name}")
+        }
+        "postgres" => {
+            let server = std::env::var("WXMP_TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://wxmp:wxmp@127.0.0.1:5432".into());
+            let admin = Database::connect(format!("{server}/postgres"))
+                .await
+                .expect("connect to PostgreSQL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name} ENCODING 'UTF8'"))
+                .await
+                .expect("create database");
+            admin.close().await.ok();
+            format!("{server}/{name}")
+        }
+        other => panic!("WXMP_TEST_DATABASE={other:?}: expected sqlite, mysql or postgres"),
+    }
+}
+
+pub async fn test_config(data_dir: &std::path::Path) -> Config {
+    Config {
+        database_url: fresh_database_url(data_dir).await,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        jwt_secret: Some(JWT_SECRET.into()),
+        admin_user: ADMIN_USER.into(),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        plugins_dir: data_dir.join("plugins"),
+        ..Config::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let config = test_config(data_dir.path()).await;
+        let server = Running::start(config).await.expect("server starts");
+        let client = reqwest::Client::new();
+        let mut app = TestApp {
+            server,
+            client,
+            token: String::new(),
+            backend: backend(),
+            _data_dir: data_dir,
+        };
+        app.token = app.login(ADMIN_USER, ADMIN_PASSWORD).await;
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(path)
+    }
+
+    /// Signs in and returns the token; panics on failure.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let (status, body) = self
+            .send(
+                reqwest::Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "login failed: {body}");
+        body["data"]["token"].as_str().expect("token").to_string()
+    }
+
+    /// Sends a request with an optional token and JSON body; returns status and JSON body.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request is answered");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+        (status, value)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, Some(&self.token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(&self.token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PUT, path, Some(&self.token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::DELETE, path, Some(&self.token), None)
+            .await
+    }
+
+    /// POSTs and expects success; returns `data`.
+    pub async fn add(&self, path: &str, body: Value) -> Value {
+        let (status, response) = self.post(path, body).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {response}");
+        assert_eq!(response["code"], 0);
+        response["data"].clone()
+    }
+
+    /// Adds an account and returns its id.
+    pub async fn add_account(&self, app_id: &str) -> String {
+        let account = self
+            .add(
+                "/wechat/wxaccounts/add",
+                json!({
+                    "app_id": app_id,
+                    "app_secret": "0123456789abcdef0123456789abcdef",
+                    "account_name": format!("account {app_id}"),
+                    "original_id": format!("gh_{app_id}"),
+                    "token": "callbacktoken",
+                    "encoding_aes_key": "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+                    "message_mode": 2,
+                }),
+            )
+            .await;
+        account["id"].as_str().expect("id is a string").to_string()
+    }
+}
+
+/// Asserts a 422 whose field errors name `field`.
+pub fn assert_field_error(status: StatusCode, body: &Value, field: &str) {
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_ne!(body["code"], 0);
+    assert!(
+        body["data"]["fields"].get(field).is_some(),
+        "expected an error on {field}: {body}"
+    );
+}

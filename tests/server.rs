@@ -1,0 +1,151 @@
+//! The server as a whole: health, the OpenAPI document, the binary's start-up
+//! errors and graceful shutdown.
+
+mod common;
+
+use common::TestApp;
+use reqwest::{Method, StatusCode};
+
+/// Every authenticated path of the specification.
+const SPEC_PATHS: &[(&str, &str)] = &[
+    ("get", "/wechat/wxaccounts/list"),
+    ("post", "/wechat/wxaccounts/add"),
+    ("put", "/wechat/wxaccounts/edit"),
+    ("delete", "/wechat/wxaccounts/del"),
+    ("get", "/wechat/wxautoreplies/list"),
+    ("post", "/wechat/wxautoreplies/add"),
+    ("put", "/wechat/wxautoreplies/edit"),
+    ("delete", "/wechat/wxautoreplies/del"),
+    ("get", "/wechat/wxmaterials/list"),
+    ("post", "/wechat/wxmaterials/add"),
+    ("put", "/wechat/wxmaterials/edit"),
+    ("delete", "/wechat/wxmaterials/del"),
+    ("get", "/wechat/wxmenus/list"),
+    ("post", "/wechat/wxmenus/add"),
+    ("put", "/wechat/wxmenus/edit"),
+    ("delete", "/wechat/wxmenus/del"),
+    ("get", "/wechat/wxmessages/list"),
+    ("post", "/wechat/wxmessages/add"),
+    ("put", "/wechat/wxmessages/edit"),
+    ("delete", "/wechat/wxmessages/del"),
+    ("get", "/wechat/wxusers/list"),
+    ("post", "/wechat/wxusers/add"),
+    ("put", "/wechat/wxusers/edit"),
+    ("delete", "/wechat/wxusers/del"),
+    ("get", "/wechat/wxtemplates/list"),
+    ("post", "/wechat/wxtemplates/add"),
+    ("put", "/wechat/wxtemplates/edit"),
+    ("delete", "/wechat/wxtemplates/del"),
+    ("get", "/wechat/wxtemplates/logs"),
+    ("get", "/wechat/wxpay/orders"),
+    ("get", "/wechat/wxpay/refunds"),
+];
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app.send(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["status"], "alive");
+    let (status, body) = app.send(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["status"], "ready");
+}
+
+#[tokio::test]
+async fn openapi_document_covers_every_endpoint() {
+    let app = TestApp::spawn().await;
+    let (status, document) = app
+        .send(Method::GET, "/api-docs/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["openapi"].as_str().unwrap().starts_with("3."));
+    for (method, path) in SPEC_PATHS {
+        let operation = &document["paths"][path][method];
+        assert!(operation.is_object(), "{method} {path} is not documented");
+        assert!(
+            operation["security"].is_array(),
+            "{method} {path} must say it needs a token"
+        );
+    }
+    for path in ["/auth/login", "/auth/me", "/healthz", "/readyz"] {
+        assert!(document["paths"][path].is_object(), "{path}");
+    }
+    let account = &document["components"]["schemas"]["Account"]["properties"];
+    assert_eq!(account["id"]["type"], "string");
+    assert_eq!(account["message_mode"]["type"], "integer");
+    // Every documented path answers (with 401 here: no token), never 404/405.
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let response = app
+                .client
+                .request(method.clone(), app.url(path))
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED]
+                    .contains(&response.status()),
+                "{method} {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_setting_is_a_clear_start_up_error() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .env("WXMP_WORKER_ID", "5000")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("WXMP_WORKER_ID"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn the_binary_serves_with_no_configuration_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    // Only the address is set: the database, data dir, secret and first
+    // admin all come from the defaults, relative to the working directory.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .current_dir(dir.path())
+        .env("WXMP_LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("WXMP_DATABASE_URL")
+        .env_remove("WXMP_ADMIN_PASSWORD")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ready = runtime.block_on(async {
+        for _ in 0..200 {
+            if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await {
+                return response.status() == StatusCode::OK;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        false
+    });
+    assert!(ready, "the server did not become ready");
+    assert!(dir.path().join("data/wxmp.db").exists());
+    assert!(dir.path().join("data/jwt_secret").exists());
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "exit status {:?}", output.status);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("password:"),
+        "the generated admin password is printed once: {stderr}"
+    );
+}
