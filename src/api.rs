@@ -132,6 +132,13 @@ impl Api {
         name
     }
 
+    /// Documents an operation served by a route added with [`Api::route`]
+    /// (one route answers several methods).
+    pub fn documented(mut self, operation: Operation) -> Self {
+        self.operations.push(operation);
+        self
+    }
+
     /// `GET {path}`: the paginated, filtered list of a resource.
     pub fn list<R: Resource>(mut self, path: &str, tag: &str) -> Self {
         self.register_schema::<R>();

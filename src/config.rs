@@ -27,7 +27,22 @@ pub struct Config {
     pub jwt_ttl_secs: i64,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Callback requests older (or newer) than this are refused as replays; 0 turns the check off.
+    pub callback_max_age_secs: u64,
+    /// The callback answers within this many milliseconds of arrival (WeChat gives up at 5 s).
+    pub callback_deadline_ms: u64,
+    /// Hosts media is downloaded from (WeChat's image hosts by default).
+    pub media_hosts: Vec<String>,
 }
+
+/// WeChat's image hosts: where `PicUrl` of image messages points.
+pub const DEFAULT_MEDIA_HOSTS: [&str; 5] = [
+    "mmbiz.qpic.cn",
+    "mmbiz.qlogo.cn",
+    "mmsns.qpic.cn",
+    "wx.qlogo.cn",
+    "thirdwx.qlogo.cn",
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -45,6 +60,9 @@ impl Default for Config {
             log: "info".into(),
             jwt_ttl_secs: 12 * 3600,
             max_body_bytes: 2 * 1024 * 1024,
+            callback_max_age_secs: 300,
+            callback_deadline_ms: 4500,
+            media_hosts: DEFAULT_MEDIA_HOSTS.iter().map(|h| h.to_string()).collect(),
         }
     }
 }
@@ -83,6 +101,9 @@ struct FileConfig {
     log: Option<String>,
     jwt_ttl_secs: Option<i64>,
     max_body_bytes: Option<usize>,
+    callback_max_age: Option<u64>,
+    callback_deadline_ms: Option<u64>,
+    media_hosts: Option<Vec<String>>,
 }
 
 impl Config {
@@ -168,6 +189,15 @@ impl Config {
         if let Some(v) = file.max_body_bytes {
             self.max_body_bytes = v;
         }
+        if let Some(v) = file.callback_max_age {
+            self.callback_max_age_secs = v;
+        }
+        if let Some(v) = file.callback_deadline_ms {
+            self.callback_deadline_ms = v;
+        }
+        if let Some(v) = file.media_hosts {
+            self.media_hosts = v;
+        }
         self.check().map_err(file_error)
     }
 
@@ -231,6 +261,35 @@ impl Config {
                 })?;
             self.worker_id = Some(id);
         }
+        if let Some(v) = get("WXMP_CALLBACK_MAX_AGE") {
+            self.callback_max_age_secs = v.parse().map_err(|_| {
+                bad(
+                    "WXMP_CALLBACK_MAX_AGE",
+                    &v,
+                    "expected seconds (0 turns the check off)",
+                )
+            })?;
+        }
+        if let Some(v) = get("WXMP_CALLBACK_DEADLINE_MS") {
+            self.callback_deadline_ms = v
+                .parse()
+                .ok()
+                .filter(|ms| (100..=4900).contains(ms))
+                .ok_or_else(|| {
+                    bad(
+                        "WXMP_CALLBACK_DEADLINE_MS",
+                        &v,
+                        "expected milliseconds from 100 to 4900",
+                    )
+                })?;
+        }
+        if let Some(v) = get("WXMP_MEDIA_HOSTS") {
+            self.media_hosts = v
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
+        }
         if let Some(v) = get("WXMP_LOG") {
             tracing_subscriber::EnvFilter::try_new(&v)
                 .map_err(|e| bad("WXMP_LOG", &v, &e.to_string()))?;
@@ -249,6 +308,9 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             return Err("max_body_bytes must be at least 1024".into());
+        }
+        if !(100..=4900).contains(&self.callback_deadline_ms) {
+            return Err("callback_deadline_ms must be from 100 to 4900".into());
         }
         Ok(())
     }

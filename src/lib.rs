@@ -10,7 +10,10 @@ pub mod entity;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod jobs;
+pub mod pipeline;
 pub mod server;
 pub mod state;
+pub mod wechat;
 
 pub use server::{bootstrap, router, serve, Running};

@@ -91,6 +91,16 @@ pub fn router(state: AppState) -> Router {
         );
     let api = crate::auth::register(api);
     let api = crate::admin::register_all(api);
+    let api = crate::pipeline::register(api);
+    let api = api.route(
+        Operation::new(
+            HttpMethod::Get,
+            "/wechat/files/{*local_path}",
+            "files",
+            "A stored file (downloaded image, upload) by its local_path, e.g. media/ab/abcd….jpg",
+        ),
+        get(crate::jobs::media::serve_file),
+    );
     let (routes, document) = api.into_parts();
     let document = std::sync::Arc::new(document);
     let max_body = state.config.max_body_bytes;

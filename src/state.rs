@@ -10,6 +10,11 @@ use sea_orm::DatabaseConnection;
 use crate::auth::{JwtKeys, LoginThrottle};
 use crate::config::Config;
 use crate::ids::IdGenerator;
+use crate::jobs::JobSignal;
+use crate::pipeline::accounts::AccountCache;
+use crate::pipeline::chain::Chain;
+use crate::pipeline::inflight::Inflight;
+use crate::pipeline::store::MessageStore;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,11 +23,22 @@ pub struct AppState {
     pub ids: Arc<IdGenerator>,
     pub jwt: Arc<JwtKeys>,
     pub login_throttle: Arc<LoginThrottle>,
+    /// Accounts and their compiled rules, as the callback reads them.
+    pub callback_accounts: Arc<AccountCache>,
+    /// The callback's writer (group commit).
+    pub store: MessageStore,
+    /// Handlers that answer messages, by priority.
+    pub chain: Arc<Chain>,
+    /// Messages being handled now (retries wait for them).
+    pub inflight: Arc<Inflight>,
+    /// Wakes the job worker.
+    pub jobs: JobSignal,
 }
 
 impl AppState {
     /// Builds the state for a connected, migrated database; creates the data
-    /// dir and, when none is configured, the JWT secret kept in it.
+    /// dir and, when none is configured, the JWT secret kept in it. Starts the
+    /// message writer, so it must run inside a Tokio runtime.
     pub fn new(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir).map_err(|e| {
             anyhow::anyhow!(
@@ -34,12 +50,17 @@ impl AppState {
             Some(secret) => secret.as_bytes().to_vec(),
             None => load_or_create_jwt_secret(&config.data_dir)?,
         };
-        let ids = IdGenerator::new(config.effective_worker_id());
+        let ids = Arc::new(IdGenerator::new(config.effective_worker_id()));
         Ok(Self {
             jwt: Arc::new(JwtKeys::new(&secret, config.jwt_ttl_secs)),
             config: Arc::new(config),
+            callback_accounts: Arc::new(AccountCache::new(db.clone())),
+            store: MessageStore::start(db.clone(), ids.clone()),
+            chain: Arc::new(Chain::default()),
+            inflight: Arc::new(Inflight::default()),
+            jobs: JobSignal::default(),
             db,
-            ids: Arc::new(ids),
+            ids,
             login_throttle: Arc::new(LoginThrottle::default()),
         })
     }

@@ -56,6 +56,8 @@ pub trait Resource: Send + Sync + 'static {
     const FILTERS: &'static [&'static str] = &[];
     /// Columns searched (substring) by the `keyword` query parameter.
     const SEARCH: &'static [&'static str] = &[];
+    /// Whether the callback reads this table (its cache is refreshed on writes).
+    const AFFECTS_CALLBACK: bool = false;
     /// `(column, ascending)` ordering of lists; newest first by default.
     const ORDER: &'static [(&'static str, bool)] = &[("id", false)];
 
@@ -269,6 +271,15 @@ pub async fn list<R: Resource>(
     ))
 }
 
+/// Drops the callback's cached copy of the account a written row belongs to.
+fn refresh_callback<R: Resource>(state: &AppState, row: &Value) {
+    if R::AFFECTS_CALLBACK {
+        if let Some(account_id) = account_of::<R>(row) {
+            state.callback_accounts.invalidate(account_id);
+        }
+    }
+}
+
 /// The writable fields of a request body: server-managed fields dropped,
 /// and secrets sent back masked (unchanged) left out.
 fn writable_fields<R: Resource>(body: Value) -> Map<String, Value> {
@@ -359,6 +370,7 @@ pub async fn add<R: Resource>(
         .exec_without_returning(&state.db)
         .await
         .map_err(|e| conflict_message::<R>(e.into()))?;
+    refresh_callback::<R>(&state, &present::<R>(&model, &viewer)?);
     tracing::info!(admin = %viewer.username, resource = R::NOUN, "added");
     Ok(ok(present::<R>(&model, &viewer)?))
 }
@@ -388,6 +400,7 @@ pub async fn edit<R: Resource>(
     if let Some(account_id) = account_of::<R>(&existing_json) {
         viewer.require_account(account_id)?;
     }
+    let existing_json_for_refresh = existing_json.clone();
     let Value::Object(mut fields) = existing_json else {
         return Err(AppError::internal("row is not an object"));
     };
@@ -399,6 +412,8 @@ pub async fn edit<R: Resource>(
         .exec(&state.db)
         .await
         .map_err(|e| conflict_message::<R>(e.into()))?;
+    refresh_callback::<R>(&state, &existing_json_for_refresh);
+    refresh_callback::<R>(&state, &present::<R>(&model, &viewer)?);
     tracing::info!(admin = %viewer.username, resource = R::NOUN, id, "edited");
     Ok(ok(present::<R>(&model, &viewer)?))
 }
@@ -431,9 +446,12 @@ pub async fn del<R: Resource>(
         .filter(id_column::<R>().is_in(ids.clone()))
         .all(&state.db)
         .await?;
+    let rows = rows
+        .iter()
+        .map(|row| serde_json::to_value(row).map_err(AppError::internal))
+        .collect::<Result<Vec<_>, _>>()?;
     for row in &rows {
-        let row = serde_json::to_value(row).map_err(AppError::internal)?;
-        if let Some(account_id) = account_of::<R>(&row) {
+        if let Some(account_id) = account_of::<R>(row) {
             viewer.require_account(account_id)?;
         }
     }
@@ -447,6 +465,9 @@ pub async fn del<R: Resource>(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    for row in &rows {
+        refresh_callback::<R>(&state, row);
+    }
     tracing::info!(admin = %viewer.username, resource = R::NOUN, deleted = result.rows_affected, "deleted");
     Ok(ok(json!({ "deleted": result.rows_affected })))
 }

@@ -49,6 +49,7 @@ impl Resource for Accounts {
     type Model = accounts::Model;
     type ActiveModel = accounts::ActiveModel;
     const NOUN: &'static str = "account";
+    const AFFECTS_CALLBACK: bool = true;
     const SECRETS: &'static [&'static str] = &[
         "app_secret",
         "token",
@@ -192,6 +193,7 @@ impl Resource for AutoReplies {
     type Model = auto_replies::Model;
     type ActiveModel = auto_replies::ActiveModel;
     const NOUN: &'static str = "auto reply";
+    const AFFECTS_CALLBACK: bool = true;
     const FILTERS: &'static [&'static str] =
         &["reply_type", "match_type", "message_type", "status"];
     const SEARCH: &'static [&'static str] = &["keyword", "content", "title"];

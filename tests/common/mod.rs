@@ -4,6 +4,8 @@
 //! (server at `WXMP_TEST_POSTGRES_URL`); `scripts/test` runs all three.
 #![allow(dead_code)]
 
+pub mod wechat;
+
 use reqwest::StatusCode;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
@@ -80,8 +82,14 @@ pub async fn test_config(data_dir: &std::path::Path) -> Config {
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A server whose configuration `adjust` changes first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let data_dir = tempfile::tempdir().expect("temp dir");
-        let config = test_config(data_dir.path()).await;
+        let mut config = test_config(data_dir.path()).await;
+        adjust(&mut config);
         let server = Running::start(config).await.expect("server starts");
         let client = reqwest::Client::new();
         let mut app = TestApp {

@@ -1,0 +1,280 @@
+//! The callback's view of accounts: each account with its crypto and its
+//! compiled reply rules, cached in memory. Admin writes invalidate an entry;
+//! entries also expire, so instances sharing a database converge.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::entity::{accounts, auto_replies};
+use crate::wechat::{Article, MessageCrypto, Reply};
+
+const TTL: Duration = Duration::from_secs(60);
+const MAX_ENTRIES: usize = 10_000;
+
+/// Rule kinds of `wx_auto_replies.reply_type`.
+pub const REPLY_FOLLOW: i16 = 1;
+pub const REPLY_KEYWORD: i16 = 2;
+pub const REPLY_DEFAULT: i16 = 3;
+pub const MATCH_EXACT: i16 = 1;
+
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub id: i64,
+    pub keyword: String,
+    pub exact: bool,
+    pub reply: Reply,
+}
+
+impl Rule {
+    /// Exact (after trimming) or substring match; ASCII case is ignored.
+    pub fn matches(&self, text: &str) -> bool {
+        let text = text.trim();
+        if self.exact {
+            text.eq_ignore_ascii_case(self.keyword.trim())
+        } else {
+            !self.keyword.is_empty() && text.to_lowercase().contains(&self.keyword.to_lowercase())
+        }
+    }
+}
+
+/// An account's enabled rules, highest priority first.
+#[derive(Clone, Debug, Default)]
+pub struct Rules {
+    pub follow: Vec<Rule>,
+    pub keyword: Vec<Rule>,
+    pub default: Vec<Rule>,
+}
+
+impl Rules {
+    pub fn compile(rows: &[auto_replies::Model]) -> Self {
+        let mut rules = Rules::default();
+        for row in rows.iter().filter(|r| r.status == 1) {
+            let Some(reply) = reply_of(row) else { continue };
+            let rule = Rule {
+                id: row.id,
+                keyword: row.keyword.clone(),
+                exact: row.match_type == MATCH_EXACT,
+                reply,
+            };
+            match row.reply_type {
+                REPLY_FOLLOW => rules.follow.push(rule),
+                REPLY_KEYWORD => rules.keyword.push(rule),
+                REPLY_DEFAULT => rules.default.push(rule),
+                _ => {}
+            }
+        }
+        rules
+    }
+
+    pub fn keyword_match(&self, text: &str) -> Option<&Rule> {
+        self.keyword.iter().find(|rule| rule.matches(text))
+    }
+}
+
+/// The reply a rule row describes.
+pub fn reply_of(row: &auto_replies::Model) -> Option<Reply> {
+    Some(match row.message_type.as_str() {
+        "text" => Reply::Text {
+            content: row.content.clone(),
+        },
+        "image" => Reply::Image {
+            media_id: row.media_id.clone(),
+        },
+        "voice" => Reply::Voice {
+            media_id: row.media_id.clone(),
+        },
+        "video" => Reply::Video {
+            media_id: row.media_id.clone(),
+            title: row.title.clone(),
+            description: row.description.clone(),
+        },
+        "music" => Reply::Music {
+            title: row.title.clone(),
+            description: row.description.clone(),
+            music_url: row.music_url.clone(),
+            hq_music_url: row.hq_music_url.clone(),
+            thumb_media_id: row.thumb_media_id.clone(),
+        },
+        "news" => Reply::News {
+            articles: vec![Article {
+                title: row.title.clone(),
+                description: row.description.clone(),
+                pic_url: row.pic_url.clone(),
+                url: row.url.clone(),
+            }],
+        },
+        _ => return None,
+    })
+}
+
+/// One account as the callback needs it.
+pub struct CallbackAccount {
+    pub model: accounts::Model,
+    /// Present when the account has a valid EncodingAESKey.
+    pub crypto: Option<MessageCrypto>,
+    pub rules: Rules,
+}
+
+impl std::fmt::Debug for CallbackAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbackAccount")
+            .field("app_id", &self.model.app_id)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Entry {
+    loaded: Instant,
+    account: Arc<CallbackAccount>,
+}
+
+pub struct AccountCache {
+    db: DatabaseConnection,
+    /// "app:<app_id>" or "gh:<original_id>" → account.
+    entries: RwLock<HashMap<String, Entry>>,
+}
+
+impl AccountCache {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn cached(&self, key: &str) -> Option<Arc<CallbackAccount>> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|e| e.loaded.elapsed() < TTL)
+            .map(|e| e.account.clone())
+    }
+
+    fn remember(&self, key: String, account: Arc<CallbackAccount>) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES {
+            entries.retain(|_, e| e.loaded.elapsed() < TTL);
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            key,
+            Entry {
+                loaded: Instant::now(),
+                account,
+            },
+        );
+    }
+
+    /// Forgets an account (after an admin changed it or its rules).
+    pub fn invalidate(&self, account_id: i64) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, e| e.account.model.id != account_id);
+    }
+
+    pub async fn by_app_id(
+        &self,
+        app_id: &str,
+    ) -> Result<Option<Arc<CallbackAccount>>, sea_orm::DbErr> {
+        self.lookup(format!("app:{app_id}"), accounts::Column::AppId, app_id)
+            .await
+    }
+
+    pub async fn by_original_id(
+        &self,
+        original_id: &str,
+    ) -> Result<Option<Arc<CallbackAccount>>, sea_orm::DbErr> {
+        self.lookup(
+            format!("gh:{original_id}"),
+            accounts::Column::OriginalId,
+            original_id,
+        )
+        .await
+    }
+
+    async fn lookup(
+        &self,
+        key: String,
+        column: accounts::Column,
+        value: &str,
+    ) -> Result<Option<Arc<CallbackAccount>>, sea_orm::DbErr> {
+        if let Some(account) = self.cached(&key) {
+            return Ok(Some(account));
+        }
+        if value.is_empty() {
+            return Ok(None);
+        }
+        let Some(model) = accounts::Entity::find()
+            .filter(column.eq(value))
+            .filter(accounts::Column::Status.eq(1))
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let account = Arc::new(self.load(model).await?);
+        self.remember(key, account.clone());
+        Ok(Some(account))
+    }
+
+    /// Every enabled account (for URL verification without an app id: rare).
+    pub async fn all(&self) -> Result<Vec<Arc<CallbackAccount>>, sea_orm::DbErr> {
+        let models = accounts::Entity::find()
+            .filter(accounts::Column::Status.eq(1))
+            .all(&self.db)
+            .await?;
+        let mut all = Vec::with_capacity(models.len());
+        for model in models {
+            match self.cached(&format!("app:{}", model.app_id)) {
+                Some(account) => all.push(account),
+                None => all.push(Arc::new(self.load(model).await?)),
+            }
+        }
+        Ok(all)
+    }
+
+    async fn load(&self, model: accounts::Model) -> Result<CallbackAccount, sea_orm::DbErr> {
+        let rows = auto_replies::Entity::find()
+            .filter(auto_replies::Column::AccountId.eq(model.id))
+            .filter(auto_replies::Column::Status.eq(1))
+            .order_by_desc(auto_replies::Column::Priority)
+            .order_by_asc(auto_replies::Column::Id)
+            .all(&self.db)
+            .await?;
+        let crypto = MessageCrypto::new(&model.encoding_aes_key, &model.app_id).ok();
+        Ok(CallbackAccount {
+            crypto,
+            rules: Rules::compile(&rows),
+            model,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(keyword: &str, exact: bool) -> Rule {
+        Rule {
+            id: 1,
+            keyword: keyword.into(),
+            exact,
+            reply: Reply::Text {
+                content: "r".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn matching() {
+        assert!(rule("Hello", true).matches(" hello "));
+        assert!(!rule("Hello", true).matches("hello there"));
+        assert!(rule("价格", false).matches("请问价格多少"));
+        assert!(rule("VIP", false).matches("i want vip"));
+        assert!(!rule("", false).matches("anything"));
+    }
+}

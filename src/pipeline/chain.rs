@@ -1,0 +1,206 @@
+//! Dispatch: a chain of handlers sharing one trait, run by priority (highest
+//! first). Each answers with a reply, passes on, or stops with no reply. The
+//! built-ins are the follow, keyword and default rules of `wx_auto_replies`;
+//! Rhai plugins and Rust handlers of an embedding program join the same chain.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::accounts::CallbackAccount;
+use crate::state::AppState;
+use crate::wechat::{Event, InboundMessage, MessageKind, Reply};
+
+/// What a handler decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Reply(Reply),
+    /// Not mine: ask the next handler.
+    Continue,
+    /// Answer nothing (`success`) and stop the chain.
+    NoReply,
+}
+
+/// What a handler gets: the account, the parsed message and its stored id.
+pub struct Context {
+    pub state: AppState,
+    pub account: Arc<CallbackAccount>,
+    pub message: Arc<InboundMessage>,
+    /// Id of the stored received message.
+    pub message_id: i64,
+}
+
+pub type HandlerFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
+
+pub trait Handler: Send + Sync + 'static {
+    /// Shown in logs.
+    fn name(&self) -> &str;
+    /// Place in the chain: higher runs first.
+    fn priority(&self) -> i32;
+    fn handle(&self, ctx: Arc<Context>) -> HandlerFuture;
+}
+
+/// Priorities of the built-ins, so other handlers can place themselves.
+pub const FOLLOW_PRIORITY: i32 = 300;
+pub const KEYWORD_PRIORITY: i32 = 200;
+pub const DEFAULT_PRIORITY: i32 = -1000;
+
+/// Time kept back from handlers for storing and sending the reply.
+const REPLY_RESERVE: Duration = Duration::from_millis(250);
+
+/// The registered handlers, ordered by priority.
+pub struct Chain {
+    handlers: RwLock<Arc<Vec<Arc<dyn Handler>>>>,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        let chain = Chain {
+            handlers: RwLock::new(Arc::new(Vec::new())),
+        };
+        chain.register(Arc::new(FollowReply));
+        chain.register(Arc::new(KeywordReply));
+        chain.register(Arc::new(DefaultReply));
+        chain
+    }
+}
+
+impl Chain {
+    /// Adds a handler; among equal priorities, earlier registrations run first.
+    pub fn register(&self, handler: Arc<dyn Handler>) {
+        let mut guard = self.handlers.write().unwrap_or_else(|p| p.into_inner());
+        let mut handlers: Vec<_> = guard.as_ref().clone();
+        let position = handlers
+            .iter()
+            .position(|h| h.priority() < handler.priority())
+            .unwrap_or(handlers.len());
+        handlers.insert(position, handler);
+        *guard = Arc::new(handlers);
+    }
+
+    /// Removes every handler named `name`.
+    pub fn unregister(&self, name: &str) {
+        let mut guard = self.handlers.write().unwrap_or_else(|p| p.into_inner());
+        let handlers: Vec<_> = guard.iter().filter(|h| h.name() != name).cloned().collect();
+        *guard = Arc::new(handlers);
+    }
+
+    pub fn handlers(&self) -> Arc<Vec<Arc<dyn Handler>>> {
+        self.handlers
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Runs the chain until a handler answers or the deadline comes. A handler
+    /// still running at its deadline is abandoned (left to finish in the
+    /// background, where its late reply is logged) and the next one asked.
+    pub async fn dispatch(&self, ctx: Arc<Context>, deadline: Instant) -> Option<Reply> {
+        for handler in self.handlers().iter() {
+            let budget = deadline
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(REPLY_RESERVE);
+            let name = handler.name().to_string();
+            let mut task = tokio::spawn(handler.handle(ctx.clone()));
+            match tokio::time::timeout(budget, &mut task).await {
+                Ok(Ok(Outcome::Reply(reply))) => return Some(reply),
+                Ok(Ok(Outcome::NoReply)) => return None,
+                Ok(Ok(Outcome::Continue)) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(handler = %name, %error, "handler failed; asking the next one");
+                }
+                Err(_) => {
+                    tracing::warn!(
+                        handler = %name,
+                        budget_ms = budget.as_millis() as u64,
+                        "handler overran the callback deadline; abandoned"
+                    );
+                    let message_id = ctx.message_id;
+                    tokio::spawn(async move {
+                        if let Ok(Outcome::Reply(reply)) = task.await {
+                            tracing::warn!(
+                                handler = %name,
+                                message_id,
+                                reply_type = reply.msg_type(),
+                                "late reply after the deadline was not delivered"
+                            );
+                        }
+                    });
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Follow replies (reply_type 1) on subscribe, also through a QR code.
+pub struct FollowReply;
+
+impl Handler for FollowReply {
+    fn name(&self) -> &str {
+        "builtin:follow"
+    }
+    fn priority(&self) -> i32 {
+        FOLLOW_PRIORITY
+    }
+    fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
+        let outcome = match ctx.message.event() {
+            Some(Event::Subscribe { .. }) => match ctx.account.rules.follow.first() {
+                Some(rule) => Outcome::Reply(rule.reply.clone()),
+                None => Outcome::Continue,
+            },
+            _ => Outcome::Continue,
+        };
+        Box::pin(async move { outcome })
+    }
+}
+
+/// Keyword replies (reply_type 2) for text, and for menu clicks by their key.
+pub struct KeywordReply;
+
+impl Handler for KeywordReply {
+    fn name(&self) -> &str {
+        "builtin:keyword"
+    }
+    fn priority(&self) -> i32 {
+        KEYWORD_PRIORITY
+    }
+    fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
+        let text = match &ctx.message.kind {
+            MessageKind::Text { content } => Some(content.as_str()),
+            MessageKind::Voice {
+                recognition: Some(recognition),
+                ..
+            } => Some(recognition.as_str()),
+            MessageKind::Event(Event::Click { key }) => Some(key.as_str()),
+            _ => None,
+        };
+        let outcome = text
+            .and_then(|text| ctx.account.rules.keyword_match(text))
+            .map(|rule| Outcome::Reply(rule.reply.clone()))
+            .unwrap_or(Outcome::Continue);
+        Box::pin(async move { outcome })
+    }
+}
+
+/// The default reply (reply_type 3) to a text nothing else answered.
+pub struct DefaultReply;
+
+impl Handler for DefaultReply {
+    fn name(&self) -> &str {
+        "builtin:default"
+    }
+    fn priority(&self) -> i32 {
+        DEFAULT_PRIORITY
+    }
+    fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
+        let outcome = match (&ctx.message.kind, ctx.account.rules.default.first()) {
+            (MessageKind::Text { .. }, Some(rule)) => Outcome::Reply(rule.reply.clone()),
+            _ => Outcome::Continue,
+        };
+        Box::pin(async move { outcome })
+    }
+}
