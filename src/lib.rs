@@ -13,6 +13,7 @@ pub mod ids;
 pub mod jobs;
 pub mod pipeline;
 pub mod server;
+pub mod simulate;
 pub mod state;
 pub mod wechat;
 

@@ -37,6 +37,49 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Play WeChat: send a signed (and for AES accounts encrypted) message to a
+    /// running server and print the decrypted reply
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["text", "event", "click", "image"])))]
+    Simulate(Box<SimulateArgs>),
+}
+
+#[derive(clap::Args)]
+struct SimulateArgs {
+    /// The account's AppID
+    #[arg(long)]
+    app_id: String,
+    /// Send a text message
+    #[arg(long)]
+    text: Option<String>,
+    /// Send an event: subscribe, unsubscribe, SCAN, LOCATION, VIEW …
+    #[arg(long)]
+    event: Option<String>,
+    /// The event's key (e.g. qrscene_42 with --event subscribe)
+    #[arg(long, default_value = "")]
+    key: String,
+    /// Send a menu click with this key
+    #[arg(long)]
+    click: Option<String>,
+    /// Send an image message with this PicUrl
+    #[arg(long)]
+    image: Option<String>,
+    /// The fan's openid
+    #[arg(long, default_value = "o_simulator")]
+    from: String,
+    /// The server (default: http:// + WXMP_LISTEN)
+    #[arg(long)]
+    url: Option<String>,
+    /// The account's token; with --aes-key, --mode and --original-id read from
+    /// the configured database when not given
+    #[arg(long)]
+    token: Option<String>,
+    #[arg(long)]
+    aes_key: Option<String>,
+    /// 0 plaintext, 1 compatible, 2 AES
+    #[arg(long)]
+    mode: Option<i16>,
+    #[arg(long)]
+    original_id: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -103,7 +146,95 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin { command } => admin(command, config).await,
+        Command::Simulate(args) => simulate(*args, config).await,
     }
+}
+
+async fn simulate(args: SimulateArgs, config: Config) -> anyhow::Result<()> {
+    use wxmp::simulate::{SimulatedMessage, Simulation};
+    let stored = match &args.token {
+        Some(_) => None,
+        None => {
+            let db = wxmp::db::connect(&config.database_url).await?;
+            let account = wxmp::entity::accounts::Entity::find()
+                .filter(wxmp::entity::accounts::Column::AppId.eq(args.app_id.as_str()))
+                .one(&db)
+                .await?
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no account with AppID {:?} in the database; pass --token",
+                        args.app_id
+                    )
+                })?;
+            Some(account)
+        }
+    };
+    let message = match (args.text, args.event, args.click, args.image) {
+        (Some(text), ..) => SimulatedMessage::Text(text),
+        (_, Some(event), ..) => SimulatedMessage::Event {
+            event,
+            key: args.key,
+        },
+        (_, _, Some(key), _) => SimulatedMessage::Event {
+            event: "CLICK".into(),
+            key,
+        },
+        (_, _, _, Some(url)) => SimulatedMessage::Image(url),
+        _ => anyhow::bail!("say what to send: --text, --event, --click or --image"),
+    };
+    let original_id = args
+        .original_id
+        .or_else(|| {
+            stored
+                .as_ref()
+                .map(|a| a.original_id.clone())
+                .filter(|o| !o.is_empty())
+        })
+        .unwrap_or_else(|| args.app_id.clone());
+    let simulation = Simulation {
+        server: args
+            .url
+            .unwrap_or_else(|| format!("http://{}", config.listen)),
+        token: args
+            .token
+            .or_else(|| stored.as_ref().map(|a| a.token.clone()))
+            .unwrap_or_default(),
+        encoding_aes_key: args
+            .aes_key
+            .or_else(|| stored.as_ref().map(|a| a.encoding_aes_key.clone()))
+            .unwrap_or_default(),
+        mode: args
+            .mode
+            .or(stored.as_ref().map(|a| a.message_mode))
+            .unwrap_or(0),
+        app_id: args.app_id,
+        original_id,
+        from: args.from,
+        message,
+    };
+    let result = simulation.run().await?;
+    println!("sent:\n  {}", result.sent);
+    println!(
+        "HTTP {}{}",
+        result.status,
+        if result.encrypted {
+            " (encrypted reply, verified and decrypted)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "reply:\n  {}",
+        if result.reply.is_empty() {
+            "(empty)"
+        } else {
+            &result.reply
+        }
+    );
+    if result.status >= 400 {
+        anyhow::bail!("the server refused the message");
+    }
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

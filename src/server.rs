@@ -141,10 +141,14 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let worker = tokio::spawn(crate::jobs::worker(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // A job cut off here is taken up again when its lease expires.
+    worker.abort();
+    served
 }
 
 /// A server started in the background (tests, examples, `wxmp serve`).

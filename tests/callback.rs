@@ -714,3 +714,53 @@ async fn a_message_that_cannot_be_stored_is_answered_with_5xx() {
     );
     assert_ne!(answer.body, "success");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wxmp_simulate_sends_and_prints_the_decrypted_reply() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxsimulate000001", 2).await;
+    add_rule(
+        &app,
+        &peer.account_id,
+        json!({"keyword": "试试", "content": "模拟成功"}),
+    )
+    .await;
+    let server = format!("http://{}", app.server.addr);
+    let args = [
+        "simulate",
+        "--url",
+        &server,
+        "--app-id",
+        &peer.app_id,
+        "--token",
+        TOKEN,
+        "--aes-key",
+        common::wechat::AES_KEY,
+        "--mode",
+        "2",
+        "--original-id",
+        &peer.original_id,
+        "--text",
+        "试试",
+    ]
+    .map(String::from);
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("encrypted reply, verified and decrypted"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("模拟成功"), "{stdout}");
+}

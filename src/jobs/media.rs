@@ -123,7 +123,7 @@ pub async fn download(url: &str, allowlist: &[String], data_dir: &Path) -> Resul
         .get(parsed)
         .send()
         .await
-        .map_err(|e| format!("fetch failed: {e}"))?;
+        .map_err(|e| format!("fetch failed: {}", with_causes(&e)))?;
     if !response.status().is_success() {
         return Err(format!("the image host answered {}", response.status()));
     }
@@ -161,6 +161,18 @@ pub async fn download(url: &str, allowlist: &[String], data_dir: &Path) -> Resul
             .map_err(|e| format!("cannot save {}: {e}", target.display()))?;
     }
     Ok(relative)
+}
+
+/// An error with its chain of causes, which is where reqwest puts the reason.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(inner) = cause {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    text
 }
 
 fn image_extension(content_type: &str) -> Option<&'static str> {

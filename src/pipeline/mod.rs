@@ -582,5 +582,5 @@ fn encode_reply(
 
 fn random_nonce() -> String {
     use rand::distributions::{Alphanumeric, DistString};
-    Alphanumeric.sample_string(&mut rand::rngs::OsRng, 16)
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 16)
 }

@@ -126,10 +126,11 @@ impl MessageCrypto {
             .map_err(|_| CryptoError::NotUtf8)
     }
 
-    /// Encrypts `message` with a fresh random prefix from the OS RNG.
+    /// Encrypts `message` with a fresh random prefix from a CSPRNG (ChaCha,
+    /// seeded from the OS: no system call per message).
     pub fn encrypt(&self, message: &str) -> String {
         let mut prefix = [0u8; RANDOM_PREFIX];
-        rand::rngs::OsRng.fill_bytes(&mut prefix);
+        rand::thread_rng().fill_bytes(&mut prefix);
         self.encrypt_with_prefix(message, prefix)
     }
 
