@@ -33,6 +33,8 @@ pub struct Config {
     pub callback_deadline_ms: u64,
     /// Hosts media is downloaded from (WeChat's image hosts by default).
     pub media_hosts: Vec<String>,
+    /// Wall time one plugin call may take.
+    pub plugin_timeout_ms: u64,
 }
 
 /// WeChat's image hosts: where `PicUrl` of image messages points.
@@ -63,6 +65,7 @@ impl Default for Config {
             callback_max_age_secs: 300,
             callback_deadline_ms: 4500,
             media_hosts: DEFAULT_MEDIA_HOSTS.iter().map(|h| h.to_string()).collect(),
+            plugin_timeout_ms: 200,
         }
     }
 }
@@ -104,6 +107,7 @@ struct FileConfig {
     callback_max_age: Option<u64>,
     callback_deadline_ms: Option<u64>,
     media_hosts: Option<Vec<String>>,
+    plugin_timeout_ms: Option<u64>,
 }
 
 impl Config {
@@ -198,6 +202,9 @@ impl Config {
         if let Some(v) = file.media_hosts {
             self.media_hosts = v;
         }
+        if let Some(v) = file.plugin_timeout_ms {
+            self.plugin_timeout_ms = v;
+        }
         self.check().map_err(file_error)
     }
 
@@ -290,6 +297,19 @@ impl Config {
                 .filter(|h| !h.is_empty())
                 .collect();
         }
+        if let Some(v) = get("WXMP_PLUGIN_TIMEOUT_MS") {
+            self.plugin_timeout_ms = v
+                .parse()
+                .ok()
+                .filter(|ms| (10..=4000).contains(ms))
+                .ok_or_else(|| {
+                    bad(
+                        "WXMP_PLUGIN_TIMEOUT_MS",
+                        &v,
+                        "expected milliseconds from 10 to 4000",
+                    )
+                })?;
+        }
         if let Some(v) = get("WXMP_LOG") {
             tracing_subscriber::EnvFilter::try_new(&v)
                 .map_err(|e| bad("WXMP_LOG", &v, &e.to_string()))?;
@@ -308,6 +328,9 @@ impl Config {
         }
         if self.max_body_bytes < 1024 {
             return Err("max_body_bytes must be at least 1024".into());
+        }
+        if !(10..=4000).contains(&self.plugin_timeout_ms) {
+            return Err("plugin_timeout_ms must be from 10 to 4000".into());
         }
         if !(100..=4900).contains(&self.callback_deadline_ms) {
             return Err("callback_deadline_ms must be from 100 to 4900".into());

@@ -12,6 +12,7 @@ pub mod http;
 pub mod ids;
 pub mod jobs;
 pub mod pipeline;
+pub mod plugins;
 pub mod server;
 pub mod simulate;
 pub mod state;

@@ -41,6 +41,34 @@ enum Command {
     /// running server and print the decrypted reply
     #[command(group(clap::ArgGroup::new("what").required(true).args(["text", "event", "click", "image"])))]
     Simulate(Box<SimulateArgs>),
+    /// Check or dry-run a Rhai plugin file, without a server or database
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Compile a plugin; report its declaration, or its errors with line and column
+    Check { file: PathBuf },
+    /// Run a plugin once against a sample message (state kept in memory)
+    #[command(group(clap::ArgGroup::new("what").required(true).args(["text", "event"])))]
+    Test {
+        file: PathBuf,
+        /// A text message
+        #[arg(long)]
+        text: Option<String>,
+        /// An event: subscribe, CLICK, SCAN …
+        #[arg(long)]
+        event: Option<String>,
+        /// The event's key
+        #[arg(long, default_value = "")]
+        key: String,
+        /// The fan's openid
+        #[arg(long, default_value = "o_plugin_test")]
+        from: String,
+    },
 }
 
 #[derive(clap::Args)]
@@ -133,7 +161,10 @@ fn main() -> ExitCode {
 fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
@@ -147,6 +178,79 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::Admin { command } => admin(command, config).await,
         Command::Simulate(args) => simulate(*args, config).await,
+        Command::Plugin { command } => plugin(command, config).await,
+    }
+}
+
+async fn plugin(command: PluginCommand, config: Config) -> anyhow::Result<()> {
+    let timeout = std::time::Duration::from_millis(config.plugin_timeout_ms);
+    match command {
+        PluginCommand::Check { file } => {
+            let script =
+                wxmp::plugins::compile_file(&file, timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let d = &script.declaration;
+            println!("{}: ok", file.display());
+            println!("  name:        {}", d.name);
+            println!("  description: {}", d.description);
+            println!(
+                "  priority:    {} (follow 300, keyword 200, default -1000)",
+                d.priority
+            );
+            println!(
+                "  messages:    {:?}{}",
+                d.messages,
+                if script.has_on_message {
+                    ""
+                } else {
+                    " (no on_message)"
+                }
+            );
+            println!(
+                "  events:      {:?}{}",
+                d.events,
+                if script.has_on_event {
+                    ""
+                } else {
+                    " (no on_event)"
+                }
+            );
+            println!(
+                "  accounts:    {}",
+                if d.accounts.is_empty() {
+                    "all".to_string()
+                } else {
+                    d.accounts.join(", ")
+                }
+            );
+            Ok(())
+        }
+        PluginCommand::Test {
+            file,
+            text,
+            event,
+            key,
+            from,
+        } => {
+            let script =
+                wxmp::plugins::compile_file(&file, timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let xml = wxmp::plugins::routes::sample_message(
+                "gh_plugin_test",
+                &from,
+                text.as_deref(),
+                event.as_deref().map(|e| (e, key.as_str())),
+            );
+            let message = wxmp::wechat::InboundMessage::parse(&xml)?;
+            let dry = wxmp::plugins::test_script(script, message, timeout).await;
+            for line in &dry.logs {
+                println!("[{}] {}", line.level, line.message);
+            }
+            match (&dry.error, &dry.reply_xml) {
+                (Some(error), _) => anyhow::bail!("{error}"),
+                (None, Some(xml)) => println!("reply ({} µs):\n  {xml}", dry.micros),
+                (None, None) => println!("{} ({} µs): no reply", dry.outcome, dry.micros),
+            }
+            Ok(())
+        }
     }
 }
 

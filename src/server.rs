@@ -26,6 +26,8 @@ pub async fn bootstrap(config: Config) -> anyhow::Result<AppState> {
     crate::db::migrate(&db).await?;
     let state = AppState::new(config, db)?;
     ensure_first_admin(&state).await?;
+    let report = state.plugins.rescan().await;
+    tracing::info!(dir = %state.plugins.dir().display(), loaded = ?report.loaded, failed = report.failed.len(), "plugins");
     Ok(state)
 }
 
@@ -92,6 +94,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::auth::register(api);
     let api = crate::admin::register_all(api);
     let api = crate::pipeline::register(api);
+    let api = crate::plugins::routes::register(api);
     let api = api.route(
         Operation::new(
             HttpMethod::Get,
@@ -142,12 +145,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let worker = tokio::spawn(crate::jobs::worker(state.clone()));
+    let watcher = tokio::spawn(state.plugins.clone().watch());
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     // A job cut off here is taken up again when its lease expires.
     worker.abort();
+    watcher.abort();
     served
 }
 

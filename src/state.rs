@@ -33,6 +33,8 @@ pub struct AppState {
     pub inflight: Arc<Inflight>,
     /// Wakes the job worker.
     pub jobs: JobSignal,
+    /// Rhai plugins, loaded from the plugins directory.
+    pub plugins: Arc<crate::plugins::Registry>,
 }
 
 impl AppState {
@@ -51,12 +53,28 @@ impl AppState {
             None => load_or_create_jwt_secret(&config.data_dir)?,
         };
         let ids = Arc::new(IdGenerator::new(config.effective_worker_id()));
+        let chain = Arc::new(Chain::default());
+        let plugin_runtime = crate::plugins::Runtime {
+            timeout: std::time::Duration::from_millis(config.plugin_timeout_ms),
+            state: Arc::new(crate::plugins::state::DbState::new(
+                db.clone(),
+                tokio::runtime::Handle::current(),
+            )),
+            slots: tokio::sync::Semaphore::new(8),
+            switches: Some(crate::plugins::state::Switches::new(db.clone())),
+        };
+        let plugins = Arc::new(crate::plugins::Registry::new(
+            config.plugins_dir.clone(),
+            chain.clone(),
+            plugin_runtime,
+        ));
         Ok(Self {
+            plugins,
             jwt: Arc::new(JwtKeys::new(&secret, config.jwt_ttl_secs)),
             config: Arc::new(config),
             callback_accounts: Arc::new(AccountCache::new(db.clone())),
             store: MessageStore::start(db.clone(), ids.clone()),
-            chain: Arc::new(Chain::default()),
+            chain,
             inflight: Arc::new(Inflight::default()),
             jobs: JobSignal::default(),
             db,

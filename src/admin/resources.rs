@@ -172,6 +172,15 @@ impl Resource for Accounts {
         count!(pay_orders, "pay orders");
         count!(pay_refunds, "refunds");
         if held.is_empty() {
+            // Plugin state and switches belong to the account alone.
+            plugin_state::Entity::delete_many()
+                .filter(plugin_state::Column::AccountId.is_in(ids.to_vec()))
+                .exec(db)
+                .await?;
+            plugin_settings::Entity::delete_many()
+                .filter(plugin_settings::Column::AccountId.is_in(ids.to_vec()))
+                .exec(db)
+                .await?;
             Ok(())
         } else {
             Err(AppError::Conflict(format!(

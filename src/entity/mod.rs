@@ -9,6 +9,8 @@ pub mod menus;
 pub mod messages;
 pub mod pay_orders;
 pub mod pay_refunds;
+pub mod plugin_settings;
+pub mod plugin_state;
 pub mod template_logs;
 pub mod templates;
 pub mod users;

@@ -6,11 +6,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::accounts::CallbackAccount;
+use crate::entity::users;
 use crate::state::AppState;
 use crate::wechat::{Event, InboundMessage, MessageKind, Reply};
 
@@ -29,8 +31,57 @@ pub struct Context {
     pub state: AppState,
     pub account: Arc<CallbackAccount>,
     pub message: Arc<InboundMessage>,
-    /// Id of the stored received message.
+    /// Id of the stored received message (0 in dry runs).
     pub message_id: i64,
+    /// The sender as stored, read once per message for every handler that asks.
+    fan: tokio::sync::OnceCell<Option<users::Model>>,
+}
+
+impl Context {
+    pub fn new(
+        state: AppState,
+        account: Arc<CallbackAccount>,
+        message: Arc<InboundMessage>,
+        message_id: i64,
+    ) -> Self {
+        Self {
+            state,
+            account,
+            message,
+            message_id,
+            fan: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// The fan who sent the message, if stored (a failed read counts as unknown).
+    pub async fn fan(&self) -> Option<&users::Model> {
+        self.fan
+            .get_or_init(|| {
+                load_fan(
+                    &self.state.db,
+                    self.account.model.id,
+                    &self.message.from_user,
+                )
+            })
+            .await
+            .as_ref()
+    }
+}
+
+pub async fn load_fan(
+    db: &sea_orm::DatabaseConnection,
+    account_id: i64,
+    openid: &str,
+) -> Option<users::Model> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    users::Entity::find()
+        .filter(users::Column::AccountId.eq(account_id))
+        .filter(users::Column::Openid.eq(openid))
+        .one(db)
+        .await
+        .inspect_err(|e| tracing::warn!(error = %e, "cannot read the fan"))
+        .ok()
+        .flatten()
 }
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
@@ -104,23 +155,30 @@ impl Chain {
                 .saturating_duration_since(Instant::now())
                 .saturating_sub(REPLY_RESERVE);
             let name = handler.name().to_string();
-            let mut task = tokio::spawn(handler.handle(ctx.clone()));
-            match tokio::time::timeout(budget, &mut task).await {
-                Ok(Ok(Outcome::Reply(reply))) => return Some(reply),
-                Ok(Ok(Outcome::NoReply)) => return None,
-                Ok(Ok(Outcome::Continue)) => {}
-                Ok(Err(error)) => {
-                    tracing::error!(handler = %name, %error, "handler failed; asking the next one");
+            let mut future = handler.handle(ctx.clone());
+            // Awaited here (no task per handler: most answer at once); a panic
+            // in a handler is caught at every poll and counts as a failure.
+            let guarded = std::future::poll_fn(|cx| {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    future.as_mut().poll(cx)
+                })) {
+                    Ok(Poll::Ready(outcome)) => Poll::Ready(Ok(outcome)),
+                    Ok(Poll::Pending) => Poll::Pending,
+                    Err(_) => Poll::Ready(Err("the handler panicked".to_string())),
                 }
+            });
+            let outcome = match tokio::time::timeout(budget, guarded).await {
+                Ok(outcome) => outcome,
                 Err(_) => {
                     tracing::warn!(
                         handler = %name,
                         budget_ms = budget.as_millis() as u64,
                         "handler overran the callback deadline; abandoned"
                     );
+                    // Left to finish in the background, where its reply is seen.
                     let message_id = ctx.message_id;
                     tokio::spawn(async move {
-                        if let Ok(Outcome::Reply(reply)) = task.await {
+                        if let Outcome::Reply(reply) = future.await {
                             tracing::warn!(
                                 handler = %name,
                                 message_id,
@@ -129,6 +187,15 @@ impl Chain {
                             );
                         }
                     });
+                    continue;
+                }
+            };
+            match outcome {
+                Ok(Outcome::Reply(reply)) => return Some(reply),
+                Ok(Outcome::NoReply) => return None,
+                Ok(Outcome::Continue) => {}
+                Err(error) => {
+                    tracing::error!(handler = %name, %error, "handler failed; asking the next one");
                 }
             }
         }

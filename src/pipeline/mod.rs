@@ -363,12 +363,12 @@ async fn receive(
         state.jobs.notify();
     }
 
-    let ctx = Arc::new(Context {
-        state: state.clone(),
-        account: account.clone(),
-        message: message.clone(),
+    let ctx = Arc::new(Context::new(
+        state.clone(),
+        account.clone(),
+        message.clone(),
         message_id,
-    });
+    ));
     let reply = state.chain.dispatch(ctx, deadline).await;
     let reply_xml = match reply {
         Some(reply) => {

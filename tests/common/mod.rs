@@ -23,7 +23,7 @@ pub struct TestApp {
     /// The first admin's token.
     pub token: String,
     pub backend: String,
-    _data_dir: TempDir,
+    _data_dir: Option<TempDir>,
 }
 
 pub fn backend() -> String {
@@ -91,13 +91,20 @@ impl TestApp {
         let mut config = test_config(data_dir.path()).await;
         adjust(&mut config);
         let server = Running::start(config).await.expect("server starts");
-        let client = reqwest::Client::new();
+        let mut app = Self::attach(server).await;
+        app._data_dir = Some(data_dir);
+        app
+    }
+
+    /// Wraps a server started by the test itself (e.g. to restart it on the
+    /// same database), signed in as the first admin.
+    pub async fn attach(server: Running) -> Self {
         let mut app = TestApp {
             server,
-            client,
+            client: reqwest::Client::new(),
             token: String::new(),
             backend: backend(),
-            _data_dir: data_dir,
+            _data_dir: None,
         };
         app.token = app.login(ADMIN_USER, ADMIN_PASSWORD).await;
         app

@@ -1,0 +1,24 @@
+//! `plugin_settings` — a plugin switched on or off for one account.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Default, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "plugin_settings")]
+#[serde(default, deny_unknown_fields)]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    #[serde(with = "crate::ids::json_id")]
+    pub id: i64,
+    pub plugin: String,
+    #[serde(with = "crate::ids::json_id")]
+    pub account_id: i64,
+    pub enabled: i16,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
