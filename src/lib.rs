@@ -12,5 +12,6 @@ pub mod http;
 pub mod ids;
 pub mod server;
 pub mod state;
+pub mod ui;
 
 pub use server::{bootstrap, router, serve, Running};
