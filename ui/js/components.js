@@ -126,10 +126,10 @@ export function listView(options) {
         const select = h("select", { id, onchange: (e) => { state.filters[f.name] = e.target.value; apply(); } },
           h("option", { value: "" }, f.all || `All`),
           f.options.map(([value, label]) => h("option", { value, selected: String(value) === state.filters[f.name] }, label)));
-        bar.append(h("div", { class: "filter" }, h("label", { for: id }, f.label), select));
+        bar.append(h("div", { class: "filter filter-extra" }, h("label", { for: id }, f.label), select));
       } else if (f.type === "daterange") {
         const startId = nextId("flt");
-        bar.append(h("div", { class: "filter filter-dates" },
+        bar.append(h("div", { class: "filter filter-dates filter-extra" },
           h("label", { for: startId }, f.label || "Created"),
           h("div", { class: "date-range" },
             h("input", { id: startId, type: "date", value: state.filters.start, "aria-label": "From date", onchange: (e) => { state.filters.start = e.target.value; apply(); } }),
@@ -150,10 +150,26 @@ export function listView(options) {
             }
           }, 400),
         });
-        bar.append(h("div", { class: ["filter", search && "filter-search"] },
+        bar.append(h("div", { class: ["filter", search ? "filter-search" : "filter-extra"] },
           h("label", { for: id }, f.label),
           h("div", { class: "input-icon" }, search ? icon("search") : null, input)));
       }
+    }
+    const extras = filters.filter((f) => f.type !== "search");
+    if (extras.length) {
+      // On a phone the extra filters fold away behind this toggle.
+      const shown = bar.classList.contains("expanded");
+      const count = extras.flatMap((f) => (f.type === "daterange" ? ["start", "end"] : [f.name])).filter((n) => state.filters[n]).length;
+      bar.append(h("div", { class: "filter filter-toggle" },
+        button(count ? `Filters (${count})` : "Filters", {
+          icon: shown ? "up" : "down",
+          kind: "btn-secondary",
+          attrs: { "aria-expanded": String(shown) },
+          onClick: () => {
+            bar.classList.toggle("expanded");
+            renderFilters();
+          },
+        })));
     }
     if (filters.length) {
       bar.append(h("div", { class: "filter filter-reset" },

@@ -116,11 +116,18 @@ export function button(label, { icon: iconName, kind = "", onClick, title, iconO
 export const NOT_YET = "coming with the WeChat API client";
 
 /** A disabled button for a server feature that does not exist yet. */
-export function comingSoon(label, iconName) {
+export function comingSoon(label, iconName, { iconOnly = false } = {}) {
   // A disabled button gets no hover events in every browser, so the tooltip
   // sits on a wrapper that can take focus.
-  return h("span", { class: "coming-soon", title: NOT_YET, tabindex: "0", "aria-label": `${label} (${NOT_YET})` },
-    button(label, { icon: iconName, disabled: true, attrs: { tabindex: "-1" } }));
+  return h("span", { class: "coming-soon", title: `${label}: ${NOT_YET}`, tabindex: "0", role: "note", "aria-label": `${label} (${NOT_YET})` },
+    button(label, { icon: iconName, iconOnly, kind: iconOnly ? "btn-ghost btn-sm" : "", disabled: true, attrs: { tabindex: "-1", title: null } }));
+}
+
+/** An image that falls back to `fallback()` when it cannot be loaded. */
+export function imageOr(attrs, fallback) {
+  const img = h("img", { loading: "lazy", referrerpolicy: "no-referrer", ...attrs });
+  img.addEventListener("error", () => img.replaceWith(fallback()), { once: true });
+  return img;
 }
 
 export function badge(text, tone = "") {

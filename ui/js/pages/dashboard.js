@@ -87,8 +87,8 @@ export async function render(ctx) {
         h("td", { class: "num", dataset: { label: "Messages" } }, counts[i][0].toLocaleString()),
         h("td", { class: "num", dataset: { label: "Fans" } }, counts[i][1].toLocaleString()),
         h("td", { class: "num", dataset: { label: "Rules" } }, counts[i][2].toLocaleString())))));
-    perAccount.replaceChildren(perAccount.firstChild, h("div", { class: "table-wrap" }, table),
-      ctx.accounts.length > MAX_ACCOUNTS ? h("p", { class: "panel-body muted" }, `Showing ${MAX_ACCOUNTS} of ${ctx.accounts.length} accounts.`) : null);
+    const more = ctx.accounts.length > MAX_ACCOUNTS ? [h("p", { class: "panel-body muted" }, `Showing ${MAX_ACCOUNTS} of ${ctx.accounts.length} accounts.`)] : [];
+    perAccount.replaceChildren(perAccount.firstChild, h("div", { class: "table-wrap" }, table), ...more);
   }).catch((e) => fail(perAccount, e, true));
 
   latest.then((data) => {

@@ -1,6 +1,6 @@
 // Fans (wx_users): who follows the accounts.
 
-import { h, icon, toast, timeEl, comingSoon, truncate } from "../dom.js";
+import { h, icon, imageOr, toast, timeEl, comingSoon, truncate } from "../dom.js";
 import { resource } from "../api.js";
 import { listView, pageHeader, formDialog } from "../components.js";
 import { scope, noAccounts, accountColumn, editButton, statusBadge } from "./common.js";
@@ -12,9 +12,11 @@ const SCENES = [
   ["ADD_SCENE_LIVESTREAM", "Live stream"], ["ADD_SCENE_CHANNELS", "Channels"], ["ADD_SCENE_OTHERS", "Other"],
 ];
 
+const initial = (u) => document.createTextNode(Array.from(u.nickname || "粉")[0]);
+
 function person(u) {
   const avatar = h("span", { class: "avatar avatar-sm", "aria-hidden": "true" },
-    u.headimgurl ? h("img", { src: u.headimgurl, alt: "", loading: "lazy", referrerpolicy: "no-referrer" }) : Array.from(u.nickname || "粉")[0]);
+    u.headimgurl ? imageOr({ src: u.headimgurl, alt: "" }, () => initial(u)) : initial(u));
   return h("div", { class: "cell-person" }, avatar,
     h("div", { class: "cell-stack" },
       h("span", { class: "cell-main" }, u.nickname || "(no nickname)", u.remark ? h("span", { class: "muted" }, ` · ${u.remark}`) : null),

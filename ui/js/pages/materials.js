@@ -1,6 +1,6 @@
 // Materials: images, voice, video, thumbnails and news, as a grid.
 
-import { h, icon, badge, button, toast, formatBytes, comingSoon, timeEl } from "../dom.js";
+import { h, icon, badge, button, toast, formatBytes, comingSoon, timeEl, imageOr } from "../dom.js";
 import { resource } from "../api.js";
 import { listView, pageHeader, formDialog, tabs } from "../components.js";
 import { scope, noAccounts, accountField, defaultAccount, deleteButton, editButton } from "./common.js";
@@ -27,7 +27,7 @@ function preview(m) {
   const tag = badge(MEDIA_TYPES.find(([v]) => v === m.media_type)?.[1] || m.media_type, "blue");
   if (canShow) {
     return h("div", { class: "material-preview" },
-      h("img", { src: m.url, alt: m.name || "Material preview", loading: "lazy", referrerpolicy: "no-referrer" }), tag);
+      imageOr({ src: m.url, alt: m.name || "Material preview" }, () => icon(MEDIA_ICON[m.media_type])), tag);
   }
   return h("div", { class: "material-preview", title: m.local_path ? `Stored on the server: ${m.local_path}` : "" },
     icon(MEDIA_ICON[m.media_type] || "materials"), tag,

@@ -2,7 +2,7 @@
 // view per fan (chat bubbles; events as notes; auto replies marked).
 // direction 1 = received from the fan, 0 = sent by the account.
 
-import { h, icon, badge, timeEl, truncate, formatTime, comingSoon, clear, button } from "../dom.js";
+import { h, icon, imageOr, badge, timeEl, truncate, formatTime, comingSoon, clear, button } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
 import { listView, pageHeader, loadingState, errorState, emptyState } from "../components.js";
 import { scope, noAccounts, accountColumn, MESSAGE_TYPES } from "./common.js";
@@ -88,10 +88,9 @@ export async function render(ctx) {
       { label: "Fan", render: (m) => h("a", { class: "mono", href: conversationHref(m), title: "Open the conversation" }, truncate(m.openid, 18)) },
       { label: "Direction", render: directionBadge },
       { label: "Type", render: (m) => h("span", { class: "bubble-kind" }, icon(kindIcon(m)), m.msg_type) },
-      { label: "Content", render: (m) => h("div", { class: "clip", title: summarize(m) }, summarize(m)) },
-      { label: "Flags", render: (m) => m.is_auto_reply === 1 ? badge("Auto reply", "purple") : h("span", { class: "muted" }, "—") },
+      { label: "Content", render: (m) => h("div", { class: "cell-stack" }, h("span", { class: "clip", title: summarize(m) }, summarize(m)), m.is_auto_reply === 1 ? h("span", null, badge("Auto reply", "purple")) : null) },
     ],
-    rowActions: (m) => [h("a", { class: "btn btn-ghost btn-sm", href: conversationHref(m) }, icon("messages"), h("span", null, "Conversation"))],
+    rowActions: (m) => [h("a", { class: "btn btn-ghost btn-sm btn-icon", href: conversationHref(m), title: "Open the conversation", "aria-label": `Conversation with ${m.openid}` }, icon("messages"))],
     empty: { icon: "messages", title: "No messages yet", hint: "Messages appear here once WeChat delivers them to the callback URL of an account." },
   });
   ctx.main.append(list.root);
@@ -103,7 +102,7 @@ function bubbleContent(m) {
       return m.content;
     case "image":
       return m.pic_url
-        ? h("img", { src: m.pic_url, alt: "Image the fan sent", loading: "lazy", referrerpolicy: "no-referrer" })
+        ? imageOr({ src: m.pic_url, alt: "Image the fan sent" }, () => h("span", { class: "bubble-kind" }, icon("materials"), "Image (cannot be shown)"))
         : h("span", { class: "bubble-kind" }, icon("materials"), `Image ${m.media_id || ""}`);
     case "voice":
       return h("span", { class: "bubble-kind" }, icon("voice"), m.recognition ? `Voice: “${m.recognition}”` : `Voice message${m.format ? ` (${m.format})` : ""}`);
@@ -159,7 +158,7 @@ async function renderConversation(ctx, openid, accountId) {
     const fan = data.list[0];
     if (!fan) return;
     fanName.textContent = fan.remark ? `${fan.nickname || openid} (${fan.remark})` : fan.nickname || openid;
-    if (fan.headimgurl) clear(avatar).append(h("img", { src: fan.headimgurl, alt: "", referrerpolicy: "no-referrer" }));
+    if (fan.headimgurl) clear(avatar).append(imageOr({ src: fan.headimgurl, alt: "" }, () => document.createTextNode("粉")));
   }).catch((error) => {
     if (!(error instanceof ApiError)) console.error(error);
   });

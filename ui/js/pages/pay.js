@@ -33,13 +33,11 @@ function orders(ctx) {
       { label: "Order", render: (o) => h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, o.description || "(no description)"), h("span", { class: "cell-sub mono" }, o.out_trade_no)) },
       ...accountColumn(ctx),
       { label: "Amount", class: "num", render: (o) => h("div", { class: "cell-stack" }, h("strong", null, money(o.total_fee)), o.refunded_total ? h("span", { class: "cell-sub" }, `refunded ${money(o.refunded_total)}`) : null) },
-      { label: "State", render: (o) => stateBadge(TRADE_STATES, o.trade_state) },
-      { label: "Channel", render: (o) => o.trade_type || h("span", { class: "muted" }, "—") },
+      { label: "State", render: (o) => h("div", { class: "cell-stack" }, h("span", null, stateBadge(TRADE_STATES, o.trade_state)), o.trade_type ? h("span", { class: "cell-sub" }, o.trade_type) : null) },
       { label: "Payer", render: (o) => h("span", { class: "mono", title: o.openid }, truncate(o.openid, 16) || "—") },
-      { label: "Paid", class: "nowrap", render: (o) => timeEl(o.paid_at) },
-      { label: "Created", class: "nowrap", render: (o) => timeEl(o.created_at) },
+      { label: "Paid", class: "nowrap", render: (o) => (o.paid_at ? timeEl(o.paid_at) : h("span", { class: "cell-sub" }, "created ", timeEl(o.created_at))) },
     ],
-    rowActions: () => [comingSoon("Refund", "refresh")],
+    rowActions: () => [comingSoon("Refund", "refresh", { iconOnly: true })],
     empty: { icon: "pay", title: "No orders yet", hint: "Orders appear here once the account takes payments through wxmp." },
   });
 }

@@ -64,7 +64,7 @@ function renderTemplates(ctx) {
       { label: "Status", render: (t) => statusBadge(t.status === 1) },
     ],
     rowActions: (t) => [
-      comingSoon("Send", "send"),
+      comingSoon("Send", "send", { iconOnly: true }),
       editButton("template", () => openForm(t)),
       deleteButton({ name: "wxtemplates", noun: "template", describe: (x) => `The template “${x.title || x.template_id}”`, row: t, onDone: () => list.reload() }),
     ],
