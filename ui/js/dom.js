@@ -239,9 +239,10 @@ export function relativeTime(value) {
 }
 
 /** Time element showing local time, with the exact time as a tooltip. */
-export function timeEl(value, { relative = false } = {}) {
+export function timeEl(value, { relative = false, timeOnly = false } = {}) {
   if (!value) return h("span", { class: "muted" }, "—");
-  return h("time", { datetime: value, title: formatTime(value, { seconds: true }) }, relative ? relativeTime(value) : formatTime(value));
+  const text = relative ? relativeTime(value) : timeOnly ? formatTime(value).slice(11) : formatTime(value);
+  return h("time", { datetime: value, title: formatTime(value, { seconds: true }) }, text);
 }
 
 /** Integer fen → "¥12.34", without floating-point rounding. */

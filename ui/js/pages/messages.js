@@ -129,7 +129,7 @@ function messageNode(m) {
     h("div", { class: "msg-col" },
       h("div", { class: "bubble" }, bubbleContent(m)),
       h("div", { class: "bubble-meta" },
-        timeEl(m.created_at),
+        timeEl(m.created_at, { timeOnly: true }),
         m.is_auto_reply === 1 ? badge("Auto reply", "purple") : null,
         h("span", { class: "visually-hidden" }, out ? "sent by the account" : "received from the fan"))));
 }
@@ -151,7 +151,7 @@ async function renderConversation(ctx, openid, accountId) {
     chat,
     h("div", { class: "composer" },
       h("label", { class: "visually-hidden", for: "reply-text" }, "Reply"),
-      h("input", { id: "reply-text", disabled: true, placeholder: "Replying from here is coming with the WeChat API client" }),
+      h("input", { id: "reply-text", disabled: true, placeholder: "Replies come with the WeChat API client", title: "Replying is coming with the WeChat API client" }),
       comingSoon("Send", "send")));
 
   api.get("/wechat/wxusers/list", { ...base, page_size: 1 }).then((data) => {
