@@ -498,11 +498,13 @@ async fn adds_toggles_and_deletes_a_keyword_rule() {
 async fn builds_a_menu_with_a_sub_button_in_the_editor() {
     let app = TestApp::spawn().await;
     let account = app.add_account("wxui000000000003").await;
+    app.add_account("wxui000000000013").await;
     let b = browser().await;
     sign_in(&b, &app).await;
     open(&b, &app, "/wechat/wxmenus").await;
-    // Menus belong to one account: the page asks which.
-    b.click_css(".account-choice button").await;
+    // Menus belong to one account: with several, the page asks which.
+    b.click_css(&format!(".account-choice button[data-account='{account}']"))
+        .await;
     wait_loaded(&b).await;
 
     b.click_css("[data-role=add-top]").await;
@@ -739,6 +741,29 @@ async fn every_page_loads_without_errors() {
     .await;
     assert_no_page_errors(&b, "not found").await;
 
+    // Searching filters the list as you type, and the field keeps the focus.
+    open(&b, &app, "/wechat/wxmessages").await;
+    b.wait_for(".table tbody tr").await;
+    b.type_into(".filter-search input", "门店").await;
+    b.wait_until(
+        "document.querySelectorAll('.table tbody tr').length === 2 && location.search.includes('keyword=')",
+        "the search to filter the messages",
+    )
+    .await;
+    let focused = b
+        .js(
+            "return document.activeElement.matches('.filter-search input')",
+            vec![],
+        )
+        .await;
+    assert_eq!(focused, true, "the search field kept the focus");
+    b.click_css("[data-role=reset-filters]").await;
+    b.wait_until(
+        "document.querySelectorAll('.table tbody tr').length === 5",
+        "all messages after a reset",
+    )
+    .await;
+
     // Keyboard: the account form opens from the keyboard and Escape closes it.
     open(&b, &app, "/wechat/wxaccounts").await;
     let focused = b
@@ -758,6 +783,62 @@ async fn every_page_loads_without_errors() {
     b.press(webdriver::ESCAPE).await;
     b.wait_gone("dialog[open]").await;
     assert_no_page_errors(&b, "account form").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_sees_only_their_accounts_and_no_admin_pages() {
+    let app = TestApp::spawn().await;
+    let account = seed(&app).await;
+    app.add(
+        "/wechat/admins/add",
+        json!({"username": "operator1", "password": "operator-password-1", "role": "operator", "account_ids": [account]}),
+    )
+    .await;
+    let b = browser().await;
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login-username", "operator1").await;
+    b.type_into("#login-password", "operator-password-1").await;
+    b.click_css(".login-form button[type=submit]").await;
+    b.wait_for(".shell .nav-link.active").await;
+    wait_loaded(&b).await;
+    // One account in the picker (plus "All accounts"), no admin navigation.
+    let options = b
+        .js(
+            "return [...document.querySelectorAll('#account-picker option')].map((o) => o.value)",
+            vec![],
+        )
+        .await;
+    assert_eq!(options, json!(["", account]));
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('.nav-link[data-path=\"/wechat/admins\"]').length",
+            vec![]
+        )
+        .await,
+        0
+    );
+    open(&b, &app, "/wechat/admins").await;
+    assert!(b.text("#main").await.contains("Admins only"));
+    // Accounts are read-only for operators, and secrets stay hidden.
+    open(&b, &app, "/wechat/wxaccounts").await;
+    b.wait_for(".table tbody tr").await;
+    assert_eq!(
+        b.find_all("[data-action=add], .table [data-action=edit]")
+            .await
+            .len(),
+        0
+    );
+    for (path, _, content) in PAGES
+        .iter()
+        .filter(|(path, _, _)| *path != "/wechat/admins")
+    {
+        open(&b, &app, path).await;
+        b.wait_for(content).await;
+        wait_loaded(&b).await;
+        assert_no_page_errors(&b, path).await;
+    }
+    b.screenshot(&screenshot_path("operator-pay")).await;
     b.quit().await;
 }
 

@@ -115,6 +115,7 @@ export function listView(options) {
   const reset = () => {
     for (const key of Object.keys(state.filters)) state.filters[key] = "";
     renderFilters();
+    bar.querySelector("input, select")?.focus();
     apply();
   };
 
@@ -155,26 +156,38 @@ export function listView(options) {
           h("div", { class: "input-icon" }, search ? icon("search") : null, input)));
       }
     }
-    const extras = filters.filter((f) => f.type !== "search");
-    if (extras.length) {
+    if (filters.some((f) => f.type !== "search")) {
       // On a phone the extra filters fold away behind this toggle.
-      const shown = bar.classList.contains("expanded");
-      const count = extras.flatMap((f) => (f.type === "daterange" ? ["start", "end"] : [f.name])).filter((n) => state.filters[n]).length;
-      bar.append(h("div", { class: "filter filter-toggle" },
-        button(count ? `Filters (${count})` : "Filters", {
-          icon: shown ? "up" : "down",
-          kind: "btn-secondary",
-          attrs: { "aria-expanded": String(shown) },
-          onClick: () => {
-            bar.classList.toggle("expanded");
-            renderFilters();
-          },
-        })));
+      bar.append(h("div", { class: "filter filter-toggle" }, h("span", { class: "toggle-slot" })));
     }
     if (filters.length) {
       bar.append(h("div", { class: "filter filter-reset" },
-        button("Reset", { kind: "btn-ghost", onClick: reset, disabled: !activeFilters(), attrs: { "data-role": "reset-filters" } })));
+        button("Reset", { kind: "btn-ghost", onClick: reset, attrs: { "data-role": "reset-filters" } })));
     }
+    updateFilterChrome();
+  }
+
+  /** The toggle and Reset follow the filters without rebuilding the inputs
+   * (which would take the focus away from someone typing). */
+  function updateFilterChrome() {
+    const slot = bar.querySelector(".toggle-slot");
+    if (slot) {
+      const shown = bar.classList.contains("expanded");
+      const extras = filters.filter((f) => f.type !== "search");
+      const count = extras.flatMap((f) => (f.type === "daterange" ? ["start", "end"] : [f.name])).filter((n) => state.filters[n]).length;
+      slot.replaceChildren(button(count ? `Filters (${count})` : "Filters", {
+        icon: shown ? "up" : "down",
+        kind: "btn-secondary",
+        attrs: { "aria-expanded": String(shown) },
+        onClick: () => {
+          bar.classList.toggle("expanded");
+          updateFilterChrome();
+          slot.querySelector("button").focus();
+        },
+      }));
+    }
+    const resetButton = bar.querySelector("[data-role=reset-filters]");
+    if (resetButton) resetButton.disabled = !activeFilters();
   }
 
   function query() {
@@ -230,7 +243,7 @@ export function listView(options) {
 
   async function refresh() {
     syncUrl();
-    renderFilters();
+    updateFilterChrome();
     const mine = ++seq;
     if (!loadedOnce) {
       clear(body).append(loadingState());
@@ -262,6 +275,7 @@ export function listView(options) {
 
   const api = { reload: refresh, root };
   append(root, [filters.length ? bar : null, body, footer]);
+  renderFilters();
   refresh();
   return api;
 }

@@ -84,16 +84,18 @@ export async function render(ctx) {
   ctx.main.append(pageHeader("Menus", "The custom menu (自定义菜单) at the bottom of the chat."));
   const missing = noAccounts(ctx, "Menus");
   if (missing) return ctx.main.append(missing);
-  if (!ctx.account) {
+  // One account needs no choosing.
+  const accountId = ctx.account || (ctx.accounts.length === 1 ? ctx.accounts[0].id : "");
+  if (!accountId) {
     ctx.main.append(h("div", { class: "panel" }, emptyState({
       icon: "menu",
       title: "Choose an account",
       hint: "Each official account has its own menu. Pick the one to edit:",
-      action: h("div", { class: "account-choice" }, ctx.accounts.map((a) => button(`${a.account_name || a.app_id}`, { kind: "btn-secondary", icon: "accounts", onClick: () => ctx.selectAccount(a.id) }))),
+      action: h("div", { class: "account-choice" }, ctx.accounts.map((a) => button(`${a.account_name || a.app_id}`, { kind: "btn-secondary", icon: "accounts", onClick: () => ctx.selectAccount(a.id), attrs: { "data-account": a.id } }))),
     })));
     return;
   }
-  const account = ctx.accountById(ctx.account);
+  const account = ctx.accountById(accountId);
   const state = { tops: [], original: new Map(), deleted: new Set(), selected: null, errors: new Map(), saving: false };
   const host = h("div", null, loadingState("Loading the menu…"));
   ctx.main.append(host);
@@ -119,7 +121,7 @@ export async function render(ctx) {
   async function load() {
     clear(host).append(loadingState("Loading the menu…"));
     try {
-      const data = await resource("wxmenus").list({ account_id: ctx.account, page: 1, page_size: 100 });
+      const data = await resource("wxmenus").list({ account_id: accountId, page: 1, page_size: 100 });
       const tops = data.list.filter((r) => r.parent_id === "0").map((r) => node(r, "top"));
       for (const r of data.list.filter((x) => x.parent_id !== "0")) {
         const parent = tops.find((t) => t.id === r.parent_id);
@@ -209,7 +211,7 @@ export async function render(ctx) {
         const body = payload(n, parentId, index);
         const text = JSON.stringify(body);
         if (!n.id) {
-          const row = await api.add({ account_id: ctx.account, ...body });
+          const row = await api.add({ account_id: accountId, ...body });
           n.id = row.id;
         } else if (state.original.get(n.id) !== text) {
           await api.edit({ id: n.id, ...body });
