@@ -764,6 +764,32 @@ async fn every_page_loads_without_errors() {
     )
     .await;
 
+    // Paging: 25 fans make two pages of 20; the page is kept in the URL.
+    for n in 0..24 {
+        app.add(
+            "/wechat/wxusers/add",
+            json!({"account_id": account, "openid": format!("o_fan_page_{n:02}"), "nickname": format!("粉丝 {n}")}),
+        )
+        .await;
+    }
+    open(&b, &app, "/wechat/wxusers").await;
+    b.wait_for(".table tbody tr").await;
+    assert_eq!(b.text(".list-count").await, "1–20 of 25");
+    b.click_css(".pager button[aria-label='Next page']").await;
+    b.wait_until(
+        "document.querySelector('.list-count').textContent === '21–25 of 25'",
+        "the second page",
+    )
+    .await;
+    assert_eq!(b.find_all(".table tbody tr").await.len(), 5);
+    assert!(b.current_url().await.ends_with("/wechat/wxusers?page=2"));
+    b.goto(&b.current_url().await).await;
+    b.wait_until(
+        "document.querySelector('.list-count') && document.querySelector('.list-count').textContent === '21–25 of 25'",
+        "the second page after a reload",
+    )
+    .await;
+
     // Keyboard: the account form opens from the keyboard and Escape closes it.
     open(&b, &app, "/wechat/wxaccounts").await;
     let focused = b
