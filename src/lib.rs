@@ -16,6 +16,7 @@ pub mod plugins;
 pub mod server;
 pub mod simulate;
 pub mod state;
+pub mod ui;
 pub mod wechat;
 
 pub use server::{bootstrap, router, serve, Running};

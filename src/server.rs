@@ -115,6 +115,7 @@ pub fn router(state: AppState) -> Router {
                 async move { Json(document.as_ref().clone()) }
             }),
         )
+        .merge(crate::ui::router())
         .fallback(|| async { AppError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async {
             AppError::MethodNotAllowed("this endpoint does not accept that method".into())

@@ -1,0 +1,921 @@
+//! The admin web UI: how the binary serves it, and the app itself driven in
+//! headless Chromium through chromedriver (see `common/webdriver.rs`).
+//!
+//! Screenshots of every page land in `<target dir>/ui-screenshots/`.
+
+mod common;
+#[path = "common/webdriver.rs"]
+mod webdriver;
+
+use std::path::PathBuf;
+
+use common::{TestApp, ADMIN_PASSWORD, ADMIN_USER};
+use reqwest::header;
+use reqwest::StatusCode;
+use sea_orm::{ActiveModelTrait, IntoActiveModel};
+use serde_json::{json, Value};
+use webdriver::Browser;
+
+/// Every page of the app: (path, screenshot name, CSS that shows it loaded).
+const PAGES: &[(&str, &str, &str)] = &[
+    ("/dashboard", "dashboard", ".stats .stat"),
+    ("/wechat/wxaccounts", "accounts", ".table tbody tr"),
+    ("/wechat/wxautoreplies", "autoreplies", ".table tbody tr"),
+    ("/wechat/wxmaterials", "materials", ".material"),
+    ("/wechat/wxmenus", "menus", ".phone-bar .phone-btn"),
+    ("/wechat/wxmessages", "messages", ".table tbody tr"),
+    (
+        "/wechat/wxmessages?openid=o_fan_ui_1",
+        "conversation",
+        ".chat .bubble",
+    ),
+    ("/wechat/wxusers", "fans", ".table tbody tr"),
+    ("/wechat/wxtemplates", "templates", ".table tbody tr"),
+    (
+        "/wechat/wxtemplates?tab=logs",
+        "template-logs",
+        ".table tbody tr",
+    ),
+    ("/wechat/wxpay", "pay-orders", ".table tbody tr"),
+    (
+        "/wechat/wxpay?tab=refunds",
+        "pay-refunds",
+        ".table tbody tr",
+    ),
+    ("/wechat/admins", "admins", ".table tbody tr"),
+];
+
+fn screenshot_path(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target"));
+    let target = if target.is_relative() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(target)
+    } else {
+        target
+    };
+    target.join("ui-screenshots").join(format!("{name}.png"))
+}
+
+// ---- serving -----------------------------------------------------------------
+
+/// The asset URLs `index.html` refers to.
+fn asset_urls(html: &str) -> Vec<String> {
+    html.split(['"', '\''])
+        .filter(|part| part.starts_with("/ui/"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_serve_the_app_and_assets_are_cached_by_etag() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let mut index = String::new();
+    for path in [
+        "/",
+        "/login",
+        "/dashboard",
+        "/wechat/wxaccounts",
+        "/wechat/wxautoreplies",
+        "/wechat/wxmaterials",
+        "/wechat/wxmenus",
+        "/wechat/wxmessages",
+        "/wechat/wxusers",
+        "/wechat/wxtemplates",
+        "/wechat/wxpay",
+        "/wechat/admins",
+    ] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "text/html; charset=utf-8",
+            "{path}"
+        );
+        assert_eq!(headers[header::CACHE_CONTROL], "no-cache", "{path}");
+        assert!(headers.contains_key(header::CONTENT_SECURITY_POLICY));
+        let etag = headers[header::ETAG].to_str().unwrap().to_string();
+        index = response.text().await.unwrap();
+        assert!(index.contains("<div id=\"app\">"), "{path}: {index}");
+        let again = client
+            .get(app.url(path))
+            .header(header::IF_NONE_MATCH, &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(again.headers()[header::ETAG].to_str().unwrap(), etag);
+    }
+
+    // The page paths are GET only, and the API next to them is untouched.
+    let post = client.post(app.url("/dashboard")).send().await.unwrap();
+    assert_eq!(post.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let api = client
+        .get(app.url("/wechat/wxaccounts/list"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let (status, body) = app.get("/wechat/wxaccounts/list").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["code"], 0);
+    for path in [
+        "/wechat",
+        "/wechat/wxaccounts/",
+        "/dashboard/x",
+        "/wechat/other",
+    ] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+
+    // Versioned assets are immutable; the same file unversioned revalidates.
+    let assets = asset_urls(&index);
+    assert!(
+        assets.iter().any(|a| a.ends_with("/js/main.js"))
+            && assets.iter().any(|a| a.ends_with("/css/app.css")),
+        "index.html loads the app: {assets:?}"
+    );
+    for url in &assets {
+        assert!(url.starts_with("/ui/v-"), "{url} is not versioned");
+        let response = client.get(app.url(url)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        let expected_type = match url.rsplit('.').next() {
+            Some("js") => "text/javascript; charset=utf-8",
+            Some("css") => "text/css; charset=utf-8",
+            Some("svg") => "image/svg+xml",
+            other => panic!("unexpected asset type {other:?} in {url}"),
+        };
+        assert_eq!(response.headers()[header::CONTENT_TYPE], expected_type);
+        assert_eq!(
+            response.headers()[header::CACHE_CONTROL],
+            "public, max-age=31536000, immutable"
+        );
+        let etag = response.headers()[header::ETAG].clone();
+        let cached = client
+            .get(app.url(url))
+            .header(header::IF_NONE_MATCH, etag.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cached.status(), StatusCode::NOT_MODIFIED, "{url}");
+        assert!(cached.bytes().await.unwrap().is_empty());
+
+        let plain = url.splitn(4, '/').nth(3).unwrap();
+        let unversioned = client
+            .get(app.url(&format!("/ui/{plain}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unversioned.status(), StatusCode::OK, "/ui/{plain}");
+        assert_eq!(unversioned.headers()[header::CACHE_CONTROL], "no-cache");
+        assert_eq!(unversioned.headers()[header::ETAG], etag);
+    }
+    // A stale version still answers, but is not cached for good.
+    let stale = client
+        .get(app.url("/ui/v-0000000000000000/js/main.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+    assert_eq!(stale.headers()[header::CACHE_CONTROL], "no-cache");
+
+    for path in [
+        "/ui/nope.js",
+        "/ui/index.html",
+        "/ui/js/../index.html",
+        "/ui/%2e%2e/Cargo.toml",
+        "/ui/js//main.js",
+    ] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+// ---- in the browser ----------------------------------------------------------------
+
+async fn browser() -> Browser {
+    Browser::start(1280, 900).await
+}
+
+/// Signs in through the login page and waits for the dashboard.
+async fn sign_in(b: &Browser, app: &TestApp) {
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login-username", ADMIN_USER).await;
+    b.type_into("#login-password", ADMIN_PASSWORD).await;
+    b.click_css(".login-form button[type=submit]").await;
+    b.wait_for(".shell .nav-link.active").await;
+}
+
+/// Opens `path` and waits until the page finished loading.
+async fn open(b: &Browser, app: &TestApp, path: &str) {
+    b.goto(&app.url(path)).await;
+    wait_loaded(b).await;
+}
+
+async fn wait_loaded(b: &Browser) {
+    b.wait_until(
+        "document.querySelector('#main') && document.querySelector('#main').children.length > 0 \
+         && !document.querySelector('#main .state-loading') && !document.querySelector('[aria-busy=true]')",
+        "the page to finish loading",
+    )
+    .await;
+}
+
+async fn assert_no_page_errors(b: &Browser, page: &str) {
+    let errors = b.js("return window.__wxmpErrors", vec![]).await;
+    assert_eq!(errors, json!([]), "{page} recorded errors");
+}
+
+/// Picks the account in the top bar's account picker.
+async fn pick_account(b: &Browser, account: &str) {
+    b.set_value("#account-picker", account).await;
+    wait_loaded(b).await;
+}
+
+/// Clicks the confirming button of the open dialog.
+async fn confirm(b: &Browser) {
+    b.click_css("dialog[open] [data-confirm=yes]").await;
+    b.wait_gone("dialog[open]").await;
+}
+
+async fn list(app: &TestApp, path: &str) -> Vec<Value> {
+    let (status, body) = app.get(path).await;
+    assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    body["data"]["list"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test]
+async fn signing_in_and_out_and_expired_sessions() {
+    let app = TestApp::spawn().await;
+    let b = browser().await;
+
+    // Not signed in: any page sends you to the login page, remembering where.
+    b.goto(&app.url("/wechat/wxusers")).await;
+    b.wait_for("#login-username").await;
+    assert!(b
+        .current_url()
+        .await
+        .ends_with("/login?next=%2Fwechat%2Fwxusers"));
+    b.screenshot(&screenshot_path("login")).await;
+
+    b.type_into("#login-username", ADMIN_USER).await;
+    b.type_into("#login-password", "not-the-password").await;
+    b.click_css(".login-form button[type=submit]").await;
+    b.wait_for(".login-form .alert-error").await;
+    assert!(b
+        .text(".login-form .alert-error")
+        .await
+        .contains("Wrong user name or password"));
+
+    b.type_into("#login-password", ADMIN_PASSWORD).await;
+    b.click_css(".login-form button[type=submit]").await;
+    b.wait_for(".nav-link.active[data-path='/wechat/wxusers']")
+        .await;
+    wait_loaded(&b).await;
+    assert_no_page_errors(&b, "fans after sign-in").await;
+
+    // A token the server no longer accepts: the next request (401) signs out.
+    b.js(
+        "sessionStorage.setItem('wxmp.token', 'expired.or.forged')",
+        vec![],
+    )
+    .await;
+    b.goto(&app.url("/wechat/wxautoreplies")).await;
+    b.wait_for("#login-username").await;
+    assert!(b.current_url().await.contains("/login?next="));
+    assert_eq!(
+        b.js("return sessionStorage.getItem('wxmp.token')", vec![])
+            .await,
+        Value::Null
+    );
+
+    sign_in(&b, &app).await;
+    b.click_css(".user-menu summary").await;
+    b.click_css("[data-action=sign-out]").await;
+    b.wait_for("#login-username").await;
+    assert_no_page_errors(&b, "sign-out").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn adds_an_account_through_the_form_and_keeps_masked_secrets() {
+    let app = TestApp::spawn().await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxaccounts").await;
+    b.wait_for(".state-empty").await;
+    b.click_css("[data-action=add]").await;
+    b.wait_for("dialog[open] form").await;
+
+    b.type_into("dialog [data-field=account_name] input", "星巴克咖啡")
+        .await;
+    b.type_into("dialog [data-field=app_id] input", "wxui000000000001")
+        .await;
+    b.type_into(
+        "dialog [data-field=app_secret] input",
+        "0123456789abcdef0123456789abcdef",
+    )
+    .await;
+    b.type_into("dialog [data-field=original_id] input", "gh_ui0001")
+        .await;
+    // The callback URL follows the AppID as it is typed.
+    let callback = b.text("#callback-url").await;
+    assert_eq!(
+        callback,
+        format!(
+            "{}/wechat/official_account/callback/wxui000000000001",
+            app.url("")
+        )
+    );
+    b.set_value("dialog [data-field=message_mode] select", "0")
+        .await;
+    b.type_into("dialog [data-field=token] input", "no").await;
+    b.click_css("dialog [type=submit]").await;
+
+    // The server's 422 shows next to the field it names.
+    b.wait_for("dialog [data-field=token].has-error .field-error")
+        .await;
+    let message = b.text("dialog [data-field=token] .field-error").await;
+    assert!(message.contains("3–32 letters or digits"), "{message}");
+    assert_eq!(
+        b.js("return document.querySelector('dialog [data-field=token] input').getAttribute('aria-invalid')", vec![]).await,
+        json!("true")
+    );
+    b.screenshot(&screenshot_path("account-form-error")).await;
+    assert!(list(&app, "/wechat/wxaccounts/list").await.is_empty());
+
+    b.type_into("dialog [data-field=token] input", "callbacktoken1")
+        .await;
+    b.click_css("dialog [type=submit]").await;
+    b.wait_gone("dialog[open]").await;
+    b.wait_for(".table tbody tr").await;
+    assert!(b.text(".table tbody").await.contains("wxui000000000001"));
+    let accounts = list(&app, "/wechat/wxaccounts/list").await;
+    assert_eq!(accounts.len(), 1);
+    let account = &accounts[0];
+    assert_eq!(account["account_name"], "星巴克咖啡");
+    assert_eq!(account["token"], "****ken1");
+    assert!(account["id"].is_string());
+    // The picker knows the new account.
+    b.wait_until(
+        &format!(
+            "document.querySelector('#account-picker option[value=\"{}\"]')",
+            account["id"].as_str().unwrap()
+        ),
+        "the account in the picker",
+    )
+    .await;
+
+    // Editing shows secrets masked; saving the mask back keeps them.
+    b.click_css(".table tbody [data-action=edit]").await;
+    b.wait_for("dialog[open] form").await;
+    let shown = b
+        .js(
+            "return document.querySelector('dialog [data-field=app_secret] input').value",
+            vec![],
+        )
+        .await;
+    assert_eq!(shown, "****cdef");
+    b.set_value("dialog [data-field=account_name] input", "星巴克咖啡 ☕")
+        .await;
+    b.click_css("dialog [type=submit]").await;
+    b.wait_gone("dialog[open]").await;
+    let row = stored_account(&app, account["id"].as_str().unwrap()).await;
+    assert_eq!(row.account_name, "星巴克咖啡 ☕");
+    assert_eq!(row.app_secret, "0123456789abcdef0123456789abcdef");
+    assert_eq!(row.token, "callbacktoken1");
+    b.wait_until(
+        "document.querySelector('.table tbody').textContent.includes('星巴克咖啡 ☕')",
+        "the edited name in the list",
+    )
+    .await;
+    b.screenshot(&screenshot_path("accounts-added")).await;
+    assert_no_page_errors(&b, "accounts").await;
+    b.quit().await;
+}
+
+async fn stored_account(app: &TestApp, id: &str) -> wxmp::entity::accounts::Model {
+    use sea_orm::EntityTrait;
+    wxmp::entity::accounts::Entity::find_by_id(id.parse::<i64>().unwrap())
+        .one(&app.server.state.db)
+        .await
+        .unwrap()
+        .expect("the account is stored")
+}
+
+#[tokio::test]
+async fn adds_toggles_and_deletes_a_keyword_rule() {
+    let app = TestApp::spawn().await;
+    let account = app.add_account("wxui000000000002").await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxautoreplies").await;
+    pick_account(&b, &account).await;
+    b.click_css("[data-action=add]").await;
+    b.wait_for("dialog[open] form").await;
+    // A keyword rule is the default; match "contains", reply with text.
+    b.type_into("dialog [data-field=keyword] input", "你好")
+        .await;
+    b.set_value("dialog [data-field=match_type] select", "2")
+        .await;
+    b.type_into("dialog [data-field=priority] input", "7").await;
+    b.set_value(
+        "dialog [data-field=content] textarea",
+        "欢迎光临 🎉 有什么可以帮您？",
+    )
+    .await;
+    assert!(b
+        .text("dialog [data-field=content] .counter")
+        .await
+        .ends_with("/ 2048 bytes"));
+    b.click_css("dialog [type=submit]").await;
+    b.wait_gone("dialog[open]").await;
+    b.wait_until(
+        "document.querySelector('.table tbody') && document.querySelector('.table tbody').textContent.includes('你好')",
+        "the new rule in the list",
+    )
+    .await;
+
+    let rules = list(
+        &app,
+        &format!("/wechat/wxautoreplies/list?account_id={account}"),
+    )
+    .await;
+    assert_eq!(rules.len(), 1);
+    let rule = &rules[0];
+    assert_eq!(rule["reply_type"], 2);
+    assert_eq!(rule["keyword"], "你好");
+    assert_eq!(rule["match_type"], 2);
+    assert_eq!(rule["priority"], 7);
+    assert_eq!(rule["content"], "欢迎光临 🎉 有什么可以帮您？");
+    assert_eq!(rule["status"], 1);
+
+    // The switch in the row disables the rule at once.
+    b.click_css(".table tbody .switch").await;
+    let id = rule["id"].as_str().unwrap().to_string();
+    for _ in 0..50 {
+        if list(
+            &app,
+            &format!("/wechat/wxautoreplies/list?account_id={account}"),
+        )
+        .await[0]["status"]
+            == 0
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        list(
+            &app,
+            &format!("/wechat/wxautoreplies/list?account_id={account}")
+        )
+        .await[0]["status"],
+        0
+    );
+
+    // Deleting asks first; cancelling keeps the rule.
+    b.click_css(".table tbody [data-action=delete]").await;
+    b.wait_for("dialog[open] [data-confirm=yes]").await;
+    b.screenshot(&screenshot_path("confirm-delete")).await;
+    b.click_css("dialog[open] .modal-footer .btn-secondary")
+        .await;
+    b.wait_gone("dialog[open]").await;
+    assert_eq!(list(&app, "/wechat/wxautoreplies/list").await.len(), 1);
+    b.click_css(".table tbody [data-action=delete]").await;
+    confirm(&b).await;
+    b.wait_for(".state-empty").await;
+    let remaining = list(&app, "/wechat/wxautoreplies/list").await;
+    assert!(remaining.iter().all(|r| r["id"] != json!(id)));
+    assert_no_page_errors(&b, "auto replies").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn builds_a_menu_with_a_sub_button_in_the_editor() {
+    let app = TestApp::spawn().await;
+    let account = app.add_account("wxui000000000003").await;
+    app.add_account("wxui000000000013").await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxmenus").await;
+    // Menus belong to one account: with several, the page asks which.
+    b.click_css(&format!(".account-choice button[data-account='{account}']"))
+        .await;
+    wait_loaded(&b).await;
+
+    b.click_css("[data-role=add-top]").await;
+    b.type_into("#menu-name", "会员服务").await;
+    assert_eq!(b.text("#menu-name ~ .counter").await, "12 / 16 bytes");
+    b.type_into("#menu-name", "会员服务中心啊").await;
+    assert_eq!(b.text("#menu-name ~ .counter").await, "21 / 16 bytes");
+    assert!(b
+        .js(
+            "return document.querySelector('#menu-name ~ .counter').classList.contains('over')",
+            vec![]
+        )
+        .await
+        .as_bool()
+        .unwrap());
+    b.type_into("#menu-name", "会员").await;
+
+    b.click_css("[data-role=add-sub]").await;
+    b.type_into("#menu-name", "领取优惠券").await;
+    assert_eq!(b.text("#menu-name ~ .counter").await, "15 / 60 bytes");
+    b.set_value("#menu-type", "view").await;
+    b.type_into("#menu-url", "https://example.com/coupon").await;
+
+    // A second sub-button, a click with a key, then moved above the first.
+    b.click_css("[data-role=add-sub]").await;
+    b.type_into("#menu-name", "签到").await;
+    b.set_value("#menu-type", "click").await;
+    b.type_into("#menu-key", "SIGN_IN").await;
+    assert_eq!(b.text("#menu-key ~ .counter").await, "7 / 128 bytes");
+    b.click_css("[data-move=back]").await;
+
+    b.click_css("[data-role=add-top]").await;
+    b.type_into("#menu-name", "联系我们").await;
+    b.set_value("#menu-type", "click").await;
+    b.type_into("#menu-key", "CONTACT").await;
+    b.screenshot(&screenshot_path("menu-editor")).await;
+
+    b.click_css("[data-role=save-menu]").await;
+    b.wait_until(
+        "document.querySelector('.menu-status') && document.querySelector('.menu-status').textContent === 'Saved' && !document.querySelector('.state-loading')",
+        "the menu to be saved",
+    )
+    .await;
+
+    let rows = list(&app, &format!("/wechat/wxmenus/list?account_id={account}")).await;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let tops: Vec<&Value> = rows.iter().filter(|r| r["parent_id"] == "0").collect();
+    assert_eq!(tops.len(), 2);
+    let group = tops
+        .iter()
+        .find(|r| r["menu_name"] == "会员")
+        .expect("the group");
+    assert_eq!(
+        group["menu_type"], "",
+        "a button with sub-buttons has no type"
+    );
+    assert_eq!(group["sort_order"], 0);
+    let contact = tops.iter().find(|r| r["menu_name"] == "联系我们").unwrap();
+    assert_eq!(contact["menu_type"], "click");
+    assert_eq!(contact["menu_key"], "CONTACT");
+    assert_eq!(contact["sort_order"], 1);
+    let mut subs: Vec<&Value> = rows
+        .iter()
+        .filter(|r| r["parent_id"] == group["id"])
+        .collect();
+    subs.sort_by_key(|r| r["sort_order"].as_i64());
+    assert_eq!(subs.len(), 2);
+    assert_eq!(subs[0]["menu_name"], "签到");
+    assert_eq!(subs[0]["menu_key"], "SIGN_IN");
+    assert_eq!(subs[1]["menu_name"], "领取优惠券");
+    assert_eq!(subs[1]["menu_type"], "view");
+    assert_eq!(subs[1]["url"], "https://example.com/coupon");
+
+    // Deleting the group (after confirming) removes its sub-buttons on save.
+    b.click_css(".phone-bar > .phone-col > [data-level=top]")
+        .await;
+    b.click_css("[data-action=delete-button]").await;
+    confirm(&b).await;
+    b.click_css("[data-role=save-menu]").await;
+    b.wait_until(
+        "document.querySelector('.menu-status') && document.querySelector('.menu-status').textContent === 'Saved' && document.querySelectorAll('.phone-bar [data-level=top]').length === 1",
+        "the deletion to be saved",
+    )
+    .await;
+    let rows = list(&app, &format!("/wechat/wxmenus/list?account_id={account}")).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["menu_name"], "联系我们");
+    assert_no_page_errors(&b, "menus").await;
+    b.quit().await;
+}
+
+/// Rows on every page, including those only the server writes (payments,
+/// template sends), so each page shows real content.
+async fn seed(app: &TestApp) -> String {
+    let account = app.add_account("wxui000000000004").await;
+    app.add_account("wxui000000000005").await;
+    let add = |path: &'static str, body: Value| async move { app.add(path, body).await };
+    add("/wechat/wxautoreplies/add", json!({"account_id": account, "reply_type": 1, "message_type": "text", "content": "欢迎关注 🎉"})).await;
+    add("/wechat/wxautoreplies/add", json!({"account_id": account, "reply_type": 2, "keyword": "门店", "message_type": "news", "title": "附近门店", "url": "https://example.com/stores"})).await;
+    add("/wechat/wxmaterials/add", json!({"account_id": account, "media_type": "image", "media_id": "M_IMG_1", "name": "海报.png", "file_size": 204800, "width": 900, "height": 500})).await;
+    add("/wechat/wxmaterials/add", json!({"account_id": account, "media_type": "voice", "media_id": "M_VOICE_1", "name": "语音.mp3", "sync_status": 1})).await;
+    let top = add(
+        "/wechat/wxmenus/add",
+        json!({"account_id": account, "menu_name": "活动", "menu_type": ""}),
+    )
+    .await;
+    add("/wechat/wxmenus/add", json!({"account_id": account, "parent_id": top["id"], "menu_name": "优惠", "menu_type": "view", "url": "https://example.com"})).await;
+    for (direction, msg_type, content, extra) in [
+        (1, "event", "", json!({"event_type": "subscribe"})),
+        (0, "text", "欢迎关注 🎉", json!({"is_auto_reply": 1})),
+        (1, "text", "你好，请问附近有门店吗？😀", json!({})),
+        (
+            1,
+            "location",
+            "",
+            json!({"label": "上海市静安区", "location_x": 31.2, "location_y": 121.4}),
+        ),
+        (0, "text", "最近的门店在南京西路。", json!({})),
+    ] {
+        let mut body = json!({"account_id": account, "openid": "o_fan_ui_1", "direction": direction, "msg_type": msg_type, "content": content});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        add("/wechat/wxmessages/add", body).await;
+    }
+    add("/wechat/wxusers/add", json!({"account_id": account, "openid": "o_fan_ui_1", "nickname": "小明🙂", "remark": "老客户", "tags": [2], "message_count": 3})).await;
+    add("/wechat/wxtemplates/add", json!({"account_id": account, "template_id": "TPL_UI_1", "title": "订单发货通知", "content": "{{first.DATA}}\n订单号：{{keyword1.DATA}}"})).await;
+
+    let db = &app.server.state.db;
+    let ids = &app.server.state.ids;
+    let account_id: i64 = account.parse().unwrap();
+    let now = chrono::Utc::now();
+    let order_id = ids.next_id().unwrap();
+    wxmp::entity::pay_orders::Model {
+        id: order_id,
+        account_id,
+        out_trade_no: "UIORDER0001".into(),
+        openid: "o_fan_ui_1".into(),
+        total_fee: 3800,
+        trade_state: "SUCCESS".into(),
+        description: "大杯拿铁 ×1".into(),
+        trade_type: "JSAPI".into(),
+        transaction_id: "4200000001".into(),
+        paid_at: Some(now),
+        refunded_total: 1000,
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    }
+    .into_active_model()
+    .reset_all()
+    .insert(db)
+    .await
+    .unwrap();
+    wxmp::entity::pay_refunds::Model {
+        id: ids.next_id().unwrap(),
+        account_id,
+        order_id,
+        out_trade_no: "UIORDER0001".into(),
+        out_refund_no: "UIREFUND0001".into(),
+        refund_fee: 1000,
+        total_fee: 3800,
+        reason: "少送了一份糖浆".into(),
+        status: "SUCCESS".into(),
+        success_time: Some(now),
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    }
+    .into_active_model()
+    .reset_all()
+    .insert(db)
+    .await
+    .unwrap();
+    wxmp::entity::template_logs::Model {
+        id: ids.next_id().unwrap(),
+        account_id,
+        template_id: "TPL_UI_1".into(),
+        openid: "o_fan_ui_1".into(),
+        status: "success".into(),
+        errmsg: "ok".into(),
+        sent_at: Some(now),
+        delivered_at: Some(now),
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    }
+    .into_active_model()
+    .reset_all()
+    .insert(db)
+    .await
+    .unwrap();
+    account
+}
+
+#[tokio::test]
+async fn every_page_loads_without_errors() {
+    let app = TestApp::spawn().await;
+    let account = seed(&app).await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    assert_no_page_errors(&b, "sign-in").await;
+    b.js(
+        "localStorage.setItem('wxmp.account', arguments[0])",
+        vec![json!(account)],
+    )
+    .await;
+    for (path, name, content) in PAGES {
+        open(&b, &app, path).await;
+        b.wait_for(content).await;
+        wait_loaded(&b).await;
+        // Chinese text and emoji from the database arrive intact.
+        if *name == "conversation" {
+            assert!(b.text(".chat").await.contains("你好，请问附近有门店吗？😀"));
+        }
+        b.screenshot(&screenshot_path(name)).await;
+        assert_no_page_errors(&b, path).await;
+    }
+    // All accounts at once, and a page that does not exist.
+    b.set_value("#account-picker", "").await;
+    open(&b, &app, "/dashboard").await;
+    b.wait_for(".dash-grid .table tbody tr").await;
+    b.screenshot(&screenshot_path("dashboard-all-accounts"))
+        .await;
+    b.js(
+        "history.pushState(null, '', '/nowhere'); dispatchEvent(new PopStateEvent('popstate'))",
+        vec![],
+    )
+    .await;
+    b.wait_until(
+        "document.querySelector('#main').textContent.includes('There is no page here')",
+        "the not-found page",
+    )
+    .await;
+    assert_no_page_errors(&b, "not found").await;
+
+    // Searching filters the list as you type, and the field keeps the focus.
+    open(&b, &app, "/wechat/wxmessages").await;
+    b.wait_for(".table tbody tr").await;
+    b.type_into(".filter-search input", "门店").await;
+    b.wait_until(
+        "document.querySelectorAll('.table tbody tr').length === 2 && location.search.includes('keyword=')",
+        "the search to filter the messages",
+    )
+    .await;
+    let focused = b
+        .js(
+            "return document.activeElement.matches('.filter-search input')",
+            vec![],
+        )
+        .await;
+    assert_eq!(focused, true, "the search field kept the focus");
+    b.click_css("[data-role=reset-filters]").await;
+    b.wait_until(
+        "document.querySelectorAll('.table tbody tr').length === 5",
+        "all messages after a reset",
+    )
+    .await;
+
+    // Paging: 25 fans make two pages of 20; the page is kept in the URL.
+    for n in 0..24 {
+        app.add(
+            "/wechat/wxusers/add",
+            json!({"account_id": account, "openid": format!("o_fan_page_{n:02}"), "nickname": format!("粉丝 {n}")}),
+        )
+        .await;
+    }
+    open(&b, &app, "/wechat/wxusers").await;
+    b.wait_for(".table tbody tr").await;
+    assert_eq!(b.text(".list-count").await, "1–20 of 25");
+    b.click_css(".pager button[aria-label='Next page']").await;
+    b.wait_until(
+        "document.querySelector('.list-count').textContent === '21–25 of 25'",
+        "the second page",
+    )
+    .await;
+    assert_eq!(b.find_all(".table tbody tr").await.len(), 5);
+    assert!(b.current_url().await.ends_with("/wechat/wxusers?page=2"));
+    b.goto(&b.current_url().await).await;
+    b.wait_until(
+        "document.querySelector('.list-count') && document.querySelector('.list-count').textContent === '21–25 of 25'",
+        "the second page after a reload",
+    )
+    .await;
+
+    // Keyboard: the account form opens from the keyboard and Escape closes it.
+    open(&b, &app, "/wechat/wxaccounts").await;
+    let focused = b
+        .js("document.querySelector('[data-action=add]').focus(); return document.activeElement.tagName", vec![])
+        .await;
+    assert_eq!(focused, "BUTTON");
+    b.press(webdriver::ENTER).await;
+    b.wait_for("dialog[open] form").await;
+    let in_dialog = b
+        .js(
+            "return !!document.activeElement.closest('dialog[open]')",
+            vec![],
+        )
+        .await;
+    assert_eq!(in_dialog, true, "the dialog takes the focus");
+    b.screenshot(&screenshot_path("account-form")).await;
+    b.press(webdriver::ESCAPE).await;
+    b.wait_gone("dialog[open]").await;
+    assert_no_page_errors(&b, "account form").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn an_operator_sees_only_their_accounts_and_no_admin_pages() {
+    let app = TestApp::spawn().await;
+    let account = seed(&app).await;
+    app.add(
+        "/wechat/admins/add",
+        json!({"username": "operator1", "password": "operator-password-1", "role": "operator", "account_ids": [account]}),
+    )
+    .await;
+    let b = browser().await;
+    b.goto(&app.url("/login")).await;
+    b.type_into("#login-username", "operator1").await;
+    b.type_into("#login-password", "operator-password-1").await;
+    b.click_css(".login-form button[type=submit]").await;
+    b.wait_for(".shell .nav-link.active").await;
+    wait_loaded(&b).await;
+    // One account in the picker (plus "All accounts"), no admin navigation.
+    let options = b
+        .js(
+            "return [...document.querySelectorAll('#account-picker option')].map((o) => o.value)",
+            vec![],
+        )
+        .await;
+    assert_eq!(options, json!(["", account]));
+    assert_eq!(
+        b.js(
+            "return document.querySelectorAll('.nav-link[data-path=\"/wechat/admins\"]').length",
+            vec![]
+        )
+        .await,
+        0
+    );
+    open(&b, &app, "/wechat/admins").await;
+    assert!(b.text("#main").await.contains("Admins only"));
+    // Accounts are read-only for operators, and secrets stay hidden.
+    open(&b, &app, "/wechat/wxaccounts").await;
+    b.wait_for(".table tbody tr").await;
+    assert_eq!(
+        b.find_all("[data-action=add], .table [data-action=edit]")
+            .await
+            .len(),
+        0
+    );
+    for (path, _, content) in PAGES
+        .iter()
+        .filter(|(path, _, _)| *path != "/wechat/admins")
+    {
+        open(&b, &app, path).await;
+        b.wait_for(content).await;
+        wait_loaded(&b).await;
+        assert_no_page_errors(&b, path).await;
+    }
+    b.screenshot(&screenshot_path("operator-pay")).await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn phone_width_layout_has_no_horizontal_overflow() {
+    let app = TestApp::spawn().await;
+    let account = seed(&app).await;
+    let b = browser().await;
+    b.emulate_width(375, 812).await;
+    sign_in(&b, &app).await;
+    b.js(
+        "localStorage.setItem('wxmp.account', arguments[0])",
+        vec![json!(account)],
+    )
+    .await;
+    for (path, name, content) in PAGES {
+        open(&b, &app, path).await;
+        b.wait_for(content).await;
+        wait_loaded(&b).await;
+        let widths = b
+            .js(
+                "return [window.innerWidth, document.body.scrollWidth, document.documentElement.scrollWidth]",
+                vec![],
+            )
+            .await;
+        assert_eq!(widths[0], 375, "the viewport is a phone's");
+        assert!(
+            widths[1].as_i64() <= widths[0].as_i64() && widths[2].as_i64() <= widths[0].as_i64(),
+            "{path} overflows sideways at 375 px: {widths}"
+        );
+        b.screenshot(&screenshot_path(&format!("phone-{name}")))
+            .await;
+        assert_no_page_errors(&b, path).await;
+    }
+    // The navigation is a drawer behind the menu button.
+    b.click_css(".nav-toggle").await;
+    b.wait_until(
+        "document.body.classList.contains('nav-open') && document.querySelector('.sidebar').getBoundingClientRect().left >= 0",
+        "the navigation drawer to open",
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    b.screenshot(&screenshot_path("phone-navigation")).await;
+    b.click_css(".sidebar .nav-link[data-path='/wechat/wxusers']")
+        .await;
+    b.wait_until(
+        "!document.body.classList.contains('nav-open')",
+        "the drawer to close",
+    )
+    .await;
+    wait_loaded(&b).await;
+    assert_no_page_errors(&b, "navigation drawer").await;
+    b.quit().await;
+}

@@ -1,0 +1,298 @@
+// The app: sign-in gate, shell (navigation, account picker, user menu) and a
+// small history router. Pages are ES modules with `render(ctx)`.
+
+import { h, clear, icon, button, toast, alertDialog } from "./dom.js";
+import { api, session, ApiError } from "./api.js";
+import { formDialog, errorState, loadingState } from "./components.js";
+
+const NAV = [
+  { group: "Overview", items: [{ path: "/dashboard", title: "Dashboard", icon: "dashboard", page: "dashboard" }] },
+  { group: "Official accounts", items: [{ path: "/wechat/wxaccounts", title: "Accounts", icon: "accounts", page: "accounts" }] },
+  {
+    group: "Engage",
+    items: [
+      { path: "/wechat/wxautoreplies", title: "Auto replies", icon: "reply", page: "autoreplies" },
+      { path: "/wechat/wxmenus", title: "Menus", icon: "menu", page: "menus" },
+      { path: "/wechat/wxmaterials", title: "Materials", icon: "materials", page: "materials" },
+      { path: "/wechat/wxtemplates", title: "Templates", icon: "templates", page: "templates" },
+    ],
+  },
+  {
+    group: "Audience",
+    items: [
+      { path: "/wechat/wxmessages", title: "Messages", icon: "messages", page: "messages" },
+      { path: "/wechat/wxusers", title: "Fans", icon: "fans", page: "fans" },
+    ],
+  },
+  { group: "Commerce", items: [{ path: "/wechat/wxpay", title: "Pay", icon: "pay", page: "pay" }] },
+  { group: "System", items: [{ path: "/wechat/admins", title: "Admins", icon: "admins", page: "admins", adminOnly: true }] },
+];
+const ROUTES = NAV.flatMap((g) => g.items);
+const ACCOUNT_KEY = "wxmp.account";
+
+const app = {
+  admin: null,
+  accounts: [],
+  account: localStorage.getItem(ACCOUNT_KEY) || "",
+  shell: null,
+  main: null,
+  picker: null,
+  cleanup: null,
+  renderSeq: 0,
+};
+
+function isAdmin() {
+  return app.admin && app.admin.role === "admin";
+}
+
+export function navigate(path, { replace = false } = {}) {
+  if (replace) history.replaceState(null, "", path);
+  else history.pushState(null, "", path);
+  route();
+}
+
+function loginUrl() {
+  const here = location.pathname + location.search;
+  return here.startsWith("/login") || here === "/" ? "/login" : `/login?next=${encodeURIComponent(here)}`;
+}
+
+window.addEventListener("wxmp:unauthorized", () => {
+  app.shell = null;
+  app.admin = null;
+  navigate(loginUrl(), { replace: true });
+});
+window.addEventListener("popstate", () => route());
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (link.target || link.hasAttribute("download")) return;
+  const url = new URL(link.href, location.href);
+  if (url.origin !== location.origin || url.pathname.startsWith("/ui/") || url.pathname.startsWith("/api-docs")) return;
+  event.preventDefault();
+  document.body.classList.remove("nav-open");
+  navigate(url.pathname + url.search);
+});
+
+async function loadAccounts() {
+  try {
+    const data = await api.get("/wechat/wxaccounts/list", { page: 1, page_size: 100 });
+    app.accounts = data.list;
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.error(error);
+    app.accounts = [];
+  }
+  if (app.account && !app.accounts.some((a) => a.id === app.account)) setAccount("");
+  renderPicker();
+}
+
+function setAccount(id) {
+  app.account = id;
+  if (id) localStorage.setItem(ACCOUNT_KEY, id);
+  else localStorage.removeItem(ACCOUNT_KEY);
+}
+
+function renderPicker() {
+  if (!app.picker) return;
+  clear(app.picker);
+  app.picker.append(h("option", { value: "" }, app.accounts.length ? "All accounts" : "No accounts yet"));
+  for (const a of app.accounts) {
+    app.picker.append(h("option", { value: a.id, selected: a.id === app.account }, `${a.account_name || a.app_id}${a.status === 1 ? "" : " (disabled)"}`));
+  }
+}
+
+function userMenu() {
+  const menu = h("details", { class: "user-menu" },
+    h("summary", { "aria-label": `Signed in as ${app.admin.username}` },
+      h("span", { class: "avatar", "aria-hidden": "true" }, app.admin.username.slice(0, 1).toUpperCase()),
+      h("span", { class: "user-name" }, app.admin.username),
+      h("span", { class: ["badge", isAdmin() ? "badge-green" : "badge-blue", "user-role"] }, app.admin.role)),
+    h("div", { class: "menu-pop", role: "menu" },
+      h("button", { type: "button", role: "menuitem", class: "menu-item", onclick: () => { menu.open = false; changePassword(); } }, icon("key"), "Change password"),
+      h("a", { role: "menuitem", class: "menu-item", href: "/api-docs/openapi.json", target: "_blank", rel: "noopener" }, icon("external"), "API document"),
+      h("button", { type: "button", role: "menuitem", class: "menu-item", "data-action": "sign-out", onclick: signOut }, icon("logout"), "Sign out")));
+  document.addEventListener("click", (event) => {
+    if (menu.open && !menu.contains(event.target)) menu.open = false;
+  });
+  menu.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && menu.open) {
+      menu.open = false;
+      menu.querySelector("summary").focus();
+    }
+  });
+  return menu;
+}
+
+function signOut() {
+  session.clear();
+  app.shell = null;
+  app.admin = null;
+  navigate("/login", { replace: true });
+}
+
+async function changePassword() {
+  const done = await formDialog({
+    title: "Change your password",
+    fields: [
+      { name: "old_password", label: "Current password", type: "password", required: true, autocomplete: "current-password", full: true },
+      { name: "new_password", label: "New password", type: "password", required: true, autocomplete: "new-password", full: true, hint: "At least 10 characters, not only letters or only digits." },
+      { name: "confirm", label: "New password again", type: "password", required: true, autocomplete: "new-password", full: true },
+    ],
+    submitLabel: "Change password",
+    submit: async (values) => {
+      if (values.new_password !== values.confirm) {
+        throw new ApiError(422, "The new passwords differ.", { confirm: "does not match the new password" });
+      }
+      return api.post("/auth/password", { old_password: values.old_password, new_password: values.new_password });
+    },
+  });
+  if (done) {
+    await alertDialog({ title: "Password changed", message: "Your other sessions are signed out. Sign in again with the new password." });
+    signOut();
+  }
+}
+
+function buildShell() {
+  const nav = h("nav", { class: "sidebar", id: "sidebar", "aria-label": "Main" },
+    h("a", { class: "brand", href: "/dashboard" },
+      h("span", { class: "brand-mark", "aria-hidden": "true" }, icon("messages")),
+      h("span", { class: "brand-text" }, h("strong", null, "wxmp"), h("small", null, "Official Accounts"))),
+    NAV.map((group) => {
+      const items = group.items.filter((item) => !item.adminOnly || isAdmin());
+      if (!items.length) return null;
+      return h("div", { class: "nav-group" },
+        h("p", { class: "nav-heading" }, group.group),
+        h("ul", null, items.map((item) => h("li", null,
+          h("a", { class: "nav-link", href: item.path, dataset: { path: item.path } }, icon(item.icon), h("span", null, item.title))))));
+    }),
+    h("p", { class: "sidebar-foot" }, "wxmp admin console"));
+  app.picker = h("select", {
+    id: "account-picker",
+    class: "account-select",
+    onchange: (event) => {
+      setAccount(event.target.value);
+      route();
+    },
+  });
+  const top = h("header", { class: "topbar" },
+    button("Open navigation", { icon: "burger", iconOnly: true, kind: "btn-ghost nav-toggle", attrs: { "aria-controls": "sidebar", "aria-expanded": "false" }, onClick: (event) => {
+      const open = document.body.classList.toggle("nav-open");
+      event.currentTarget.setAttribute("aria-expanded", String(open));
+    } }),
+    h("div", { class: "picker" },
+      h("label", { for: "account-picker", class: "picker-label" }, icon("accounts"), h("span", { class: "visually-hidden" }, "Official account")),
+      app.picker),
+    h("div", { class: "topbar-spacer" }),
+    userMenu());
+  app.main = h("main", { id: "main", class: "content", tabindex: "-1" });
+  const backdrop = h("button", { type: "button", class: "nav-backdrop", tabindex: "-1", "aria-hidden": "true", onclick: () => document.body.classList.remove("nav-open") });
+  app.shell = h("div", { class: "shell" },
+    h("a", { class: "skip-link", href: "#main", onclick: (e) => { e.preventDefault(); app.main.focus(); } }, "Skip to content"),
+    nav, backdrop, h("div", { class: "main-col" }, top, app.main));
+  const root = document.getElementById("app");
+  clear(root).append(app.shell);
+  renderPicker();
+}
+
+function markNav(path) {
+  for (const link of document.querySelectorAll(".nav-link")) {
+    const active = link.dataset.path === path;
+    link.classList.toggle("active", active);
+    if (active) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+async function renderLogin() {
+  app.shell = null;
+  const mod = await import("./pages/login.js");
+  const root = document.getElementById("app");
+  clear(root);
+  document.title = "Sign in · wxmp";
+  mod.render({ root, onSignedIn: (admin) => {
+    app.admin = admin;
+    const next = new URLSearchParams(location.search).get("next");
+    navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/dashboard", { replace: true });
+  } });
+}
+
+export async function route() {
+  const path = location.pathname.replace(/\/+$/, "") || "/";
+  if (path === "/login") return renderLogin();
+  if (!session.token) return navigate(loginUrl(), { replace: true });
+  if (path === "/") return navigate("/dashboard", { replace: true });
+
+  const seq = ++app.renderSeq;
+  if (!app.shell) {
+    const root = document.getElementById("app");
+    clear(root).append(h("div", { class: "boot-loading", role: "status" }, "Loading wxmp…"));
+    try {
+      app.admin = await api.get("/auth/me");
+      session.setAdmin(app.admin);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) return;
+      clear(root).append(h("div", { class: "boot-error" }, errorState(error.message, () => route())));
+      return;
+    }
+    if (seq !== app.renderSeq) return;
+    buildShell();
+    await loadAccounts();
+    if (seq !== app.renderSeq) return;
+  }
+
+  if (app.cleanup) {
+    try { app.cleanup(); } catch (error) { console.error(error); }
+    app.cleanup = null;
+  }
+  const entry = ROUTES.find((r) => r.path === path);
+  markNav(entry ? entry.path : "");
+  const main = clear(app.main);
+  if (!entry) {
+    document.title = "Not found · wxmp";
+    main.append(h("div", { class: "state state-empty" }, icon("search", "state-icon"),
+      h("p", { class: "state-title" }, "There is no page here"),
+      h("a", { class: "btn btn-primary", href: "/dashboard" }, "Go to the dashboard")));
+    return;
+  }
+  document.title = `${entry.title} · wxmp`;
+  if (entry.adminOnly && !isAdmin()) {
+    main.append(h("div", { class: "state state-empty" }, icon("admins", "state-icon"),
+      h("p", { class: "state-title" }, "Admins only"),
+      h("p", { class: "state-hint" }, "Your role is operator: ask an admin to manage admins.")));
+    return;
+  }
+  main.append(loadingState());
+  try {
+    const mod = await import(`./pages/${entry.page}.js`);
+    if (seq !== app.renderSeq) return;
+    clear(main);
+    const ctx = {
+      main,
+      params: new URLSearchParams(location.search),
+      account: app.account,
+      accounts: app.accounts,
+      accountById: (id) => app.accounts.find((a) => a.id === String(id)),
+      accountLabel: (id) => {
+        const a = app.accounts.find((x) => x.id === String(id));
+        return a ? a.account_name || a.app_id : String(id);
+      },
+      admin: app.admin,
+      isAdmin: isAdmin(),
+      navigate,
+      selectAccount: (id) => {
+        setAccount(id);
+        renderPicker();
+        route();
+      },
+      refreshAccounts: loadAccounts,
+      toast,
+    };
+    const cleanup = await mod.render(ctx);
+    if (typeof cleanup === "function") app.cleanup = cleanup;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) return;
+    if (!(error instanceof ApiError)) console.error(error);
+    clear(main).append(errorState(error instanceof ApiError ? error.message : "This page failed to load. Reload the page; if it persists, the details are in the browser console.", () => route()));
+  }
+}
+
+route();
