@@ -35,6 +35,10 @@ pub struct Config {
     pub media_hosts: Vec<String>,
     /// Wall time one plugin call may take.
     pub plugin_timeout_ms: u64,
+    /// Where WeChat reaches this server from outside (e.g. `https://wx.example.com`):
+    /// the base of notify URLs sent to WeChat Pay and of callback URLs shown to
+    /// admins. `None`: derived from the request.
+    pub public_url: Option<String>,
 }
 
 /// WeChat's image hosts: where `PicUrl` of image messages points.
@@ -66,6 +70,7 @@ impl Default for Config {
             callback_deadline_ms: 4500,
             media_hosts: DEFAULT_MEDIA_HOSTS.iter().map(|h| h.to_string()).collect(),
             plugin_timeout_ms: 200,
+            public_url: None,
         }
     }
 }
@@ -108,6 +113,7 @@ struct FileConfig {
     callback_deadline_ms: Option<u64>,
     media_hosts: Option<Vec<String>>,
     plugin_timeout_ms: Option<u64>,
+    public_url: Option<String>,
 }
 
 impl Config {
@@ -205,6 +211,10 @@ impl Config {
         if let Some(v) = file.plugin_timeout_ms {
             self.plugin_timeout_ms = v;
         }
+        if let Some(v) = file.public_url {
+            check_http_url(&v).map_err(|r| file_error(format!("public_url: {r}")))?;
+            self.public_url = Some(v.trim_end_matches('/').to_string());
+        }
         self.check().map_err(file_error)
     }
 
@@ -296,6 +306,10 @@ impl Config {
                 .map(|h| h.trim().to_ascii_lowercase())
                 .filter(|h| !h.is_empty())
                 .collect();
+        }
+        if let Some(v) = get("WXMP_PUBLIC_URL") {
+            check_http_url(&v).map_err(|r| bad("WXMP_PUBLIC_URL", &v, &r))?;
+            self.public_url = Some(v.trim_end_matches('/').to_string());
         }
         if let Some(v) = get("WXMP_PLUGIN_TIMEOUT_MS") {
             self.plugin_timeout_ms = v
