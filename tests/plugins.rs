@@ -407,3 +407,36 @@ fn the_cli_checks_and_dry_runs_a_file() {
     );
     assert!(stdout.contains("门店地址"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_plugin_imports_its_own_modules_and_the_shared_ones() {
+    let app = TestApp::spawn().await;
+    write(
+        &app,
+        "lib/greet.rhai",
+        "fn hello(name) { `你好，${name}` }\n",
+    );
+    write(
+        &app,
+        "quiz/questions.rhai",
+        "fn answer(q) { if q == \"1+1\" { \"2\" } else { \"?\" } }\n",
+    );
+    write(
+        &app,
+        "quiz/main.rhai",
+        "const PLUGIN = #{ description: \"folder plugin\", priority: 250 };\n\
+         fn on_message(msg, ctx) {\n\
+             import \"quiz/questions\" as q;\n\
+             import \"greet\" as g;\n\
+             `${g::hello(ctx.fan.openid)}: ${q::answer(msg.content)}`\n\
+         }\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["loaded"], json!(["quiz"]), "{report}");
+    let peer = Peer::create(&app, "wxplugfolder0001", 0).await;
+    assert_eq!(
+        reply_to(&app, &peer, "1+1").await.as_deref(),
+        Some("你好，o_plugin: 2")
+    );
+    assert_eq!(plugin_info(&app, "quiz").await["file"], "quiz/main.rhai");
+}

@@ -152,3 +152,71 @@ fn the_binary_serves_with_no_configuration_and_stops_on_sigterm() {
         "the generated admin password is printed once: {stderr}"
     );
 }
+
+/// A handler slow enough to still be running when shutdown starts.
+struct Slow;
+
+impl wxmp::pipeline::chain::Handler for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+    fn priority(&self) -> i32 {
+        1000
+    }
+    fn handle(
+        &self,
+        _: std::sync::Arc<wxmp::pipeline::chain::Context>,
+    ) -> wxmp::pipeline::chain::HandlerFuture {
+        Box::pin(async {
+            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+            wxmp::pipeline::chain::Outcome::Reply(wxmp::wechat::Reply::Text {
+                content: "finished".into(),
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_lets_requests_in_flight_finish() {
+    let app = TestApp::spawn().await;
+    let peer = common::wechat::Peer::create(&app, "wxshutdown000001", 0).await;
+    app.server.state.chain.register(std::sync::Arc::new(Slow));
+    let in_flight = {
+        let (peer, message, client) = (
+            peer.clone(),
+            peer.text("o_fan", "hi", 1),
+            app.client.clone(),
+        );
+        let url = app.url(&format!(
+            "/wechat/official_account/callback/{}",
+            peer.app_id
+        ));
+        tokio::spawn(async move {
+            let timestamp = chrono::Utc::now().timestamp().to_string();
+            let signature =
+                wxmp::wechat::signature::sign(&[common::wechat::TOKEN, &timestamp, "n"]);
+            let response = client
+                .post(format!(
+                    "{url}?signature={signature}&timestamp={timestamp}&nonce=n"
+                ))
+                .body(message)
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.text().await.unwrap())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let addr = app.server.addr;
+    let TestApp { server, .. } = app;
+    server.shutdown().await.unwrap();
+    let (status, body) = in_flight.await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("finished"), "{body}");
+    assert!(
+        reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .is_err(),
+        "no longer serving"
+    );
+}
