@@ -32,6 +32,13 @@ pub enum AppError {
     TooManyRequests { message: String, retry_after: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// WeChat (or another upstream service) refused or failed.
+    #[error("{message}")]
+    Upstream {
+        message: String,
+        errcode: Option<i64>,
+        errmsg: String,
+    },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -65,6 +72,7 @@ impl AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Upstream { .. } => StatusCode::BAD_GATEWAY,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -101,6 +109,14 @@ impl IntoResponse for AppError {
                 ("internal server error".to_string(), serde_json::Value::Null)
             }
             AppError::Validation(fields) => (self.to_string(), json!({ "fields": fields })),
+            AppError::Upstream {
+                message,
+                errcode,
+                errmsg,
+            } => (
+                message.clone(),
+                json!({ "errcode": errcode, "errmsg": errmsg }),
+            ),
             other => (other.to_string(), serde_json::Value::Null),
         };
         let body = json!({ "code": status.as_u16(), "msg": message, "data": data });

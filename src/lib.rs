@@ -13,10 +13,12 @@ pub mod ids;
 pub mod jobs;
 pub mod pipeline;
 pub mod plugins;
+pub mod sandbox;
 pub mod server;
 pub mod simulate;
 pub mod state;
 pub mod ui;
 pub mod wechat;
+pub mod wxapi;
 
 pub use server::{bootstrap, router, serve, Running};

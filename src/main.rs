@@ -41,6 +41,12 @@ enum Command {
     /// running server and print the decrypted reply
     #[command(group(clap::ArgGroup::new("what").required(true).args(["text", "event", "click", "image"])))]
     Simulate(Box<SimulateArgs>),
+    /// Run a fake WeChat API server for local demos (point WXMP_WECHAT_API_BASE at it)
+    Sandbox {
+        /// Address to serve the fake on
+        #[arg(long, default_value = "127.0.0.1:9100")]
+        listen: std::net::SocketAddr,
+    },
     /// Check or dry-run a Rhai plugin file, without a server or database
     Plugin {
         #[command(subcommand)]
@@ -179,6 +185,13 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Admin { command } => admin(command, config).await,
         Command::Simulate(args) => simulate(*args, config).await,
         Command::Plugin { command } => plugin(command, config).await,
+        Command::Sandbox { listen } => {
+            let fake = wxmp::sandbox::FakeWeChat::new(&[]);
+            let bound = fake.start(listen).await?;
+            println!("fake WeChat API on http://{bound} (any AppID and secret); run wxmp with WXMP_WECHAT_API_BASE=http://{bound}");
+            shutdown_signal().await;
+            Ok(())
+        }
     }
 }
 

@@ -35,6 +35,8 @@ pub struct AppState {
     pub jobs: JobSignal,
     /// Rhai plugins, loaded from the plugins directory.
     pub plugins: Arc<crate::plugins::Registry>,
+    /// The WeChat API client (shared pool and access tokens).
+    pub wxapi: Arc<crate::wxapi::WxApi>,
 }
 
 impl AppState {
@@ -69,6 +71,10 @@ impl AppState {
             plugin_runtime,
         ));
         Ok(Self {
+            wxapi: Arc::new(crate::wxapi::WxApi::new(
+                &config.wechat_api_base,
+                db.clone(),
+            )),
             plugins,
             jwt: Arc::new(JwtKeys::new(&secret, config.jwt_ttl_secs)),
             config: Arc::new(config),

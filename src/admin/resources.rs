@@ -70,7 +70,7 @@ impl Resource for Accounts {
     const SEARCH: &'static [&'static str] = &["account_name", "app_id", "original_id", "wechat_id"];
 
     fn defaults() -> Value {
-        json!({ "status": 1, "message_mode": 0, "account_type": 2 })
+        json!({ "status": 1, "message_mode": 0, "account_type": 2, "late_reply_enabled": 1 })
     }
 
     fn validate(m: &accounts::Model, errors: &mut FieldErrors) {
@@ -91,6 +91,7 @@ impl Resource for Accounts {
         max_bytes(errors, "app_secret", &m.app_secret, 255);
         one_of(errors, "account_type", &m.account_type, &[0, 1, 2, 3]);
         flag(errors, "status", m.status);
+        flag(errors, "late_reply_enabled", m.late_reply_enabled);
         one_of(errors, "message_mode", &m.message_mode, &MESSAGE_MODES);
         if !valid_token(&m.token) {
             errors.insert("token".into(), "must be 3–32 letters or digits".into());

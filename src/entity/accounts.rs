@@ -30,6 +30,8 @@ pub struct Model {
     pub pay_public_key_id: String,
     pub pay_public_key: String,
     pub pay_platform_certs: Option<Json>,
+    /// 1: replies that missed the callback deadline go out as customer-service messages.
+    pub late_reply_enabled: i16,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -175,16 +175,12 @@ impl Chain {
                         budget_ms = budget.as_millis() as u64,
                         "handler overran the callback deadline; abandoned"
                     );
-                    // Left to finish in the background, where its reply is seen.
-                    let message_id = ctx.message_id;
+                    // Left to finish in the background; its reply then goes out
+                    // as a customer-service message (unless the account says no).
+                    let ctx = ctx.clone();
                     tokio::spawn(async move {
                         if let Outcome::Reply(reply) = future.await {
-                            tracing::warn!(
-                                handler = %name,
-                                message_id,
-                                reply_type = reply.msg_type(),
-                                "late reply after the deadline was not delivered"
-                            );
+                            deliver_late_reply(&ctx, &name, &reply).await;
                         }
                     });
                     continue;
@@ -200,6 +196,32 @@ impl Chain {
             }
         }
         None
+    }
+}
+
+/// Sends a reply that missed the callback deadline as a customer-service message.
+async fn deliver_late_reply(ctx: &Context, handler: &str, reply: &Reply) {
+    let account = &ctx.account.model;
+    if account.late_reply_enabled != 1 {
+        tracing::warn!(handler, app_id = %account.app_id, "late reply dropped: late replies are off for this account");
+        return;
+    }
+    let sent = crate::wxapi::routes::send_and_store(
+        &ctx.state,
+        account,
+        &ctx.message.from_user,
+        reply,
+        Some(ctx.message_id),
+        true,
+    )
+    .await;
+    match sent {
+        Ok(_) => {
+            tracing::info!(handler, app_id = %account.app_id, "late reply delivered as a customer-service message")
+        }
+        Err(error) => {
+            tracing::warn!(handler, app_id = %account.app_id, %error, "late reply could not be delivered")
+        }
     }
 }
 

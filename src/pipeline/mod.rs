@@ -483,10 +483,18 @@ fn inbound_record(
             ));
         }
     }
+    let template_delivery = match message.event() {
+        Some(Event::TemplateSendJobFinish {
+            msg_id: Some(msgid),
+            status,
+        }) => Some((*msgid, status.clone())),
+        _ => None,
+    };
     Ok(Inbound {
         message: row,
         fan,
         jobs,
+        template_delivery,
     })
 }
 

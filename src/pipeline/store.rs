@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use crate::entity::{jobs, messages, users};
+use crate::entity::{jobs, messages, template_logs, users};
 
 /// Requests waiting beyond this are refused rather than queued without bound.
 const QUEUE: usize = 4096;
@@ -43,6 +43,8 @@ pub struct Inbound {
     pub message: messages::Model,
     pub fan: Option<FanChange>,
     pub jobs: Vec<jobs::Model>,
+    /// A template message's delivery report: (msgid, WeChat's status).
+    pub template_delivery: Option<(i64, String)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -195,6 +197,25 @@ async fn store_inbound(
             .into_active_model()
             .reset_all()
             .insert(txn)
+            .await?;
+    }
+    if let Some((msgid, status)) = &inbound.template_delivery {
+        template_logs::Entity::update_many()
+            .col_expr(
+                template_logs::Column::Status,
+                Expr::value(crate::wxapi::routes::delivery_status(status)),
+            )
+            .col_expr(
+                template_logs::Column::DeliveredAt,
+                Expr::value(message.created_at),
+            )
+            .col_expr(
+                template_logs::Column::UpdatedAt,
+                Expr::value(message.created_at),
+            )
+            .filter(template_logs::Column::AccountId.eq(message.account_id))
+            .filter(template_logs::Column::Msgid.eq(*msgid))
+            .exec(txn)
             .await?;
     }
     Ok(Stored::New)

@@ -1,0 +1,569 @@
+//! The WeChat API client and the endpoints that use it, against our fake
+//! WeChat over real HTTP: tokens, retries, menus, customer-service messages,
+//! the conversation view, templates and late replies.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::wechat::{add_rule, Peer};
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use wxmp::sandbox::FakeWeChat;
+
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+/// A server whose WeChat is a fresh fake knowing the given apps.
+async fn spawn(
+    apps: &[&str],
+    adjust: impl FnOnce(&mut wxmp::config::Config),
+) -> (TestApp, FakeWeChat) {
+    let pairs: Vec<(&str, &str)> = apps.iter().map(|a| (*a, SECRET)).collect();
+    let fake = FakeWeChat::new(&pairs);
+    let addr = fake.start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let app = TestApp::spawn_with(|config| {
+        config.wechat_api_base = format!("http://{addr}");
+        adjust(config);
+    })
+    .await;
+    (app, fake)
+}
+
+async fn account(app: &TestApp, app_id: &str) -> Peer {
+    // Peer::create stores the secret from add_account's defaults.
+    let peer = Peer::create(app, app_id, 0).await;
+    app.put(
+        "/wechat/wxaccounts/edit",
+        json!({"id": peer.account_id, "app_secret": SECRET}),
+    )
+    .await;
+    peer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_concurrent_calls_fetch_one_token_and_rejected_tokens_are_replaced_once() {
+    let (app, fake) = spawn(&["wxtoken000000001"], |_| {}).await;
+    let peer = account(&app, "wxtoken000000001").await;
+    let app = Arc::new(app);
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..100 {
+        let (app, account_id) = (app.clone(), peer.account_id.clone());
+        calls.spawn(async move {
+            app.post(
+                "/wechat/wxmenus/delete_remote_menu",
+                json!({"account_id": account_id}),
+            )
+            .await
+        });
+    }
+    while let Some(result) = calls.join_next().await {
+        let (status, body) = result.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(fake.token_requests(), 1, "single flight");
+    let stable = fake
+        .recorded()
+        .into_iter()
+        .find(|r| r.path == "/cgi-bin/stable_token")
+        .unwrap();
+    let body: Value = serde_json::from_str(&stable.body).unwrap();
+    assert_eq!(body["grant_type"], "client_credential");
+    assert_eq!(body["appid"], "wxtoken000000001");
+    assert_eq!(body["force_refresh"], false);
+    // The token is kept in the database too.
+    let (_, listed) = app.get("/wechat/wxaccounts/list").await;
+    assert!(listed["data"]["list"][0]["token_expires_at"].is_string());
+    assert!(
+        listed["data"]["list"][0]["access_token"]
+            .as_str()
+            .unwrap()
+            .starts_with("****"),
+        "masked"
+    );
+
+    // Expired, then revoked: each time one refresh and one retry.
+    for (break_tokens, errcode) in [
+        (FakeWeChat::expire_tokens as fn(&FakeWeChat), 42001),
+        (FakeWeChat::revoke_tokens, 40001),
+    ] {
+        break_tokens(&fake);
+        let before = fake.token_requests();
+        let (status, body) = app
+            .post(
+                "/wechat/wxmenus/delete_remote_menu",
+                json!({"account_id": peer.account_id}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "after {errcode}: {body}");
+        assert_eq!(fake.token_requests(), before + 1, "after {errcode}");
+        let refresh = fake
+            .recorded()
+            .into_iter()
+            .rev()
+            .find(|r| r.path == "/cgi-bin/stable_token")
+            .unwrap();
+        assert!(
+            refresh.body.contains("\"force_refresh\":true"),
+            "{}",
+            refresh.body
+        );
+    }
+}
+
+#[tokio::test]
+async fn busy_is_retried_and_other_errors_are_clear_and_not_retried() {
+    let (app, fake) = spawn(&["wxretry000000001"], |_| {}).await;
+    let peer = account(&app, "wxretry000000001").await;
+    let deletes = |fake: &FakeWeChat| {
+        fake.recorded()
+            .iter()
+            .filter(|r| r.path == "/cgi-bin/menu/delete")
+            .count()
+    };
+
+    fake.fail_next("/cgi-bin/menu/delete", &[-1]);
+    let (status, _) = app
+        .post(
+            "/wechat/wxmenus/delete_remote_menu",
+            json!({"account_id": peer.account_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(deletes(&fake), 2);
+
+    fake.fail_next("/cgi-bin/menu/delete", &[-1, -1, -1]);
+    let (status, body) = app
+        .post(
+            "/wechat/wxmenus/delete_remote_menu",
+            json!({"account_id": peer.account_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["data"]["errcode"], -1);
+    assert_eq!(deletes(&fake), 5, "three attempts in all");
+
+    fake.fail_next("/cgi-bin/menu/delete", &[40164]);
+    let (status, body) = app
+        .post(
+            "/wechat/wxmenus/delete_remote_menu",
+            json!({"account_id": peer.account_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(body["data"]["errcode"], 40164);
+    assert!(
+        body["msg"].as_str().unwrap().contains("whitelist"),
+        "a hint: {body}"
+    );
+    assert_eq!(deletes(&fake), 6, "not retried");
+
+    // A wrong secret is WeChat's 40125, with a hint (once the cached token is gone).
+    app.put(
+        "/wechat/wxaccounts/edit",
+        json!({"id": peer.account_id, "app_secret": "wrongwrongwrongwrongwrongwrong12"}),
+    )
+    .await;
+    fake.revoke_tokens();
+    let (status, body) = app
+        .post(
+            "/wechat/wxmenus/delete_remote_menu",
+            json!({"account_id": peer.account_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(body["data"]["errcode"], 40125);
+    assert!(
+        !body.to_string().contains("wrongwrong"),
+        "the secret never shows"
+    );
+}
+
+#[tokio::test]
+async fn menus_are_checked_published_synced_and_deleted() {
+    let (app, fake) = spawn(&["wxmenuapi0000001"], |_| {}).await;
+    let peer = account(&app, "wxmenuapi0000001").await;
+    let add = |body: Value| {
+        let mut body = body;
+        body["account_id"] = json!(peer.account_id);
+        app.add("/wechat/wxmenus/add", body)
+    };
+    let group = add(json!({"menu_name": "服务", "sort_order": 1})).await;
+    add(json!({"menu_name": "官网", "menu_type": "view", "url": "https://example.com/", "sort_order": 0})).await;
+
+    // A group without sub-buttons is refused before WeChat is called.
+    let (status, body) = app
+        .post(
+            "/wechat/wxmenus/pull_menu",
+            json!({"account_id": peer.account_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("服务"), "{body}");
+    assert!(fake
+        .recorded()
+        .iter()
+        .all(|r| r.path != "/cgi-bin/menu/create"));
+
+    add(json!({"parent_id": group["id"], "menu_name": "联系我们", "menu_type": "click", "menu_key": "CONTACT"})).await;
+    add(json!({"parent_id": group["id"], "menu_name": "小程序", "menu_type": "miniprogram", "appid": "wxmini",
+               "pagepath": "pages/index", "url": "https://example.com/m", "sort_order": 1})).await;
+    let (status, body) = app
+        .post(
+            "/wechat/wxmenus/pull_menu",
+            json!({"account_id": peer.account_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        fake.menu("wxmenuapi0000001").unwrap(),
+        json!({"button": [
+            {"type": "view", "name": "官网", "url": "https://example.com/"},
+            {"name": "服务", "sub_button": [
+                {"type": "click", "name": "联系我们", "key": "CONTACT"},
+                {"type": "miniprogram", "name": "小程序", "appid": "wxmini", "pagepath": "pages/index", "url": "https://example.com/m"},
+            ]},
+        ]})
+    );
+    let create = fake
+        .recorded()
+        .into_iter()
+        .find(|r| r.path == "/cgi-bin/menu/create")
+        .unwrap();
+    assert!(
+        create.body.contains("联系我们"),
+        "UTF-8 as is, not escaped: {}",
+        create.body
+    );
+    assert!(create.query.contains_key("access_token"));
+
+    // Sync replaces the stored tree with WeChat's, sub-buttons under their parents.
+    fake.set_menu("wxmenuapi0000001", json!({"button": [
+        {"name": "更多", "sub_button": [{"type": "click", "name": "签到", "key": "SIGN"}, {"type": "view", "name": "帮助", "url": "https://example.com/h"}]},
+    ]}));
+    let (status, body) = app
+        .post(
+            "/wechat/wxmenus/sync_menu",
+            json!({"account_id": peer.account_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["stored"], 3);
+    let (_, listed) = app
+        .get(&format!(
+            "/wechat/wxmenus/list?account_id={}&page_size=100",
+            peer.account_id
+        ))
+        .await;
+    let rows = listed["data"]["list"].as_array().unwrap();
+    let parent = rows.iter().find(|m| m["menu_name"] == "更多").unwrap();
+    assert_eq!(parent["parent_id"], "0");
+    assert_eq!(
+        rows.iter()
+            .filter(|m| m["parent_id"] == parent["id"])
+            .count(),
+        2
+    );
+    // Twice: the same tree.
+    app.post(
+        "/wechat/wxmenus/sync_menu",
+        json!({"account_id": peer.account_id}),
+    )
+    .await;
+    let (_, again) = app
+        .get(&format!(
+            "/wechat/wxmenus/list?account_id={}&page_size=100",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(again["data"]["total"], 3);
+
+    let (status, _) = app
+        .post(
+            "/wechat/wxmenus/delete_remote_menu",
+            json!({"account_id": peer.account_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(fake.menu("wxmenuapi0000001").is_none());
+}
+
+#[tokio::test]
+async fn customer_service_replies_respect_the_48_hour_window() {
+    let (app, fake) = spawn(&["wxreply000000001"], |_| {}).await;
+    let peer = account(&app, "wxreply000000001").await;
+    peer.send(&app, &peer.text("o_fan", "你好", 1)).await;
+
+    let (status, body) = app
+        .post(
+            "/wechat/wxmessages/reply",
+            json!({"account_id": peer.account_id, "openid": "o_fan", "content": "客服回复 😊"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["direction"], 0);
+    assert_eq!(body["data"]["is_auto_reply"], 0);
+    assert_eq!(
+        fake.sent().last().unwrap(),
+        &json!({"touser": "o_fan", "msgtype": "text", "text": {"content": "客服回复 😊"}})
+    );
+
+    let (status, body) = app
+        .post("/wechat/wxmessages/reply", json!({"account_id": peer.account_id, "openid": "o_fan", "msg_type": "news",
+               "articles": [{"title": "标题", "description": "d", "url": "https://example.com", "pic_url": "https://example.com/p.jpg"}]}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        fake.sent().last().unwrap()["news"]["articles"][0]["picurl"],
+        "https://example.com/p.jpg"
+    );
+
+    // WeChat says the window closed: a clear 45015, nothing stored as sent.
+    fake.close_window("o_fan");
+    let (status, body) = app
+        .post(
+            "/wechat/wxmessages/reply",
+            json!({"account_id": peer.account_id, "openid": "o_fan", "content": "晚了"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(body["data"]["errcode"], 45015);
+    assert!(body["msg"].as_str().unwrap().contains("48-hour"), "{body}");
+
+    // Known locally to be outside the window: refused without calling WeChat.
+    let (_, fans) = app
+        .get(&format!(
+            "/wechat/wxusers/list?account_id={}&openid=o_fan",
+            peer.account_id
+        ))
+        .await;
+    let fan_id = fans["data"]["list"][0]["id"].as_str().unwrap();
+    app.put(
+        "/wechat/wxusers/edit",
+        json!({"id": fan_id, "last_interact_time": "2020-01-01T00:00:00Z"}),
+    )
+    .await;
+    let sends = fake
+        .recorded()
+        .iter()
+        .filter(|r| r.path == "/cgi-bin/message/custom/send")
+        .count();
+    let (status, body) = app
+        .post(
+            "/wechat/wxmessages/reply",
+            json!({"account_id": peer.account_id, "openid": "o_fan", "content": "晚了"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(body["data"]["errcode"], 45015);
+    assert_eq!(
+        fake.recorded()
+            .iter()
+            .filter(|r| r.path == "/cgi-bin/message/custom/send")
+            .count(),
+        sends
+    );
+
+    let (status, body) = app
+        .post(
+            "/wechat/wxmessages/reply",
+            json!({"account_id": peer.account_id, "openid": "o_fan", "msg_type": "image"}),
+        )
+        .await;
+    common::assert_field_error(status, &body, "media_id");
+
+    // The conversation: both ways, in time order, with the fan.
+    let (status, body) = app
+        .get(&format!(
+            "/wechat/wxmessages/conversation?account_id={}&openid=o_fan",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let list = body["data"]["list"].as_array().unwrap();
+    let contents: Vec<&str> = list
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["你好", "客服回复 😊", "标题"]);
+    assert_eq!(body["data"]["fan"]["openid"], "o_fan");
+    assert_eq!(body["data"]["window_open"], false);
+}
+
+#[tokio::test]
+async fn templates_sync_send_and_learn_their_delivery() {
+    let (app, fake) = spawn(&["wxtemplate000001"], |_| {}).await;
+    let peer = account(&app, "wxtemplate000001").await;
+    let order = json!({"template_id": "TPL_ORDER", "title": "订单通知", "content": "{{first.DATA}}\n订单号：{{keyword1.DATA}}\n{{remark.DATA}}",
+                       "example": "您的订单已发货", "primary_industry": "IT科技", "deputy_industry": "互联网"});
+    let other = json!({"template_id": "TPL_OTHER", "title": "其他", "content": "{{first.DATA}}", "example": "", "primary_industry": "", "deputy_industry": ""});
+    fake.set_templates("wxtemplate000001", vec![order.clone(), other]);
+    let sync = || {
+        app.post(
+            "/wechat/wxtemplates/sync",
+            json!({"account_id": peer.account_id}),
+        )
+    };
+    let (status, body) = sync().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (
+            body["data"]["added"].as_i64(),
+            body["data"]["updated"].as_i64()
+        ),
+        (Some(2), Some(0))
+    );
+    let (_, body) = sync().await;
+    assert_eq!(
+        (
+            body["data"]["added"].as_i64(),
+            body["data"]["updated"].as_i64(),
+            body["data"]["removed"].as_i64()
+        ),
+        (Some(0), Some(0), Some(0))
+    );
+    fake.set_templates("wxtemplate000001", vec![order]);
+    let (_, body) = sync().await;
+    assert_eq!(body["data"]["removed"], 1);
+
+    let send = |data: Value| {
+        app.post(
+            "/wechat/wxtemplates/send",
+            json!({"account_id": peer.account_id, "template_id": "TPL_ORDER", "openid": "o_fan", "data": data, "url": "https://example.com/o/1"}),
+        )
+    };
+    let (status, body) = send(json!({"first": "您好"})).await;
+    common::assert_field_error(status, &body, "data");
+    assert!(
+        body["data"]["fields"]["data"]
+            .as_str()
+            .unwrap()
+            .contains("keyword1"),
+        "{body}"
+    );
+    let (status, body) = send(json!({"first": "您好", "keyword1": {"value": "No.1", "color": "#173177"}, "remark": "谢谢"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["status"], "sent");
+    let msgid = body["data"]["msgid"].as_str().unwrap().to_string();
+    let sent = fake.sent().last().unwrap().clone();
+    assert_eq!(sent["data"]["first"], json!({"value": "您好"}));
+    assert_eq!(sent["data"]["keyword1"]["color"], "#173177");
+    assert_eq!(sent["url"], "https://example.com/o/1");
+
+    // WeChat reports the delivery through the callback.
+    let report = peer.message("o_fan", &format!("<MsgType>event</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>{msgid}</MsgID><Status>success</Status>"));
+    assert_eq!(peer.send(&app, &report).await.status, StatusCode::OK);
+    let (_, logs) = app
+        .get(&format!(
+            "/wechat/wxtemplates/logs?account_id={}&msgid={msgid}",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(logs["data"]["list"][0]["status"], "delivered", "{logs}");
+    assert!(logs["data"]["list"][0]["delivered_at"].is_string());
+
+    // A refused send is logged as failed with WeChat's errcode.
+    fake.close_window("o_blocked");
+    let (status, body) = app
+        .post(
+            "/wechat/wxtemplates/send",
+            json!({"account_id": peer.account_id, "template_id": "TPL_ORDER", "openid": "o_blocked",
+               "data": {"first": "a", "keyword1": "b", "remark": "c"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(body["data"]["errcode"], 43101);
+    let (_, logs) = app
+        .get(&format!(
+            "/wechat/wxtemplates/logs?account_id={}&openid=o_blocked",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(logs["data"]["list"][0]["status"], "failed");
+    assert_eq!(logs["data"]["list"][0]["errcode"], 43101);
+}
+
+/// Answers after the callback deadline.
+struct Late;
+
+impl wxmp::pipeline::chain::Handler for Late {
+    fn name(&self) -> &str {
+        "late"
+    }
+    fn priority(&self) -> i32 {
+        1000
+    }
+    fn handle(
+        &self,
+        _: Arc<wxmp::pipeline::chain::Context>,
+    ) -> wxmp::pipeline::chain::HandlerFuture {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            wxmp::pipeline::chain::Outcome::Reply(wxmp::wechat::Reply::Text {
+                content: "迟到的回复".into(),
+            })
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_that_missed_the_deadline_goes_out_as_a_customer_service_message() {
+    let (app, fake) = spawn(&["wxlate000000001"], |config| {
+        config.callback_deadline_ms = 800
+    })
+    .await;
+    let peer = account(&app, "wxlate000000001").await;
+    add_rule(
+        &app,
+        &peer.account_id,
+        json!({"reply_type": 3, "content": "默认"}),
+    )
+    .await;
+    app.server.state.chain.register(Arc::new(Late));
+    let answer = peer.send(&app, &peer.text("o_late", "hello", 77)).await;
+    assert_eq!(
+        answer.reply.unwrap().text("Content"),
+        "默认",
+        "the deadline answer"
+    );
+    let mut delivered = None;
+    for _ in 0..50 {
+        delivered = fake.sent().into_iter().find(|m| m["touser"] == "o_late");
+        if delivered.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        delivered.expect("late reply sent")["text"]["content"],
+        "迟到的回复"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, stored) = app
+        .get(&format!(
+            "/wechat/wxmessages/list?account_id={}&openid=o_late",
+            peer.account_id
+        ))
+        .await;
+    let late = stored["data"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["content"] == "迟到的回复")
+        .cloned()
+        .expect("stored");
+    assert_eq!(late["direction"], 0);
+    assert_eq!(late["is_auto_reply"], 1);
+    assert!(late["reply_to"].is_string());
+
+    // Switched off for the account: dropped.
+    app.put(
+        "/wechat/wxaccounts/edit",
+        json!({"id": peer.account_id, "late_reply_enabled": 0}),
+    )
+    .await;
+    peer.send(&app, &peer.text("o_late2", "hello", 78)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(fake.sent().iter().all(|m| m["touser"] != "o_late2"));
+}
