@@ -25,6 +25,8 @@ pub struct Recorded {
     pub content_type: String,
     /// The body as text (JSON bodies) or as received.
     pub body: String,
+    /// Multipart fields: (name, file name, size, text when not a file).
+    pub parts: Vec<(String, Option<String>, usize, String)>,
 }
 
 #[derive(Default)]
@@ -45,6 +47,9 @@ struct Inner {
     failures: HashMap<String, VecDeque<i64>>,
     recorded: Vec<Recorded>,
     sent: Vec<Value>,
+    /// appid → permanent materials (batchget items, with their type).
+    materials: HashMap<String, Vec<(String, Value)>>,
+    next_media: u64,
 }
 
 #[derive(Clone, Default)]
@@ -119,6 +124,21 @@ impl FakeWeChat {
         self.lock().templates.insert(appid.to_string(), templates);
     }
 
+    /// Adds a permanent material as if uploaded elsewhere.
+    pub fn add_material(&self, appid: &str, kind: &str, item: Value) {
+        self.lock()
+            .materials
+            .entry(appid.to_string())
+            .or_default()
+            .push((kind.to_string(), item));
+    }
+
+    pub fn remove_material(&self, appid: &str, media_id: &str) {
+        if let Some(list) = self.lock().materials.get_mut(appid) {
+            list.retain(|(_, item)| item["media_id"] != media_id);
+        }
+    }
+
     pub fn menu(&self, appid: &str) -> Option<Value> {
         self.lock().menus.get(appid).cloned()
     }
@@ -157,20 +177,48 @@ fn check_app(inner: &Inner, appid: &str, secret: &str) -> Option<Json<Value>> {
     }
 }
 
-async fn handle(
-    State(fake): State<FakeWeChat>,
-    method: Method,
-    uri: Uri,
-    Query(query): Query<BTreeMap<String, String>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Json<Value> {
+/// A multipart field as received.
+struct Field {
+    name: String,
+    file_name: Option<String>,
+    bytes: Bytes,
+}
+
+async fn handle(State(fake): State<FakeWeChat>, request: axum::extract::Request) -> Json<Value> {
+    use axum::extract::FromRequest;
+    let method: Method = request.method().clone();
+    let uri: Uri = request.uri().clone();
+    let query: BTreeMap<String, String> = Query::try_from_uri(&uri)
+        .map(|Query(q)| q)
+        .unwrap_or_default();
+    let headers: HeaderMap = request.headers().clone();
     let path = uri.path().to_string();
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
+    let mut fields = Vec::new();
+    let body = if content_type.starts_with("multipart/form-data") {
+        let Ok(mut multipart) = axum::extract::Multipart::from_request(request, &()).await else {
+            return error(41005, "media data missing: not a multipart form");
+        };
+        while let Ok(Some(field)) = multipart.next_field().await {
+            let name = field.name().unwrap_or_default().to_string();
+            let file_name = field.file_name().map(str::to_string);
+            let bytes = field.bytes().await.unwrap_or_default();
+            fields.push(Field {
+                name,
+                file_name,
+                bytes,
+            });
+        }
+        Bytes::new()
+    } else {
+        axum::body::to_bytes(request.into_body(), 16 * 1024 * 1024)
+            .await
+            .unwrap_or_default()
+    };
     let mut inner = fake.lock();
     inner.recorded.push(Recorded {
         method: method.to_string(),
@@ -178,6 +226,17 @@ async fn handle(
         query: query.clone(),
         content_type: content_type.clone(),
         body: String::from_utf8_lossy(&body).into_owned(),
+        parts: fields
+            .iter()
+            .map(|f| {
+                let text = if f.file_name.is_none() {
+                    String::from_utf8_lossy(&f.bytes).into_owned()
+                } else {
+                    String::new()
+                };
+                (f.name.clone(), f.file_name.clone(), f.bytes.len(), text)
+            })
+            .collect(),
     });
     let json_body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
 
@@ -317,6 +376,106 @@ async fn handle(
             let msgid = inner.next_msgid;
             inner.sent.push(json_body);
             Json(json!({ "errcode": 0, "errmsg": "ok", "msgid": msgid }))
+        }
+        ("POST", "/cgi-bin/media/upload") | ("POST", "/cgi-bin/material/add_material") => {
+            let kind = query.get("type").cloned().unwrap_or_default();
+            let limit = match kind.as_str() {
+                "image" | "video" => 10 * 1024 * 1024,
+                "voice" => 2 * 1024 * 1024,
+                "thumb" => 64 * 1024,
+                _ => return error(40004, "invalid media type"),
+            };
+            let Some(media) = fields
+                .iter()
+                .find(|f| f.name == "media" && f.file_name.is_some())
+            else {
+                return error(41005, "media data missing");
+            };
+            if media.bytes.is_empty() || media.bytes.len() > limit {
+                return error(40006, "invalid meida size");
+            }
+            inner.next_media += 1;
+            let media_id = format!("MEDIA_{}_{}", kind.to_uppercase(), inner.next_media);
+            let now = chrono::Utc::now().timestamp();
+            if path == "/cgi-bin/media/upload" {
+                return Json(json!({ "type": kind, "media_id": media_id, "created_at": now }));
+            }
+            let name = media.file_name.clone().unwrap_or_default();
+            if kind == "video" {
+                let description = fields
+                    .iter()
+                    .find(|f| f.name == "description")
+                    .map(|f| f.bytes.clone());
+                let parsed: Value = description
+                    .and_then(|d| serde_json::from_slice(&d).ok())
+                    .unwrap_or(Value::Null);
+                if parsed["title"].as_str().is_none_or(str::is_empty) {
+                    return error(40009, "video description with a title is required");
+                }
+            }
+            let url = format!("http://mmbiz.qpic.cn/fake/{media_id}");
+            let item =
+                json!({ "media_id": media_id, "name": name, "update_time": now, "url": url });
+            inner.materials.entry(appid).or_default().push((kind, item));
+            Json(json!({ "media_id": media_id, "url": url }))
+        }
+        ("GET", "/cgi-bin/material/get_materialcount") => {
+            let list = inner.materials.get(&appid).cloned().unwrap_or_default();
+            let count = |kind: &str| list.iter().filter(|(k, _)| k == kind).count();
+            Json(
+                json!({ "voice_count": count("voice"), "video_count": count("video"),
+                         "image_count": count("image") + count("thumb"), "news_count": count("news") }),
+            )
+        }
+        ("POST", "/cgi-bin/material/batchget_material") => {
+            let kind = json_body["type"].as_str().unwrap_or_default().to_string();
+            let offset = json_body["offset"].as_u64().unwrap_or(0) as usize;
+            let count = json_body["count"].as_u64().unwrap_or(0) as usize;
+            if !(1..=20).contains(&count) {
+                return error(40007, "count must be 1 to 20");
+            }
+            let all: Vec<Value> = inner
+                .materials
+                .get(&appid)
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| *k == kind || (kind == "image" && k == "thumb"))
+                .map(|(_, item)| item.clone())
+                .collect();
+            let page: Vec<Value> = all.iter().skip(offset).take(count).cloned().collect();
+            Json(json!({ "total_count": all.len(), "item_count": page.len(), "item": page }))
+        }
+        ("POST", "/cgi-bin/material/del_material") => {
+            let media_id = json_body["media_id"].as_str().unwrap_or_default();
+            let list = inner.materials.entry(appid).or_default();
+            let before = list.len();
+            list.retain(|(_, item)| item["media_id"] != media_id);
+            if list.len() == before {
+                return error(40007, "invalid media_id");
+            }
+            error(0, "ok")
+        }
+        ("POST", "/cgi-bin/draft/add") => {
+            let articles = json_body["articles"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if articles.is_empty()
+                || articles
+                    .iter()
+                    .any(|a| a["thumb_media_id"].as_str().is_none_or(str::is_empty))
+            {
+                return error(40007, "invalid media_id");
+            }
+            inner.next_media += 1;
+            let media_id = format!("MEDIA_NEWS_{}", inner.next_media);
+            let item = json!({ "media_id": media_id, "content": { "news_item": articles }, "update_time": chrono::Utc::now().timestamp() });
+            inner
+                .materials
+                .entry(appid)
+                .or_default()
+                .push(("news".into(), item));
+            Json(json!({ "media_id": media_id }))
         }
         _ => error(
             40066,

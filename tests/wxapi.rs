@@ -567,3 +567,271 @@ async fn a_reply_that_missed_the_deadline_goes_out_as_a_customer_service_message
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(fake.sent().iter().all(|m| m["touser"] != "o_late2"));
 }
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0,
+    0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+async fn upload(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, Vec<u8>)>,
+) -> (StatusCode, Value) {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in fields {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    if let Some((name, bytes)) = file {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    }
+    let response = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(&app.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn materials_are_checked_uploaded_synced_and_deleted() {
+    let (app, fake) = spawn(&["wxmaterial000001"], |_| {}).await;
+    let peer = account(&app, "wxmaterial000001").await;
+    let id = peer.account_id.as_str();
+
+    // Stored on this server and served back for preview.
+    let (status, body) = upload(
+        &app,
+        "/wechat/wxmaterials/upload_file",
+        &[],
+        Some(("海报.png", PNG.to_vec())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let local_path = body["data"]["local_path"].as_str().unwrap().to_string();
+    assert!(
+        local_path.starts_with("uploads/") && local_path.ends_with(".png"),
+        "{local_path}"
+    );
+    assert_eq!(
+        (
+            body["data"]["width"].as_i64(),
+            body["data"]["name"].as_str()
+        ),
+        (Some(1), Some("海报.png"))
+    );
+    let preview = app
+        .client
+        .get(app.url(&format!("/wechat/files/{local_path}")))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preview.bytes().await.unwrap().as_ref(), PNG);
+
+    // Checked before WeChat is called.
+    let (status, body) = upload(
+        &app,
+        "/wechat/wxmaterials/upload_file",
+        &[],
+        Some(("fake.png", b"not a picture".to_vec())),
+    )
+    .await;
+    common::assert_field_error(status, &body, "file");
+    let big_thumb = [&[0xff, 0xd8, 0xff][..], &vec![0u8; 70 * 1024]].concat();
+    let (status, body) = upload(
+        &app,
+        "/wechat/wxmaterials/upload_temp_media",
+        &[("account_id", id), ("media_type", "thumb")],
+        Some(("t.jpg", big_thumb)),
+    )
+    .await;
+    common::assert_field_error(status, &body, "file");
+    assert!(
+        body["data"]["fields"]["file"]
+            .as_str()
+            .unwrap()
+            .contains("64 KB"),
+        "{body}"
+    );
+    assert!(
+        fake.recorded().iter().all(|r| !r.path.contains("media")),
+        "WeChat not called"
+    );
+
+    // Temporary: three days, field `media`, type in the query.
+    let (status, body) = upload(
+        &app,
+        "/wechat/wxmaterials/upload_temp_media",
+        &[("account_id", id), ("media_type", "image")],
+        Some(("a.png", PNG.to_vec())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["is_permanent"], 0);
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(body["data"]["expires_at"].as_str().unwrap()).unwrap();
+    assert!((expires.timestamp() - chrono::Utc::now().timestamp() - 3 * 86400).abs() < 60);
+    let sent = fake
+        .recorded()
+        .into_iter()
+        .find(|r| r.path == "/cgi-bin/media/upload")
+        .unwrap();
+    assert_eq!(sent.query.get("type").map(String::as_str), Some("image"));
+    assert_eq!(sent.parts[0].0, "media");
+    assert_eq!(sent.parts[0].1.as_deref(), Some("a.png"));
+
+    // Permanent: image with its size; a video needs a title and sends a description.
+    let (status, image) = upload(
+        &app,
+        "/wechat/wxmaterials/upload_permanent_media",
+        &[("account_id", id), ("media_type", "image")],
+        Some(("p.png", PNG.to_vec())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{image}");
+    assert_eq!(
+        (
+            image["data"]["is_permanent"].as_i64(),
+            image["data"]["width"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
+    let mp4 = [&[0, 0, 0, 0x18][..], b"ftypmp42", &[0u8; 64]].concat();
+    let (status, body) = upload(
+        &app,
+        "/wechat/wxmaterials/upload_permanent_media",
+        &[("account_id", id), ("media_type", "video")],
+        Some(("v.mp4", mp4.clone())),
+    )
+    .await;
+    common::assert_field_error(status, &body, "title");
+    let (status, body) = upload(
+        &app,
+        "/wechat/wxmaterials/upload_permanent_media",
+        &[
+            ("account_id", id),
+            ("media_type", "video"),
+            ("title", "宣传片"),
+            ("introduction", "一分钟"),
+        ],
+        Some(("v.mp4", mp4)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let video = fake
+        .recorded()
+        .into_iter()
+        .rev()
+        .find(|r| r.path == "/cgi-bin/material/add_material")
+        .unwrap();
+    let description = video
+        .parts
+        .iter()
+        .find(|p| p.0 == "description")
+        .expect("description field");
+    assert_eq!(
+        serde_json::from_str::<Value>(&description.3).unwrap(),
+        json!({"title": "宣传片", "introduction": "一分钟"})
+    );
+
+    // A news draft needs a permanent image as its thumb.
+    let thumb = image["data"]["media_id"].as_str().unwrap();
+    let article = |thumb: &str| json!({"title": "第一篇", "content": "<p>正文</p>", "thumb_media_id": thumb, "author": "编辑"});
+    let (status, body) = app
+        .post(
+            "/wechat/wxmaterials/upload_news",
+            json!({"account_id": id, "articles": [article("nope")]}),
+        )
+        .await;
+    common::assert_field_error(status, &body, "articles[0].thumb_media_id");
+    let (status, body) = app
+        .post(
+            "/wechat/wxmaterials/upload_news",
+            json!({"account_id": id, "articles": [article(thumb)]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["media_type"], "news");
+
+    let (_, counts) = app
+        .post(
+            "/wechat/wxmaterials/material_count",
+            json!({"account_id": id}),
+        )
+        .await;
+    assert_eq!(
+        (
+            counts["data"]["image_count"].as_i64(),
+            counts["data"]["video_count"].as_i64(),
+            counts["data"]["news_count"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1))
+    );
+
+    // Sync: what was added elsewhere comes in; twice changes nothing; what
+    // was deleted on WeChat is marked.
+    for n in 0..25 {
+        fake.add_material("wxmaterial000001", "image", json!({"media_id": format!("ELSEWHERE_{n}"), "name": format!("图{n}.jpg"), "url": "http://mmbiz.qpic.cn/x"}));
+    }
+    let sync = || {
+        app.post(
+            "/wechat/wxmaterials/sync_materials",
+            json!({"account_id": id}),
+        )
+    };
+    let (status, body) = sync().await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["added"], 25, "{body}");
+    let pages = fake
+        .recorded()
+        .iter()
+        .filter(|r| r.path == "/cgi-bin/material/batchget_material" && r.body.contains("\"image\""))
+        .count();
+    assert_eq!(pages, 2, "26 images in pages of 20");
+    let (_, body) = sync().await;
+    assert_eq!(
+        (
+            body["data"]["added"].as_i64(),
+            body["data"]["updated"].as_i64(),
+            body["data"]["deleted_on_wechat"].as_i64()
+        ),
+        (Some(0), Some(0), Some(0))
+    );
+    fake.remove_material("wxmaterial000001", "ELSEWHERE_3");
+    let (_, body) = sync().await;
+    assert_eq!(body["data"]["deleted_on_wechat"], 1);
+
+    let (status, body) = app
+        .post(
+            "/wechat/wxmaterials/delete_remote_media",
+            json!({"account_id": id, "media_id": thumb}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, listed) = app
+        .get(&format!(
+            "/wechat/wxmaterials/list?account_id={id}&media_id={thumb}"
+        ))
+        .await;
+    assert_eq!(listed["data"]["list"][0]["sync_status"], 2);
+    let (status, body) = app
+        .post(
+            "/wechat/wxmaterials/delete_remote_media",
+            json!({"account_id": id, "media_id": thumb}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "already gone: {body}");
+}

@@ -1,6 +1,7 @@
 //! The WeChat Official Account API client: one connection pool, access tokens
 //! that every caller shares, clear errors, and the retries that can help.
 
+pub mod materials;
 pub mod routes;
 
 use std::collections::HashMap;
