@@ -50,6 +50,12 @@ struct Inner {
     /// appid → permanent materials (batchget items, with their type).
     materials: HashMap<String, Vec<(String, Value)>>,
     next_media: u64,
+    /// appid → fans (user info as WeChat returns it).
+    fans: HashMap<String, Vec<Value>>,
+    /// openids per `user/get` page (WeChat: 10 000).
+    user_page: usize,
+    /// OAuth codes → (appid, openid, scope).
+    codes: HashMap<String, (String, String, String)>,
 }
 
 #[derive(Clone, Default)]
@@ -72,6 +78,7 @@ impl FakeWeChat {
                 .map(|(a, s)| (a.to_string(), s.to_string()))
                 .collect();
             inner.next_msgid = 1_000_000;
+            inner.user_page = 10_000;
         }
         fake
     }
@@ -122,6 +129,28 @@ impl FakeWeChat {
 
     pub fn set_templates(&self, appid: &str, templates: Vec<Value>) {
         self.lock().templates.insert(appid.to_string(), templates);
+    }
+
+    pub fn add_fans(&self, appid: &str, fans: Vec<Value>) {
+        self.lock()
+            .fans
+            .entry(appid.to_string())
+            .or_default()
+            .extend(fans);
+    }
+
+    /// Openids per page of `user/get` (to test paging with few fans).
+    pub fn set_user_page(&self, size: usize) {
+        self.lock().user_page = size.max(1);
+    }
+
+    /// A code WeChat would hand the fan's browser after authorization.
+    pub fn oauth_code(&self, appid: &str, openid: &str, scope: &str) -> String {
+        let code = format!("CODE_{:08x}", rand::random::<u32>());
+        self.lock()
+            .codes
+            .insert(code.clone(), (appid.into(), openid.into(), scope.into()));
+        code
     }
 
     /// Adds a permanent material as if uploaded elsewhere.
@@ -294,6 +323,37 @@ async fn handle(State(fake): State<FakeWeChat>, request: axum::extract::Request)
         return Json(json!({ "access_token": token, "expires_in": 7200 }));
     }
 
+    // OAuth for web pages: the account's secret, not its token.
+    if path == "/sns/oauth2/access_token" {
+        let appid = query.get("appid").cloned().unwrap_or_default();
+        if let Some(refused) = check_app(
+            &inner,
+            &appid,
+            query.get("secret").map(String::as_str).unwrap_or_default(),
+        ) {
+            return refused;
+        }
+        return match inner
+            .codes
+            .remove(query.get("code").map(String::as_str).unwrap_or_default())
+        {
+            Some((owner, openid, scope)) if owner == appid => Json(json!({
+                "access_token": format!("WEB_{openid}"), "expires_in": 7200, "refresh_token": "R",
+                "openid": openid, "scope": scope,
+            })),
+            _ => error(40029, "invalid code"),
+        };
+    }
+    if path == "/sns/userinfo" {
+        let openid = query.get("openid").cloned().unwrap_or_default();
+        if query.get("access_token") != Some(&format!("WEB_{openid}")) {
+            return error(40001, "invalid credential");
+        }
+        return Json(
+            json!({ "openid": openid, "nickname": "微信用户", "headimgurl": "https://thirdwx.qlogo.cn/x/0" }),
+        );
+    }
+
     // Everything else needs a valid token.
     let token = query.get("access_token").cloned().unwrap_or_default();
     let appid = match inner.tokens.get(&token) {
@@ -312,6 +372,55 @@ async fn handle(State(fake): State<FakeWeChat>, request: axum::extract::Request)
         return error(errcode, "injected by the fake");
     }
     match (method.as_str(), path.as_str()) {
+        ("GET", "/cgi-bin/user/get") => {
+            let fans = inner.fans.get(&appid).cloned().unwrap_or_default();
+            let start = match query.get("next_openid").filter(|o| !o.is_empty()) {
+                Some(next) => fans
+                    .iter()
+                    .position(|f| f["openid"] == next.as_str())
+                    .map(|p| p + 1)
+                    .unwrap_or(fans.len()),
+                None => 0,
+            };
+            let page: Vec<Value> = fans
+                .iter()
+                .skip(start)
+                .take(inner.user_page)
+                .map(|f| f["openid"].clone())
+                .collect();
+            let next = page.last().cloned().unwrap_or(json!(""));
+            Json(
+                json!({ "total": fans.len(), "count": page.len(), "data": { "openid": page }, "next_openid": next }),
+            )
+        }
+        ("POST", "/cgi-bin/user/info/batchget") => {
+            let wanted = json_body["user_list"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if wanted.is_empty() || wanted.len() > 100 {
+                return error(45035, "user_list must hold 1 to 100 openids");
+            }
+            let fans = inner.fans.get(&appid).cloned().unwrap_or_default();
+            let list: Vec<Value> = wanted
+                .iter()
+                .map(|w| {
+                    fans.iter()
+                        .find(|f| f["openid"] == w["openid"])
+                        .cloned()
+                        .unwrap_or_else(|| json!({ "subscribe": 0, "openid": w["openid"] }))
+                })
+                .collect();
+            Json(json!({ "user_info_list": list }))
+        }
+        ("GET", "/cgi-bin/ticket/getticket") => {
+            if query.get("type").map(String::as_str) != Some("jsapi") {
+                return error(40097, "invalid args");
+            }
+            Json(
+                json!({ "errcode": 0, "errmsg": "ok", "ticket": format!("TICKET_{appid}"), "expires_in": 7200 }),
+            )
+        }
         ("POST", "/cgi-bin/menu/create") => {
             let buttons = json_body["button"].as_array().cloned().unwrap_or_default();
             if buttons.is_empty() || buttons.len() > 3 {

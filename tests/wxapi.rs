@@ -835,3 +835,153 @@ async fn materials_are_checked_uploaded_synced_and_deleted() {
         .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "already gone: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fans_sync_in_the_background_with_progress_and_can_run_again() {
+    let (app, fake) = spawn(&["wxfansync0000001"], |_| {}).await;
+    let peer = account(&app, "wxfansync0000001").await;
+    // A fan we already know keeps its message count.
+    peer.send(&app, &peer.text("o_fan_7", "你好", 1)).await;
+    let fans: Vec<Value> = (0..250)
+        .map(|n| json!({"subscribe": 1, "openid": format!("o_fan_{n}"), "subscribe_time": 1_700_000_000 + n,
+                        "unionid": format!("u_{n}"), "remark": if n == 7 { "老客户" } else { "" }, "tagid_list": [2, n % 3],
+                        "subscribe_scene": "ADD_SCENE_QR_CODE", "qr_scene_str": "spring"}))
+        .collect();
+    fake.add_fans("wxfansync0000001", fans);
+    fake.set_user_page(100);
+
+    let run = || async {
+        let (status, job) = app
+            .post(
+                "/wechat/wxusers/sync",
+                json!({"account_id": peer.account_id}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{job}");
+        let id = job["data"]["id"].as_str().unwrap().to_string();
+        for _ in 0..100 {
+            let (_, job) = app.get(&format!("/wechat/jobs/get?id={id}")).await;
+            if job["data"]["status"] == "done" {
+                return job["data"].clone();
+            }
+            assert_ne!(job["data"]["status"], "failed", "{job}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the sync job did not finish");
+    };
+    let job = run().await;
+    assert_eq!(
+        (
+            job["payload"]["total"].as_i64(),
+            job["payload"]["stored"].as_i64()
+        ),
+        (Some(250), Some(250))
+    );
+    let (_, listed) = app
+        .get(&format!(
+            "/wechat/wxusers/list?account_id={}&page_size=1",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(listed["data"]["total"], 250);
+    let (_, seven) = app
+        .get(&format!(
+            "/wechat/wxusers/list?account_id={}&openid=o_fan_7",
+            peer.account_id
+        ))
+        .await;
+    let seven = &seven["data"]["list"][0];
+    assert_eq!(seven["remark"], "老客户");
+    assert_eq!(seven["unionid"], "u_7");
+    assert_eq!(seven["tags"], json!([2, 1]));
+    assert_eq!(seven["qr_scene"], "spring");
+    assert_eq!(seven["message_count"], 1, "our own counters stay");
+    let pages = fake
+        .recorded()
+        .iter()
+        .filter(|r| r.path == "/cgi-bin/user/get")
+        .count();
+    assert_eq!(pages, 3, "250 openids in pages of 100");
+    // Safe to run again: the same fans, nothing doubled.
+    run().await;
+    let (_, listed) = app
+        .get(&format!(
+            "/wechat/wxusers/list?account_id={}&page_size=1",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(listed["data"]["total"], 250);
+}
+
+#[tokio::test]
+async fn web_pages_get_oauth_urls_openids_and_jssdk_signatures() {
+    let (app, fake) = spawn(&["wxwebpage0000001"], |_| {}).await;
+    let peer = account(&app, "wxwebpage0000001").await;
+    let (status, body) = app
+        .get(&format!(
+            "/wechat/oauth/authorize_url?account_id={}&redirect_uri=https%3A%2F%2Fshop.example%2Fpay%3Fitem%3D1&scope=snsapi_userinfo&state=s1",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body["data"]["url"],
+        "https://open.weixin.qq.com/connect/oauth2/authorize?appid=wxwebpage0000001&redirect_uri=https%3A%2F%2Fshop.example%2Fpay%3Fitem%3D1&response_type=code&scope=snsapi_userinfo&state=s1#wechat_redirect"
+    );
+    let (status, body) = app
+        .get(&format!(
+            "/wechat/oauth/authorize_url?account_id={}&redirect_uri=x&scope=all",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let code = fake.oauth_code("wxwebpage0000001", "o_web", "snsapi_userinfo");
+    let (status, body) = app
+        .post(
+            "/wechat/oauth/exchange",
+            json!({"account_id": peer.account_id, "code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["openid"], "o_web");
+    assert_eq!(body["data"]["userinfo"]["nickname"], "微信用户");
+    let (status, body) = app
+        .post(
+            "/wechat/oauth/exchange",
+            json!({"account_id": peer.account_id, "code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "a code works once: {body}");
+    assert_eq!(body["data"]["errcode"], 40029);
+
+    let url = "https://shop.example/pay?item=1";
+    let (status, body) = app
+        .post(
+            "/wechat/jssdk/config",
+            json!({"account_id": peer.account_id, "url": format!("{url}#top")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let config = &body["data"];
+    let expected = wxmp::wxapi::fans::jssdk_signature(
+        "TICKET_wxwebpage0000001",
+        config["nonceStr"].as_str().unwrap(),
+        config["timestamp"].as_i64().unwrap(),
+        url,
+    );
+    assert_eq!(config["signature"], expected);
+    app.post(
+        "/wechat/jssdk/config",
+        json!({"account_id": peer.account_id, "url": url}),
+    )
+    .await;
+    assert_eq!(
+        fake.recorded()
+            .iter()
+            .filter(|r| r.path == "/cgi-bin/ticket/getticket")
+            .count(),
+        1,
+        "the ticket is cached"
+    );
+}

@@ -164,6 +164,7 @@ async fn run(state: &AppState, job: &jobs::Model) -> Result<(), String> {
     let payload = job.payload.clone().unwrap_or(Value::Null);
     match job.kind.as_str() {
         DOWNLOAD_IMAGE => media::download_image_job(state, &payload).await,
+        crate::wxapi::fans::SYNC_FANS => crate::wxapi::fans::sync_fans_job(state, job).await,
         other => Err(format!("no handler for job kind {other:?}")),
     }
 }

@@ -1,6 +1,7 @@
 //! The WeChat Official Account API client: one connection pool, access tokens
 //! that every caller shares, clear errors, and the retries that can help.
 
+pub mod fans;
 pub mod materials;
 pub mod routes;
 
@@ -118,6 +119,7 @@ pub struct WxApi {
     refreshing: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Tokens fetched from WeChat by this process.
     pub token_fetches: AtomicU64,
+    tickets: fans::Tickets,
 }
 
 impl WxApi {
@@ -135,6 +137,7 @@ impl WxApi {
             tokens: Mutex::new(HashMap::new()),
             refreshing: Mutex::new(HashMap::new()),
             token_fetches: AtomicU64::new(0),
+            tickets: fans::Tickets::default(),
         }
     }
 
