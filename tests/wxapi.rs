@@ -985,3 +985,62 @@ async fn web_pages_get_oauth_urls_openids_and_jssdk_signatures() {
         "the ticket is cached"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_template_sends_run_as_a_paced_job_that_resumes_after_quota_errors() {
+    let (app, fake) = spawn(&["wxbulk0000000001"], |_| {}).await;
+    let peer = account(&app, "wxbulk0000000001").await;
+    fake.set_templates(
+        "wxbulk0000000001",
+        vec![json!({"template_id": "TPL", "title": "通知", "content": "{{first.DATA}}"})],
+    );
+    app.post(
+        "/wechat/wxtemplates/sync",
+        json!({"account_id": peer.account_id}),
+    )
+    .await;
+    fake.close_window("o_bulk_5");
+    let openids: Vec<String> = (0..30).map(|n| format!("o_bulk_{n}")).collect();
+    let (status, body) = app
+        .post("/wechat/wxtemplates/send_bulk", json!({"account_id": peer.account_id, "template_id": "TPL", "openids": [], "data": {"first": "x"}}))
+        .await;
+    common::assert_field_error(status, &body, "openids");
+    let (status, job) = app
+        .post("/wechat/wxtemplates/send_bulk", json!({"account_id": peer.account_id, "template_id": "TPL", "openids": openids, "data": {"first": "大促开始"}}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{job}");
+    let id = job["data"]["id"].as_str().unwrap().to_string();
+    // Make one send in the middle hit the daily quota.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    fake.fail_next("/cgi-bin/message/template/send", &[45009]);
+    let mut done = Value::Null;
+    for _ in 0..150 {
+        let (_, job) = app.get(&format!("/wechat/jobs/get?id={id}")).await;
+        if job["data"]["status"] == "done" {
+            done = job["data"].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(done["status"], "done", "{done}");
+    assert!(
+        done["attempts"].as_i64().unwrap() >= 2,
+        "resumed after the quota error: {done}"
+    );
+    assert_eq!(
+        (
+            done["payload"]["sent"].as_i64(),
+            done["payload"]["failed"].as_i64()
+        ),
+        (Some(29), Some(1)),
+        "{done}"
+    );
+    let delivered: Vec<String> = fake
+        .sent()
+        .iter()
+        .filter_map(|m| m["touser"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(delivered.len(), 29, "each fan once");
+    let unique: std::collections::HashSet<_> = delivered.iter().collect();
+    assert_eq!(unique.len(), 29);
+}

@@ -165,6 +165,9 @@ async fn run(state: &AppState, job: &jobs::Model) -> Result<(), String> {
     match job.kind.as_str() {
         DOWNLOAD_IMAGE => media::download_image_job(state, &payload).await,
         crate::wxapi::fans::SYNC_FANS => crate::wxapi::fans::sync_fans_job(state, job).await,
+        crate::wxapi::routes::SEND_TEMPLATES => {
+            crate::wxapi::routes::send_templates_job(state, job).await
+        }
         other => Err(format!("no handler for job kind {other:?}")),
     }
 }

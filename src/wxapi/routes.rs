@@ -68,6 +68,15 @@ pub fn register(api: Api) -> Api {
             ),
             post(send_template),
         )
+        .route(
+            op(
+                Post,
+                "/wechat/wxtemplates/send_bulk",
+                "templates",
+                "Send a template message to many fans as a paced background job: {account_id, template_id, openids, data, url?}",
+            ),
+            post(send_bulk),
+        )
 }
 
 #[derive(Deserialize)]
@@ -720,19 +729,17 @@ struct SendTemplate {
     miniprogram: Option<Value>,
 }
 
-async fn send_template(
-    State(state): State<AppState>,
-    admin: CurrentAdmin,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let request: SendTemplate = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
-    if request.openid.trim().is_empty() {
-        return Err(AppError::field("openid", "is required"));
-    }
+/// The template and the checked `data` for it: every `{{key.DATA}}`
+/// placeholder filled, nothing else; plain strings become `{"value": …}`.
+async fn checked_template(
+    state: &AppState,
+    account_id: i64,
+    template_id: &str,
+    data: Map<String, Value>,
+) -> Result<(templates::Model, Map<String, Value>), AppError> {
     let template = templates::Entity::find()
-        .filter(templates::Column::AccountId.eq(account.id))
-        .filter(templates::Column::TemplateId.eq(request.template_id.as_str()))
+        .filter(templates::Column::AccountId.eq(account_id))
+        .filter(templates::Column::TemplateId.eq(template_id))
         .one(&state.db)
         .await?
         .ok_or_else(|| {
@@ -742,7 +749,7 @@ async fn send_template(
             )
         })?;
     let expected = placeholders(&template.content);
-    let given: BTreeSet<String> = request.data.keys().cloned().collect();
+    let given: BTreeSet<String> = data.keys().cloned().collect();
     let missing: Vec<_> = expected.difference(&given).cloned().collect();
     let unknown: Vec<_> = given.difference(&expected).cloned().collect();
     if !missing.is_empty() || !unknown.is_empty() {
@@ -755,9 +762,7 @@ async fn send_template(
         }
         return Err(AppError::field("data", problems.join("; ")));
     }
-    // Plain strings are accepted for {"value": …}.
-    let data: Map<String, Value> = request
-        .data
+    let data: Map<String, Value> = data
         .into_iter()
         .map(|(k, v)| match v {
             Value::String(s) => (k, json!({ "value": s })),
@@ -770,15 +775,34 @@ async fn send_template(
             format!("{key}: expected a string or {{\"value\": \"…\"}}"),
         ));
     }
+    Ok((template, data))
+}
+
+/// What one template message carries.
+pub struct TemplateMessage<'a> {
+    pub template: &'a templates::Model,
+    pub openid: &'a str,
+    pub data: &'a Map<String, Value>,
+    pub url: &'a str,
+    pub miniprogram: Option<&'a Value>,
+}
+
+/// Sends one template message and logs it (sending → sent with msgid, or
+/// failed with WeChat's errcode).
+pub async fn send_one(
+    state: &AppState,
+    account: &accounts::Model,
+    message: TemplateMessage<'_>,
+) -> Result<(template_logs::Model, Result<(), super::WxError>), AppError> {
     let now = crate::admin::now();
     let log = template_logs::Model {
         id: state.ids.next_id()?,
         account_id: account.id,
-        template_id: template.template_id.clone(),
-        openid: request.openid.clone(),
-        data: Some(Value::Object(data.clone())),
-        url: request.url.clone(),
-        miniprogram: request.miniprogram.clone(),
+        template_id: message.template.template_id.clone(),
+        openid: message.openid.to_string(),
+        data: Some(Value::Object(message.data.clone())),
+        url: message.url.to_string(),
+        miniprogram: message.miniprogram.cloned(),
         status: "sending".into(),
         created_at: now,
         updated_at: now,
@@ -790,21 +814,21 @@ async fn send_template(
         .insert(&state.db)
         .await?;
     let mut payload = json!({
-        "touser": request.openid,
-        "template_id": template.template_id,
-        "data": data,
+        "touser": message.openid,
+        "template_id": message.template.template_id,
+        "data": message.data,
         "client_msg_id": log.id.to_string(),
     });
-    if !request.url.is_empty() {
-        payload["url"] = json!(request.url);
+    if !message.url.is_empty() {
+        payload["url"] = json!(message.url);
     }
-    if let Some(miniprogram) = &request.miniprogram {
+    if let Some(miniprogram) = message.miniprogram {
         payload["miniprogram"] = miniprogram.clone();
     }
     let result = state
         .wxapi
         .call(
-            &account,
+            account,
             Method::POST,
             "/cgi-bin/message/template/send",
             &[],
@@ -825,11 +849,161 @@ async fn send_template(
             active.errmsg = sea_orm::Set(error.to_string().chars().take(500).collect());
         }
     }
-    let log = active.update(&state.db).await?;
-    match result {
-        Ok(_) => Ok(ok(log)),
-        Err(error) => Err(error.into()),
+    Ok((active.update(&state.db).await?, result.map(|_| ())))
+}
+
+async fn send_template(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let request: SendTemplate = parse_json_body(body)?;
+    let account = account_for(&state, &admin, request.account_id).await?;
+    if request.openid.trim().is_empty() {
+        return Err(AppError::field("openid", "is required"));
     }
+    let (template, data) =
+        checked_template(&state, account.id, &request.template_id, request.data).await?;
+    let message = TemplateMessage {
+        template: &template,
+        openid: &request.openid,
+        data: &data,
+        url: &request.url,
+        miniprogram: request.miniprogram.as_ref(),
+    };
+    match send_one(&state, &account, message).await? {
+        (log, Ok(())) => Ok(ok(log)),
+        (_, Err(error)) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendBulk {
+    #[serde(with = "crate::ids::json_id")]
+    account_id: i64,
+    template_id: String,
+    openids: Vec<String>,
+    data: Map<String, Value>,
+    #[serde(default)]
+    url: String,
+    miniprogram: Option<Value>,
+}
+
+pub const SEND_TEMPLATES: &str = "send_templates";
+/// At most this many template messages a second from one job.
+const BULK_RATE_PER_SECOND: u64 = 50;
+
+async fn send_bulk(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let request: SendBulk = parse_json_body(body)?;
+    let account = account_for(&state, &admin, request.account_id).await?;
+    let openids: Vec<String> = request
+        .openids
+        .iter()
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if openids.is_empty() || openids.len() > 10_000 {
+        return Err(AppError::field("openids", "1 to 10 000 openids"));
+    }
+    let (template, data) =
+        checked_template(&state, account.id, &request.template_id, request.data).await?;
+    let job = crate::jobs::new_job(
+        state.ids.next_id()?,
+        SEND_TEMPLATES,
+        json!({
+            "account_id": account.id.to_string(), "template_id": template.template_id, "openids": openids,
+            "data": data, "url": request.url, "miniprogram": request.miniprogram,
+            "total": openids.len(), "next": 0, "sent": 0, "failed": 0,
+        }),
+        crate::admin::now(),
+    );
+    let job = job
+        .into_active_model()
+        .reset_all()
+        .insert(&state.db)
+        .await?;
+    state.jobs.notify();
+    Ok(ok(job))
+}
+
+/// The bulk-send job: resumes where it stopped, paced, progress in its payload.
+pub async fn send_templates_job(
+    state: &AppState,
+    job: &crate::entity::jobs::Model,
+) -> Result<(), String> {
+    let mut payload = job.payload.clone().unwrap_or_default();
+    let account_id = payload
+        .get("account_id")
+        .and_then(crate::ids::parse_id)
+        .ok_or("payload has no account_id")?;
+    let account = accounts::Entity::find_by_id(account_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the account no longer exists")?;
+    let template_id = payload["template_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let template = templates::Entity::find()
+        .filter(templates::Column::AccountId.eq(account.id))
+        .filter(templates::Column::TemplateId.eq(template_id.as_str()))
+        .one(&state.db)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the template no longer exists")?;
+    let openids: Vec<String> =
+        serde_json::from_value(payload["openids"].clone()).map_err(|e| e.to_string())?;
+    let data: Map<String, Value> =
+        serde_json::from_value(payload["data"].clone()).map_err(|e| e.to_string())?;
+    let url = payload["url"].as_str().unwrap_or_default().to_string();
+    let miniprogram = Some(payload["miniprogram"].clone()).filter(|m| m.is_object());
+    let pace = std::time::Duration::from_millis(1000 / BULK_RATE_PER_SECOND);
+    let mut next = payload["next"].as_u64().unwrap_or(0) as usize;
+    while next < openids.len() {
+        let message = TemplateMessage {
+            template: &template,
+            openid: &openids[next],
+            data: &data,
+            url: &url,
+            miniprogram: miniprogram.as_ref(),
+        };
+        let (_, result) = send_one(state, &account, message)
+            .await
+            .map_err(|e| e.to_string())?;
+        match result {
+            Ok(()) => payload["sent"] = json!(payload["sent"].as_u64().unwrap_or(0) + 1),
+            // Out of quota: stop here; the job is retried later and resumes.
+            Err(error) if error.errcode() == Some(45009) => {
+                save_payload(state, job.id, &payload).await;
+                return Err(error.to_string());
+            }
+            Err(_) => payload["failed"] = json!(payload["failed"].as_u64().unwrap_or(0) + 1),
+        }
+        next += 1;
+        payload["next"] = json!(next);
+        if next % 10 == 0 || next == openids.len() {
+            save_payload(state, job.id, &payload).await;
+        }
+        tokio::time::sleep(pace).await;
+    }
+    Ok(())
+}
+
+async fn save_payload(state: &AppState, job_id: i64, payload: &Value) {
+    let _ = crate::entity::jobs::Entity::update_many()
+        .col_expr(
+            crate::entity::jobs::Column::Payload,
+            Expr::value(payload.clone()),
+        )
+        .filter(crate::entity::jobs::Column::Id.eq(job_id))
+        .exec(&state.db)
+        .await;
 }
 
 /// Delivery status of a template message from `TEMPLATESENDJOBFINISH`.
