@@ -987,7 +987,7 @@ pub async fn send_templates_job(
         }
         next += 1;
         payload["next"] = json!(next);
-        if next % 10 == 0 || next == openids.len() {
+        if next.is_multiple_of(10) || next == openids.len() {
             save_payload(state, job.id, &payload).await;
         }
         tokio::time::sleep(pace).await;
