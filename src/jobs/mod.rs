@@ -58,6 +58,34 @@ impl JobSignal {
     }
 }
 
+/// Records a running job's progress (its payload) for admins to watch.
+pub async fn save_payload(state: &AppState, job_id: i64, payload: &Value) {
+    let saved = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Payload, Expr::value(payload.clone()))
+        .filter(jobs::Column::Id.eq(job_id))
+        .exec(&state.db)
+        .await;
+    if let Err(error) = saved {
+        tracing::warn!(job = job_id, %error, "job progress not saved");
+    }
+}
+
+/// The account a job's payload names (`account_id`).
+pub async fn payload_account(
+    state: &AppState,
+    payload: &Value,
+) -> Result<crate::entity::accounts::Model, String> {
+    let account_id = payload
+        .get("account_id")
+        .and_then(crate::ids::parse_id)
+        .ok_or("payload has no account_id")?;
+    crate::entity::accounts::Entity::find_by_id(account_id)
+        .one(&state.db)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("account {account_id} no longer exists"))
+}
+
 /// Backoff before attempt `attempts + 1`: 2, 4, 8 … seconds, at most 10 minutes.
 pub fn backoff(attempts: i32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempts.clamp(1, 16) as u32).min(600))

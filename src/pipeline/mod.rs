@@ -374,7 +374,15 @@ async fn receive(
         Some(reply) => {
             let created = chrono::Utc::now().timestamp();
             let xml = reply.to_xml(&message.from_user, &message.to_user, created);
-            let row = reply_record(&state, &account, &message, message_id, &reply, &xml)?;
+            let mut row = outbound_message(
+                &state,
+                account.model.id,
+                &message.from_user,
+                &reply,
+                Some(message_id),
+                true,
+            )?;
+            row.raw_xml = xml.clone();
             if let Err(error) = state.store.record_reply(row).await {
                 tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored");
             }
@@ -498,26 +506,27 @@ fn inbound_record(
     })
 }
 
-fn reply_record(
+/// A reply we sent (direction 0) as a message row; `reply_to` names the
+/// message it answers.
+pub fn outbound_message(
     state: &AppState,
-    account: &CallbackAccount,
-    message: &InboundMessage,
-    answered_id: i64,
+    account_id: i64,
+    openid: &str,
     reply: &Reply,
-    xml: &str,
+    reply_to: Option<i64>,
+    automatic: bool,
 ) -> Result<messages::Model, AppError> {
     let now = crate::admin::now();
     let mut row = messages::Model {
         id: state.ids.next_id()?,
-        account_id: account.model.id,
-        openid: message.from_user.clone(),
+        account_id,
+        openid: openid.to_string(),
         msg_type: reply.msg_type().to_string(),
         direction: 0,
-        is_auto_reply: 1,
+        is_auto_reply: i16::from(automatic),
         content: reply.summary(),
         media_id: reply.media_id().to_string(),
-        raw_xml: xml.to_string(),
-        reply_to: Some(answered_id),
+        reply_to,
         create_time: Some(now),
         created_at: now,
         updated_at: now,

@@ -141,28 +141,10 @@ async fn job(
     Ok(ok(job))
 }
 
-async fn set_progress(state: &AppState, job_id: i64, payload: &Value) {
-    use sea_orm::sea_query::Expr;
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let _ = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Payload, Expr::value(payload.clone()))
-        .filter(jobs::Column::Id.eq(job_id))
-        .exec(&state.db)
-        .await;
-}
-
 /// The job: every follower's openid, then their details in batches, upserted.
 pub async fn sync_fans_job(state: &AppState, job: &jobs::Model) -> Result<(), String> {
     let mut payload = job.payload.clone().unwrap_or_else(|| json!({}));
-    let account_id = payload
-        .get("account_id")
-        .and_then(crate::ids::parse_id)
-        .ok_or("payload has no account_id")?;
-    let account = accounts::Entity::find_by_id(account_id)
-        .one(&state.db)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("account {account_id} no longer exists"))?;
+    let account = crate::jobs::payload_account(state, &payload).await?;
     let mut openids = Vec::new();
     let mut next = String::new();
     loop {
@@ -184,7 +166,7 @@ pub async fn sync_fans_job(state: &AppState, job: &jobs::Model) -> Result<(), St
         openids.extend(list.iter().filter_map(|o| o.as_str().map(str::to_string)));
         payload["total"] = page["total"].clone();
         payload["fetched"] = json!(openids.len());
-        set_progress(state, job.id, &payload).await;
+        crate::jobs::save_payload(state, job.id, &payload).await;
         next = page["next_openid"].as_str().unwrap_or_default().to_string();
         if list.is_empty()
             || next.is_empty()
@@ -217,7 +199,7 @@ pub async fn sync_fans_job(state: &AppState, job: &jobs::Model) -> Result<(), St
             stored += 1;
         }
         payload["stored"] = json!(stored);
-        set_progress(state, job.id, &payload).await;
+        crate::jobs::save_payload(state, job.id, &payload).await;
     }
     tracing::info!(app_id = %account.app_id, fans = stored, "fans synced");
     Ok(())

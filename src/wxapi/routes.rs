@@ -402,30 +402,8 @@ pub async fn send_and_store(
             Body::Json(message),
         )
         .await?;
-    let now = crate::admin::now();
-    let mut row = messages::Model {
-        id: state.ids.next_id()?,
-        account_id: account.id,
-        openid: openid.to_string(),
-        msg_type: reply.msg_type().to_string(),
-        direction: 0,
-        is_auto_reply: i16::from(automatic),
-        content: reply.summary(),
-        media_id: reply.media_id().to_string(),
-        reply_to,
-        create_time: Some(now),
-        created_at: now,
-        updated_at: now,
-        ..Default::default()
-    };
-    if let Reply::News { articles } = reply {
-        if let Some(first) = articles.first() {
-            row.link_title = first.title.clone();
-            row.link_description = first.description.clone();
-            row.link_url = first.url.clone();
-            row.pic_url = first.pic_url.clone();
-        }
-    }
+    let row =
+        crate::pipeline::outbound_message(state, account.id, openid, reply, reply_to, automatic)?;
     Ok(row
         .into_active_model()
         .reset_all()
@@ -937,15 +915,7 @@ pub async fn send_templates_job(
     job: &crate::entity::jobs::Model,
 ) -> Result<(), String> {
     let mut payload = job.payload.clone().unwrap_or_default();
-    let account_id = payload
-        .get("account_id")
-        .and_then(crate::ids::parse_id)
-        .ok_or("payload has no account_id")?;
-    let account = accounts::Entity::find_by_id(account_id)
-        .one(&state.db)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the account no longer exists")?;
+    let account = crate::jobs::payload_account(state, &payload).await?;
     let template_id = payload["template_id"]
         .as_str()
         .unwrap_or_default()
@@ -980,7 +950,7 @@ pub async fn send_templates_job(
             Ok(()) => payload["sent"] = json!(payload["sent"].as_u64().unwrap_or(0) + 1),
             // Out of quota: stop here; the job is retried later and resumes.
             Err(error) if error.errcode() == Some(45009) => {
-                save_payload(state, job.id, &payload).await;
+                crate::jobs::save_payload(state, job.id, &payload).await;
                 return Err(error.to_string());
             }
             Err(_) => payload["failed"] = json!(payload["failed"].as_u64().unwrap_or(0) + 1),
@@ -988,22 +958,11 @@ pub async fn send_templates_job(
         next += 1;
         payload["next"] = json!(next);
         if next.is_multiple_of(10) || next == openids.len() {
-            save_payload(state, job.id, &payload).await;
+            crate::jobs::save_payload(state, job.id, &payload).await;
         }
         tokio::time::sleep(pace).await;
     }
     Ok(())
-}
-
-async fn save_payload(state: &AppState, job_id: i64, payload: &Value) {
-    let _ = crate::entity::jobs::Entity::update_many()
-        .col_expr(
-            crate::entity::jobs::Column::Payload,
-            Expr::value(payload.clone()),
-        )
-        .filter(crate::entity::jobs::Column::Id.eq(job_id))
-        .exec(&state.db)
-        .await;
 }
 
 /// Delivery status of a template message from `TEMPLATESENDJOBFINISH`.
