@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::admin::register_all(api);
     let api = crate::pipeline::register(api);
     let api = crate::plugins::routes::register(api);
+    let api = crate::pay::register(api);
     let api = api.route(
         Operation::new(
             HttpMethod::Get,
