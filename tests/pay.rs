@@ -260,6 +260,29 @@ async fn jsapi_order_is_signed_and_paid_once() {
 }
 
 #[tokio::test]
+async fn concurrent_deliveries_of_one_notification_have_one_effect() {
+    let pay = setup(KeyMode::PublicKey).await;
+    let created = pay.create("NATIVE", 4200).await;
+    let id = created["order"]["id"].as_str().unwrap();
+    let resource = pay
+        .fake
+        .pay(created["order"]["out_trade_no"].as_str().unwrap());
+    let (headers, body) =
+        pay.fake
+            .notification("TRANSACTION.SUCCESS", &resource, SignWith::PublicKey);
+    let results = futures_join_all((0..6).map(|_| pay.deliver(&headers, &body))).await;
+    for (status, text) in &results {
+        assert_eq!(*status, StatusCode::NO_CONTENT, "{text}");
+    }
+    let journal = pay.list("notifications").await;
+    assert_eq!(journal.len(), 1, "{journal:?}");
+    assert_eq!(journal[0]["result"], "applied");
+    let order = pay.order(id).await;
+    assert_eq!(order["trade_state"], "SUCCESS");
+    assert_eq!(order["flagged"], 0);
+}
+
+#[tokio::test]
 async fn native_order_qr_code_query_and_close() {
     let pay = setup(KeyMode::PublicKey).await;
     let created = pay.create("NATIVE", 500).await;
@@ -386,6 +409,27 @@ async fn native_order_qr_code_query_and_close() {
         common::assert_field_error(status, &body, field);
     }
     assert_eq!(pay.fake.requests().len(), sent);
+    // Expiry: sent as time_expire in China time, kept as expire_at.
+    let (status, created) = pay
+        .app
+        .post("/wechat/wxpay/create_order", json!({"account_id": pay.account_id, "trade_type": "NATIVE", "total_fee": 3, "description": "x", "expire_minutes": 30}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let sent: Value = serde_json::from_str(&pay.fake.requests().last().unwrap().body).unwrap();
+    let time_expire = sent["time_expire"].as_str().unwrap();
+    assert!(time_expire.ends_with("+08:00"), "{time_expire}");
+    let expire_at = chrono::DateTime::parse_from_rfc3339(
+        created["data"]["order"]["expire_at"].as_str().unwrap(),
+    )
+    .unwrap();
+    let minutes = (expire_at - chrono::Utc::now().fixed_offset()).num_minutes();
+    assert!((28..=30).contains(&minutes), "{minutes}");
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(time_expire)
+            .unwrap()
+            .timestamp(),
+        expire_at.timestamp()
+    );
     // A given out_trade_no is used as is, and only once.
     let body = json!({"account_id": pay.account_id, "trade_type": "NATIVE", "total_fee": 9, "description": "x", "out_trade_no": "MY-ORDER-0001"});
     let (status, created) = pay

@@ -17,7 +17,8 @@ use crate::error::AppError;
 use crate::state::AppState;
 
 /// An account's WeChat Pay settings, parsed and ready to sign and verify.
-#[derive(Debug, Clone)]
+/// Its `Debug` shows no secret.
+#[derive(Clone)]
 pub struct PayAccount {
     pub account_id: i64,
     pub app_id: String,
@@ -28,6 +29,17 @@ pub struct PayAccount {
     /// The merchant verifies with platform certificates (it has some, or it
     /// has no WeChat Pay public key), so they are downloaded when missing.
     pub uses_certificates: bool,
+}
+
+impl std::fmt::Debug for PayAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PayAccount")
+            .field("account_id", &self.account_id)
+            .field("mch_id", &self.mch_id)
+            .field("signer", &self.signer)
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One stored platform certificate (`wx_accounts.pay_platform_certs` is a list of these).

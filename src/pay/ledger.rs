@@ -64,8 +64,9 @@ impl RefundReport {
 
 /// WeChat writes times as RFC 3339 with an offset (`2026-11-30T10:00:00+08:00`).
 pub fn parse_wechat_time(raw: Option<&str>) -> Option<Time> {
+    use chrono::SubsecRound;
     raw.and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.with_timezone(&chrono::Utc))
+        .map(|t| t.with_timezone(&chrono::Utc).trunc_subsecs(3))
 }
 
 /// What applying a report did.
