@@ -346,6 +346,12 @@ async fn native_order_qr_code_query_and_close() {
     assert_eq!(body["data"]["order"]["trade_state"], "CLOSED");
     let out_trade_no = body["data"]["order"]["out_trade_no"].as_str().unwrap();
     assert_eq!(pay.fake.order(out_trade_no).unwrap().trade_state, "CLOSED");
+    let (status, _) = pay.app.get(&qr_path).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "no QR code for a closed order"
+    );
 
     // Paid at WeChat without a notification: a query records it; closing is refused.
     let other = pay.create("NATIVE", 700).await;
@@ -676,6 +682,68 @@ async fn refunds_partial_full_over_refused_and_refused_by_wechat() {
         pay.list("notifications").await[0]["result"],
         "illegal_transition"
     );
+}
+
+#[tokio::test]
+async fn refunds_with_unknown_outcome_stay_reserved_until_a_query_tells() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use wxmp::entity::pay_refunds;
+    let pay = setup(KeyMode::PublicKey).await;
+    let (id, _) = pay.paid_order(100).await;
+
+    // WeChat Pay made the refund but its answer was lost: still reserved,
+    // and a query finds it, so it is never made twice.
+    pay.fake.inner.lock().unwrap().lose_next_refund_answer = true;
+    let (status, body) = pay.refund(&id, 60).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        body["msg"].as_str().unwrap().contains("query_refund"),
+        "{body}"
+    );
+    assert_eq!(pay.order(&id).await["refunded_total"], 60);
+    let lost = pay.list("refunds").await[0].clone();
+    assert_eq!(lost["status"], "SUBMITTING");
+    assert!(lost["note"].as_str().unwrap().contains("outcome unknown"));
+    let (status, _) = pay.refund(&id, 50).await;
+    assert_eq!(status, StatusCode::CONFLICT, "the reservation still counts");
+    let (status, body) = pay
+        .app
+        .post(
+            "/wechat/wxpay/query_refund",
+            json!({ "account_id": pay.account_id, "out_refund_no": lost["out_refund_no"] }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["refund"]["status"], "PROCESSING");
+    assert_eq!(pay.order(&id).await["refunded_total"], 60);
+
+    // WeChat Pay never got it (a 500 before doing anything): reserved until
+    // a query, after the submission window, finds no such refund.
+    pay.fake.inner.lock().unwrap().refuse_next_refund = Some((500, "SYSTEM_ERROR".into()));
+    let (status, _) = pay.refund(&id, 40).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(pay.order(&id).await["refunded_total"], 100);
+    let pending = pay.list("refunds").await[0].clone();
+    let query = json!({ "id": pending["id"] });
+    let (status, body) = pay
+        .app
+        .post("/wechat/wxpay/query_refund", query.clone())
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "too early to give up: {body}");
+    assert_eq!(pay.order(&id).await["refunded_total"], 100);
+    pay_refunds::Entity::update_many()
+        .col_expr(
+            pay_refunds::Column::CreatedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::minutes(10)),
+        )
+        .filter(pay_refunds::Column::OutRefundNo.eq(pending["out_refund_no"].as_str().unwrap()))
+        .exec(&pay.app.server.state.db)
+        .await
+        .unwrap();
+    let (status, body) = pay.app.post("/wechat/wxpay/query_refund", query).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["refund"]["status"], "FAILED");
+    assert_eq!(pay.order(&id).await["refunded_total"], 60);
 }
 
 #[tokio::test]

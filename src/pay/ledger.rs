@@ -186,7 +186,9 @@ pub async fn apply_trade<C: ConnectionTrait>(
             reported: report.total,
         });
     }
-    if current == next {
+    // REFUND is SUCCESS plus refunds: WeChat may still report SUCCESS when
+    // every refund was closed, and the order stays as it is.
+    if current == next || (current == TradeState::Refund && next == TradeState::Success) {
         if next.is_paid() && order.transaction_id.is_empty() && !report.transaction_id.is_empty() {
             pay_orders::Entity::update_many()
                 .col_expr(

@@ -462,6 +462,12 @@ pub async fn qrcode(
             "order {id} has no code_url (only NATIVE orders have a QR code)"
         )));
     }
+    if !TradeState::parse(&order.trade_state).is_some_and(TradeState::is_open) {
+        return Err(AppError::Conflict(format!(
+            "order {id} is {}; its QR code can no longer be paid",
+            order.trade_state
+        )));
+    }
     let png = qr_png(&order.code_url)?;
     Ok((
         [
@@ -689,6 +695,11 @@ async fn find_refund(state: &AppState, id: i64) -> Result<pay_refunds::Model, Ap
         .ok_or_else(|| AppError::NotFound(format!("refund {id} not found")))
 }
 
+/// Longer than a refund request to WeChat Pay can take (see the client's
+/// timeout): a refund still unknown to WeChat Pay after this was never
+/// received, so no money moved.
+const SUBMISSION_WINDOW: chrono::Duration = chrono::Duration::seconds(120);
+
 /// A refund by its `id`, or by `account_id` + `out_refund_no`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -741,7 +752,9 @@ pub async fn query_refund(
             status: 404,
             code,
             message,
-        }) if refund.status == RefundStatus::Submitting.as_str() => {
+        }) if refund.status == RefundStatus::Submitting.as_str()
+            && refund.created_at < crate::admin::now() - SUBMISSION_WINDOW =>
+        {
             // The request never reached WeChat Pay: no money moved.
             (
                 RefundReport {

@@ -209,6 +209,8 @@ pub struct Inner {
     pub refund_delay: Duration,
     /// Answers the next refund request with this error (status, code).
     pub refuse_next_refund: Option<(u16, String)>,
+    /// Makes the next refund, then answers 500 as if the answer were lost.
+    pub lose_next_refund_answer: bool,
     sequence: u64,
 }
 
@@ -661,6 +663,9 @@ fn route(
             };
             let answer = refund_json(&record);
             inner.refunds.insert(out_refund_no, record);
+            if std::mem::take(&mut inner.lose_next_refund_answer) {
+                return error(500, "SYSTEM_ERROR", "answer lost on purpose");
+            }
             (200, Some(answer))
         }
         ("GET", _) if path.starts_with("/v3/refund/domestic/refunds/") => {
