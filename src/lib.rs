@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod pay;
 pub mod pipeline;
 pub mod plugins;
 pub mod sandbox;

@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::wxapi::routes::register(api);
     let api = crate::wxapi::materials::register(api);
     let api = crate::wxapi::fans::register(api);
+    let api = crate::pay::register(api);
     let api = api.route(
         Operation::new(
             HttpMethod::Get,

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261130_000001_initial;
 mod m20261130_000002_plugins;
+mod m20261130_000003_pay;
 mod m20261130_000004_wechat_api;
 mod table_builder;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261130_000001_initial::Migration),
             Box::new(m20261130_000002_plugins::Migration),
+            Box::new(m20261130_000003_pay::Migration),
             Box::new(m20261130_000004_wechat_api::Migration),
         ]
     }

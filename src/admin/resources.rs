@@ -125,13 +125,14 @@ impl Resource for Accounts {
             errors.insert("pay_api_v3_key".into(), "must be exactly 32 bytes".into());
         }
         max_bytes(errors, "pay_cert_serial", &m.pay_cert_serial, 64);
-        if !m.pay_private_key.is_empty()
-            && !m.pay_private_key.contains("-----BEGIN PRIVATE KEY-----")
-        {
-            errors.insert(
-                "pay_private_key".into(),
-                "must be a PEM private key (-----BEGIN PRIVATE KEY-----)".into(),
-            );
+        // Keys are parsed for real: a bad one is refused here, not at the first payment.
+        if !m.pay_private_key.is_empty() {
+            if let Err(e) = crate::pay::crypto::parse_private_key(&m.pay_private_key) {
+                errors.insert(
+                    "pay_private_key".into(),
+                    format!("must be the merchant's RSA private key in PEM (-----BEGIN PRIVATE KEY-----): {e}"),
+                );
+            }
         }
         if !m.pay_public_key_id.is_empty() && !m.pay_public_key_id.starts_with("PUB_KEY_ID_") {
             errors.insert(
@@ -139,12 +140,23 @@ impl Resource for Accounts {
                 "must start with PUB_KEY_ID_".into(),
             );
         }
-        if !m.pay_public_key.is_empty() && !m.pay_public_key.contains("-----BEGIN PUBLIC KEY-----")
-        {
-            errors.insert(
-                "pay_public_key".into(),
-                "must be a PEM public key (-----BEGIN PUBLIC KEY-----)".into(),
-            );
+        if !m.pay_public_key.is_empty() {
+            if let Err(e) = crate::pay::crypto::parse_public_key(&m.pay_public_key) {
+                errors.insert(
+                    "pay_public_key".into(),
+                    format!("must be the WeChat Pay public key in PEM (-----BEGIN PUBLIC KEY-----): {e}"),
+                );
+            }
+        }
+        if m.pay_public_key.is_empty() != m.pay_public_key_id.is_empty() {
+            let field = if m.pay_public_key.is_empty() {
+                "pay_public_key"
+            } else {
+                "pay_public_key_id"
+            };
+            errors
+                .entry(field.into())
+                .or_insert_with(|| "pay_public_key and pay_public_key_id go together".into());
         }
     }
 

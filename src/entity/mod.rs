@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod materials;
 pub mod menus;
 pub mod messages;
+pub mod pay_notifications;
 pub mod pay_orders;
 pub mod pay_refunds;
 pub mod plugin_settings;

@@ -25,6 +25,9 @@ pub struct Model {
     pub refunded_total: i64,
     pub attach: String,
     pub expire_at: Option<DateTimeUtc>,
+    /// 1 when the money does not add up (see `note`); never paid then.
+    pub flagged: i16,
+    pub note: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

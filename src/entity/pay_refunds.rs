@@ -22,6 +22,7 @@ pub struct Model {
     pub reason: String,
     pub status: String,
     pub success_time: Option<DateTimeUtc>,
+    pub note: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
