@@ -130,7 +130,8 @@ pub fn mask(secret: &str, show_tail: bool) -> String {
         return String::new();
     }
     let chars: Vec<char> = secret.chars().collect();
-    if show_tail && chars.len() > 8 {
+    // A PEM's tail is its armour line, which says nothing useful.
+    if show_tail && chars.len() > 8 && !secret.contains("-----") {
         let tail: String = chars[chars.len() - 4..].iter().collect();
         format!("{MASK_PREFIX}{tail}")
     } else {

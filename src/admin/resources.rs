@@ -184,6 +184,7 @@ impl Resource for Accounts {
         count!(template_logs, "template sends");
         count!(pay_orders, "pay orders");
         count!(pay_refunds, "refunds");
+        count!(pay_notifications, "pay notifications");
         if held.is_empty() {
             // Plugin state and switches belong to the account alone.
             plugin_state::Entity::delete_many()
