@@ -1,7 +1,8 @@
 //! The whole WeChat Pay path, against the fake WeChat Pay the tests use:
 //! a merchant account, a Native order and its QR code, the payer pays, the
 //! signed and encrypted notification marks the order paid (and its replay
-//! changes nothing), a JSAPI order with its signed page parameters, then a
+//! changes nothing), OAuth for the payer's openid and a JSAPI order with its
+//! signed page parameters, then a
 //! partial refund and its completion.
 //!
 //! `cargo run --example pay_native`
@@ -53,6 +54,10 @@ async fn main() -> anyhow::Result<()> {
     let keys = fake_pay::keys();
     let fake = FakePay::start(SignWith::PublicKey).await;
     println!("fake WeChat Pay at {}", fake.base_url());
+    // The fake WeChat API, for OAuth in the JSAPI flow.
+    let wechat =
+        wxmp::sandbox::FakeWeChat::new(&[(fake_pay::APP_ID, "0123456789abcdef0123456789abcdef")]);
+    let wechat_addr = wechat.start("127.0.0.1:0".parse()?).await?;
 
     let dir = tempfile::tempdir()?;
     let config = Config {
@@ -63,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
         admin_password: Some("example-password".into()),
         jwt_secret: Some("example-jwt-secret-0123456789".into()),
         pay_api_base: fake.base_url(),
+        wechat_api_base: format!("http://{wechat_addr}"),
         ..Config::default()
     };
     let server = wxmp::Running::start(config).await?;
@@ -88,6 +94,7 @@ async fn main() -> anyhow::Result<()> {
             json!({
                 "app_id": fake_pay::APP_ID,
                 "account_name": "示例商户",
+                "app_secret": "0123456789abcdef0123456789abcdef",
                 "token": "exampletoken",
                 "mch_id": fake_pay::MCH_ID,
                 "pay_api_v3_key": fake_pay::API_V3_KEY,
@@ -170,12 +177,37 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     println!("notifications journaled: {}", journal["total"]);
 
-    // 4. A JSAPI order: the parameters for getBrandWCPayRequest.
+    // 4. JSAPI: the page sends the fan through OAuth, exchanges the code for
+    // the openid, creates the order, and gets the parameters for
+    // getBrandWCPayRequest.
+    let authorize = admin
+        .call(
+            reqwest::Method::GET,
+            &format!(
+                "/wechat/oauth/authorize_url?account_id={account_id}&redirect_uri=https%3A%2F%2Fshop.example%2Fcheckout&state=cart1"
+            ),
+            None,
+        )
+        .await?;
+    println!("the fan is sent to {}", authorize["url"]);
+    let code = wechat.oauth_code(
+        fake_pay::APP_ID,
+        "oExamplePayer000000000000001",
+        "snsapi_base",
+    );
+    let exchanged = admin
+        .post(
+            "/wechat/oauth/exchange",
+            json!({ "account_id": account_id, "code": code }),
+        )
+        .await?;
+    let payer = exchanged["openid"].as_str().unwrap_or_default().to_string();
+    println!("WeChat sent the fan back with a code; the payer is {payer}");
     let jsapi = admin
         .post(
             "/wechat/wxpay/create_order",
             json!({ "account_id": account_id, "trade_type": "JSAPI", "total_fee": 100,
-                    "description": "一杯咖啡", "openid": "oExamplePayer000000000000001" }),
+                    "description": "一杯咖啡", "openid": payer }),
         )
         .await?;
     println!("JSAPI page parameters: {}", jsapi["pay_params"]);
