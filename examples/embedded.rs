@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
         database_url: format!("sqlite://{}/wxmp.db?mode=rwc", dir.path().display()),
         listen: "127.0.0.1:0".parse()?,
         data_dir: dir.path().to_path_buf(),
+        plugins_dir: dir.path().join("plugins"),
         admin_password: Some("example-password".into()),
         ..Config::default()
     };

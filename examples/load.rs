@@ -28,6 +28,7 @@ async fn main() -> anyhow::Result<()> {
         database_url: database_url.clone(),
         listen: "127.0.0.1:0".parse()?,
         data_dir: dir.path().to_path_buf(),
+        plugins_dir: dir.path().join("plugins"),
         admin_password: Some("load-password".into()),
         log: "warn".into(),
         ..Config::default()
