@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         );
     let api = crate::auth::register(api);
     let api = crate::admin::register_all(api);
+    let api = crate::admin::dashboard::register(api);
     let api = crate::pipeline::register(api);
     let api = crate::plugins::routes::register(api);
     let api = crate::wxapi::routes::register(api);

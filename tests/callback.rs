@@ -764,3 +764,70 @@ async fn wxmp_simulate_sends_and_prints_the_decrypted_reply() {
     );
     assert!(stdout.contains("模拟成功"), "{stdout}");
 }
+
+#[tokio::test]
+async fn replies_say_who_answered_and_the_dashboard_counts_them() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxdashboard00001", 0).await;
+    add_rule(
+        &app,
+        &peer.account_id,
+        json!({"keyword": "价格", "match_type": 2, "content": "99 元"}),
+    )
+    .await;
+    add_rule(
+        &app,
+        &peer.account_id,
+        json!({"reply_type": 1, "content": "欢迎"}),
+    )
+    .await;
+    peer.send(&app, &peer.event("o_a", "subscribe", "", 1_700_000_000))
+        .await;
+    peer.send(&app, &peer.text("o_a", "价格多少", 1)).await;
+    peer.send(&app, &peer.text("o_b", "价格多少", 2)).await;
+    peer.send(&app, &peer.text("o_b", "随便", 3)).await;
+    peer.send(&app, &peer.event("o_b", "unsubscribe", "", 1_700_000_001))
+        .await;
+    let stored = messages(&app, &peer.account_id).await;
+    let follow = stored.iter().find(|m| m["content"] == "欢迎").unwrap();
+    assert_eq!(follow["answered_by"], "builtin:follow");
+    assert!(stored
+        .iter()
+        .filter(|m| m["content"] == "99 元")
+        .all(|m| m["answered_by"] == "builtin:keyword"));
+
+    let (status, body) = app
+        .get(&format!(
+            "/wechat/dashboard/stats?account_id={}&days=7",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let days = body["data"]["days"].as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    let today = days.last().unwrap();
+    assert_eq!(
+        (today["received"].as_u64(), today["sent"].as_u64()),
+        (Some(5), Some(3))
+    );
+    assert_eq!(
+        (today["followed"].as_u64(), today["unfollowed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        body["data"]["top_keywords"][0],
+        json!({"text": "价格多少", "hits": 2})
+    );
+    assert_eq!(
+        body["data"]["answered_by"][0],
+        json!({"handler": "builtin:keyword", "replies": 2})
+    );
+    assert_eq!(body["data"]["subscribed_fans"], 1);
+    let (status, _) = app
+        .get(&format!(
+            "/wechat/dashboard/stats?account_id={}&days=900",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

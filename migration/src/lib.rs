@@ -7,6 +7,7 @@ mod m20261130_000001_initial;
 mod m20261130_000002_plugins;
 mod m20261130_000003_pay;
 mod m20261130_000004_wechat_api;
+mod m20261130_000005_answered_by;
 mod table_builder;
 
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_plugins::Migration),
             Box::new(m20261130_000003_pay::Migration),
             Box::new(m20261130_000004_wechat_api::Migration),
+            Box::new(m20261130_000005_answered_by::Migration),
         ]
     }
 }

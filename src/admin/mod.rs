@@ -2,6 +2,7 @@
 //! itself once (a [`Resource`] impl in `resources.rs`); the list / add / edit /
 //! del plumbing here serves all of them the same way.
 
+pub mod dashboard;
 mod resources;
 
 pub use resources::register_all;

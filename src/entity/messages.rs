@@ -39,6 +39,8 @@ pub struct Model {
     pub local_path: String,
     pub dedupe_key: Option<String>,
     pub create_time: Option<DateTimeUtc>,
+    /// Who answered (replies only): a handler's name, or `admin:<user>`.
+    pub answered_by: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

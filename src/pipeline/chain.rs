@@ -149,7 +149,8 @@ impl Chain {
     /// Runs the chain until a handler answers or the deadline comes. A handler
     /// still running at its deadline is abandoned (left to finish in the
     /// background, where its late reply is logged) and the next one asked.
-    pub async fn dispatch(&self, ctx: Arc<Context>, deadline: Instant) -> Option<Reply> {
+    /// Returns the reply and the name of the handler that gave it.
+    pub async fn dispatch(&self, ctx: Arc<Context>, deadline: Instant) -> Option<(String, Reply)> {
         for handler in self.handlers().iter() {
             let budget = deadline
                 .saturating_duration_since(Instant::now())
@@ -187,7 +188,7 @@ impl Chain {
                 }
             };
             match outcome {
-                Ok(Outcome::Reply(reply)) => return Some(reply),
+                Ok(Outcome::Reply(reply)) => return Some((name, reply)),
                 Ok(Outcome::NoReply) => return None,
                 Ok(Outcome::Continue) => {}
                 Err(error) => {
@@ -212,7 +213,7 @@ async fn deliver_late_reply(ctx: &Context, handler: &str, reply: &Reply) {
         &ctx.message.from_user,
         reply,
         Some(ctx.message_id),
-        true,
+        handler,
     )
     .await;
     match sent {

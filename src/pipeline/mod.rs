@@ -371,7 +371,7 @@ async fn receive(
     ));
     let reply = state.chain.dispatch(ctx, deadline).await;
     let reply_xml = match reply {
-        Some(reply) => {
+        Some((handler, reply)) => {
             let created = chrono::Utc::now().timestamp();
             let xml = reply.to_xml(&message.from_user, &message.to_user, created);
             let mut row = outbound_message(
@@ -380,7 +380,7 @@ async fn receive(
                 &message.from_user,
                 &reply,
                 Some(message_id),
-                true,
+                &handler,
             )?;
             row.raw_xml = xml.clone();
             if let Err(error) = state.store.record_reply(row).await {
@@ -506,6 +506,9 @@ fn inbound_record(
     })
 }
 
+/// `answered_by` of messages an admin wrote (`admin:<user name>`).
+pub const ADMIN_SENDER: &str = "admin:";
+
 /// A reply we sent (direction 0) as a message row; `reply_to` names the
 /// message it answers.
 pub fn outbound_message(
@@ -514,7 +517,7 @@ pub fn outbound_message(
     openid: &str,
     reply: &Reply,
     reply_to: Option<i64>,
-    automatic: bool,
+    answered_by: &str,
 ) -> Result<messages::Model, AppError> {
     let now = crate::admin::now();
     let mut row = messages::Model {
@@ -523,7 +526,8 @@ pub fn outbound_message(
         openid: openid.to_string(),
         msg_type: reply.msg_type().to_string(),
         direction: 0,
-        is_auto_reply: i16::from(automatic),
+        is_auto_reply: i16::from(!answered_by.starts_with(ADMIN_SENDER)),
+        answered_by: answered_by.chars().take(128).collect(),
         content: reply.summary(),
         media_id: reply.media_id().to_string(),
         reply_to,

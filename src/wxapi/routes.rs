@@ -384,7 +384,7 @@ pub async fn send_and_store(
     openid: &str,
     reply: &Reply,
     reply_to: Option<i64>,
-    automatic: bool,
+    answered_by: &str,
 ) -> Result<messages::Model, AppError> {
     let message = custom_message(openid, reply).ok_or_else(|| {
         AppError::field(
@@ -403,7 +403,7 @@ pub async fn send_and_store(
         )
         .await?;
     let row =
-        crate::pipeline::outbound_message(state, account.id, openid, reply, reply_to, automatic)?;
+        crate::pipeline::outbound_message(state, account.id, openid, reply, reply_to, answered_by)?;
     Ok(row
         .into_active_model()
         .reset_all()
@@ -526,7 +526,15 @@ async fn reply(
             });
         }
     }
-    let stored = send_and_store(&state, &account, &request.openid, &reply, None, false).await?;
+    let stored = send_and_store(
+        &state,
+        &account,
+        &request.openid,
+        &reply,
+        None,
+        &format!("{}{}", crate::pipeline::ADMIN_SENDER, admin.username),
+    )
+    .await?;
     Ok(ok(stored))
 }
 
