@@ -199,7 +199,7 @@ async function renderConversation(ctx, openid) {
   const avatar = h("span", { class: "avatar", "aria-hidden": "true" }, "粉");
   const chat = h("div", { class: "chat", role: "log", "aria-label": "Conversation" });
   const windowNote = h("div", { class: "window-note", role: "status", hidden: true });
-  const text = h("textarea", { id: "reply-text", rows: 1, placeholder: "Write a reply… (Enter sends, Shift+Enter for a new line)", maxlength: 2000 });
+  const text = h("textarea", { id: "reply-text", rows: 1, placeholder: "Write a reply…", title: "Enter sends; Shift+Enter starts a new line", maxlength: 2000 });
   const sendButton = button("Send", { icon: "send", kind: "btn-primary", attrs: { "data-action": "send-reply" }, onClick: () => sendText() });
   const imageButton = button("Send an image", { icon: "materials", iconOnly: true, kind: "btn-secondary", attrs: { "data-action": "send-image" }, onClick: () => sendImage() });
   const composer = h("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); sendText(); } },
@@ -228,9 +228,10 @@ async function renderConversation(ctx, openid) {
     windowNote.hidden = open;
     if (!open) {
       const last = state.fan && state.fan.last_interact_time;
+      const stale = last && Date.now() - new Date(last).getTime() > 48 * 3600 * 1000;
       windowNote.replaceChildren(icon("alert"), h("span", null,
         h("strong", null, "The 48-hour window is closed. "),
-        last ? `The fan last wrote ${relativeTime(last)}. ` : "The fan has not written to this account recently. ",
+        stale ? `The fan last wrote ${relativeTime(last)}. ` : last ? "WeChat says the fan has not written within 48 hours, or no longer follows the account. " : "The fan has not written to this account recently. ",
         "WeChat accepts customer-service replies only within 48 hours of the fan’s last message; a ",
         h("a", { href: "/wechat/wxtemplates" }, "template message"), " can still reach them."));
     }

@@ -112,6 +112,7 @@ export async function render(ctx) {
   }
 
   function accountSwitch(plugin) {
+    if (plugin.status === "failed") return null;
     if (!account) {
       return h("p", { class: "hint" }, "Pick an account in the top bar to switch this plugin on or off for it.");
     }
@@ -157,7 +158,7 @@ export async function render(ctx) {
         ? h("div", { class: "alert alert-warn plugin-error" }, icon("alert"),
           h("div", { class: "alert-text" }, h("p", null, "Last runtime error ", p.last_error_at ? timeEl(p.last_error_at, { relative: true }) : null), h("p", { class: "pre" }, p.last_error)))
         : null,
-      h("div", { class: "plugin-foot" },
+      p.status === "failed" ? null : h("div", { class: "plugin-foot" },
         button("Dry run", { icon: "play", kind: "btn-secondary btn-sm", attrs: { "data-action": "dry-run-plugin" }, onClick: () => dryRunFor(p.name) })));
   }
 
@@ -218,6 +219,7 @@ export async function render(ctx) {
     try {
       const r = await api.post("/wechat/plugins/test", body);
       clear(result).append(resultView(r));
+      result.scrollIntoView({ block: "nearest", behavior: "smooth" });
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
       else if (error.status !== 401) {
@@ -245,6 +247,7 @@ export async function render(ctx) {
       select.dispatchEvent(new Event("change"));
     }
     const panel = document.getElementById("dry-run");
+    if (!panel) return;
     panel.scrollIntoView({ block: "start", behavior: "smooth" });
     const field = form.el.querySelector("textarea, [data-field=event] select");
     if (field) field.focus({ preventScroll: true });
