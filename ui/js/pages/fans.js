@@ -40,6 +40,13 @@ function syncProgress(ctx, onDone) {
     percent = Math.max(0, Math.min(100, percent));
     panel.hidden = false;
     panel.dataset.status = job.status;
+    const mark = panel.querySelector(".sync-head > .icon");
+    const wanted = job.status === "done" ? "check" : job.status === "failed" ? "alert" : "refresh";
+    if (mark.dataset.name !== wanted) {
+      const next = icon(wanted);
+      next.dataset.name = wanted;
+      mark.replaceWith(next);
+    }
     track.classList.toggle("indeterminate", (job.status === "pending" || job.status === "running") && total === null);
     track.classList.toggle("failed", job.status === "failed");
     bar.style.width = `${percent}%`;
