@@ -42,6 +42,7 @@ const PAGES: &[(&str, &str, &str)] = &[
         "pay-refunds",
         ".table tbody tr",
     ),
+    ("/wechat/plugins", "plugins", ".plugin-card"),
     ("/wechat/admins", "admins", ".table tbody tr"),
 ];
 
@@ -84,6 +85,7 @@ async fn pages_serve_the_app_and_assets_are_cached_by_etag() {
         "/wechat/wxusers",
         "/wechat/wxtemplates",
         "/wechat/wxpay",
+        "/wechat/plugins",
         "/wechat/admins",
     ] {
         let response = client.get(app.url(path)).send().await.unwrap();
@@ -238,7 +240,17 @@ async fn pick_account(b: &Browser, account: &str) {
 /// Clicks the confirming button of the open dialog.
 async fn confirm(b: &Browser) {
     b.click_css("dialog[open] [data-confirm=yes]").await;
-    b.wait_gone("dialog[open]").await;
+    dialog_removed(b).await;
+}
+
+/// Waits until the dialog is closed and removed: the page acts on its result
+/// (and may redraw) in the `close` event, which comes after `open` is gone.
+async fn dialog_removed(b: &Browser) {
+    b.wait_until(
+        "!document.querySelector('dialog')",
+        "the dialog to be removed",
+    )
+    .await;
 }
 
 async fn list(app: &TestApp, path: &str) -> Vec<Value> {
@@ -697,7 +709,35 @@ async fn seed(app: &TestApp) -> String {
     .insert(db)
     .await
     .unwrap();
+    write_plugin(app, "echo.rhai", ECHO_PLUGIN).await;
     account
+}
+
+/// A plugin that answers texts starting with "echo".
+const ECHO_PLUGIN: &str = r#"
+const PLUGIN = #{
+    name: "echo",
+    description: "Says back what the fan wrote after “echo”.",
+    priority: 250,
+    messages: ["text"],
+};
+
+fn on_message(msg, ctx) {
+    ctx.log(`echo saw: ${msg.content}`);
+    if msg.content.starts_with("echo") {
+        return reply::text("你说：" + msg.content);
+    }
+    ()
+}
+"#;
+
+/// Writes a plugin file into the server's plugins folder and reloads it.
+async fn write_plugin(app: &TestApp, file: &str, source: &str) {
+    let dir = &app.server.state.config.plugins_dir;
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(file), source).unwrap();
+    let (status, body) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 #[tokio::test]
@@ -917,5 +957,524 @@ async fn phone_width_layout_has_no_horizontal_overflow() {
     .await;
     wait_loaded(&b).await;
     assert_no_page_errors(&b, "navigation drawer").await;
+    b.quit().await;
+}
+
+// ---- against a fake WeChat ---------------------------------------------------------
+
+/// The secret `TestApp::add_account` stores.
+const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+/// A server whose WeChat API is a fake knowing `app_ids`.
+async fn with_fake_wechat(app_ids: &[&str]) -> (TestApp, wxmp::sandbox::FakeWeChat) {
+    let pairs: Vec<(&str, &str)> = app_ids.iter().map(|a| (*a, SECRET)).collect();
+    let fake = wxmp::sandbox::FakeWeChat::new(&pairs);
+    let addr = fake.start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let app = TestApp::spawn_with(|config| config.wechat_api_base = format!("http://{addr}")).await;
+    (app, fake)
+}
+
+/// Waits for the error dialog of a failed action and returns its text.
+async fn action_error(b: &Browser) -> String {
+    b.wait_for("dialog[open].action-error").await;
+    b.text("dialog[open].action-error .modal-body").await
+}
+
+async fn close_dialog(b: &Browser) {
+    b.click_css("dialog[open] .modal-footer .btn-primary").await;
+    dialog_removed(b).await;
+}
+
+#[tokio::test]
+async fn publishes_a_menu_with_sub_buttons_and_manages_it_on_wechat() {
+    const APP_ID: &str = "wxuimenu00000001";
+    let (app, fake) = with_fake_wechat(&[APP_ID]).await;
+    let account = app.add_account(APP_ID).await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxmenus").await;
+    b.wait_for("[data-role=add-top]").await;
+
+    // An empty menu breaks WeChat's rules: the server lists the problems.
+    b.click_css("[data-action=publish-menu]").await;
+    b.click_css("dialog[open] [data-confirm=yes]").await;
+    let message = action_error(&b).await;
+    assert!(message.contains("the menu is empty"), "{message}");
+    b.screenshot(&screenshot_path("menu-publish-refused")).await;
+    close_dialog(&b).await;
+    assert!(fake.menu(APP_ID).is_none());
+
+    b.click_css("[data-role=add-top]").await;
+    b.type_into("#menu-name", "会员").await;
+    b.click_css("[data-role=add-sub]").await;
+    b.type_into("#menu-name", "签到").await;
+    b.set_value("#menu-type", "click").await;
+    b.type_into("#menu-key", "SIGN_IN").await;
+    b.click_css("[data-role=add-sub]").await;
+    b.type_into("#menu-name", "官网").await;
+    b.set_value("#menu-type", "view").await;
+    b.type_into("#menu-url", "https://example.com/").await;
+    b.click_css("[data-role=add-top]").await;
+    b.type_into("#menu-name", "联系我们").await;
+    b.set_value("#menu-type", "click").await;
+    b.type_into("#menu-key", "CONTACT").await;
+
+    // Unsaved changes are saved first, then published.
+    b.click_css("[data-action=publish-menu]").await;
+    b.wait_for("dialog[open] [data-confirm=yes]").await;
+    assert!(b.text("dialog[open]").await.contains("unsaved changes"));
+    confirm(&b).await;
+    b.wait_until(
+        "document.querySelector('.remote-note') && document.querySelector('.remote-note').textContent.startsWith('Published')",
+        "the menu to be published",
+    )
+    .await;
+    b.screenshot(&screenshot_path("menu-published")).await;
+    let menu = fake.menu(APP_ID).expect("WeChat got the menu");
+    let buttons = menu["button"].as_array().expect("buttons");
+    assert_eq!(buttons.len(), 2, "{menu}");
+    assert_eq!(buttons[0]["name"], "会员");
+    let subs = buttons[0]["sub_button"].as_array().expect("sub-buttons");
+    assert_eq!(subs.len(), 2, "{menu}");
+    assert_eq!(subs[0]["name"], "签到");
+    assert_eq!(subs[0]["type"], "click");
+    assert_eq!(subs[0]["key"], "SIGN_IN");
+    assert_eq!(subs[1]["type"], "view");
+    assert_eq!(subs[1]["url"], "https://example.com/");
+    assert_eq!(buttons[1]["name"], "联系我们");
+    assert_eq!(buttons[1]["key"], "CONTACT");
+    assert_eq!(
+        list(&app, &format!("/wechat/wxmenus/list?account_id={account}"))
+            .await
+            .len(),
+        4
+    );
+
+    // Sync from WeChat replaces the stored menu with the live one.
+    fake.set_menu(
+        APP_ID,
+        json!({"button": [{"type": "click", "name": "今日推荐", "key": "TODAY"}]}),
+    );
+    b.click_css("[data-action=sync-menu]").await;
+    confirm(&b).await;
+    b.wait_until(
+        "[...document.querySelectorAll('.phone-bar [data-level=top]')].map((e) => e.textContent).join() === '今日推荐'",
+        "the menu from WeChat",
+    )
+    .await;
+    let rows = list(&app, &format!("/wechat/wxmenus/list?account_id={account}")).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["menu_key"], "TODAY");
+
+    // Delete on WeChat asks first, and leaves the stored menu alone.
+    b.click_css("[data-action=delete-remote-menu]").await;
+    confirm(&b).await;
+    b.wait_until(
+        "document.querySelector('.remote-note') && document.querySelector('.remote-note').textContent.startsWith('Deleted')",
+        "the menu to be deleted on WeChat",
+    )
+    .await;
+    assert!(fake.menu(APP_ID).is_none());
+    assert_eq!(
+        list(&app, &format!("/wechat/wxmenus/list?account_id={account}"))
+            .await
+            .len(),
+        1
+    );
+    assert_no_page_errors(&b, "menu publishing").await;
+    b.quit().await;
+}
+
+/// Drops a PNG drawn on a canvas (480×300) onto the upload dialog's drop zone,
+/// as dragging a file from the desktop would.
+const DROP_PNG: &str = "
+    const canvas = document.createElement('canvas');
+    canvas.width = 480; canvas.height = 300;
+    const g = canvas.getContext('2d');
+    const fill = g.createLinearGradient(0, 0, 480, 300);
+    fill.addColorStop(0, '#07c160'); fill.addColorStop(1, '#2563eb');
+    g.fillStyle = fill; g.fillRect(0, 0, 480, 300);
+    g.fillStyle = '#fff'; g.font = 'bold 54px sans-serif'; g.fillText('SPRING SALE', 52, 170);
+    return new Promise((resolve) => canvas.toBlob((blob) => {
+      const file = new File([blob], arguments[0], { type: 'image/png' });
+      const data = new DataTransfer();
+      data.items.add(file);
+      const zone = document.querySelector('dialog[open] [data-role=drop-zone]');
+      for (const type of ['dragenter', 'dragover', 'drop']) {
+        zone.dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+      }
+      resolve(blob.size);
+    }, 'image/png'));
+";
+
+#[tokio::test]
+async fn uploads_an_image_material_by_drag_and_drop_and_previews_it() {
+    const APP_ID: &str = "wxuimedia0000001";
+    let (app, fake) = with_fake_wechat(&[APP_ID]).await;
+    let account = app.add_account(APP_ID).await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxmaterials").await;
+    b.wait_for(".state-empty").await;
+    b.click_css("[data-action=upload]").await;
+    b.wait_for("dialog[open] [data-role=drop-zone]").await;
+
+    // A file of the wrong kind is refused before anything is sent.
+    b.js(
+        "const data = new DataTransfer();
+         data.items.add(new File(['hello'], 'notes.txt', { type: 'text/plain' }));
+         document.querySelector('dialog[open] [data-role=drop-zone]').dispatchEvent(new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }));",
+        vec![],
+    )
+    .await;
+    let refused = b.text("#upload-file-error").await;
+    assert!(refused.contains("notes.txt must be a jpg"), "{refused}");
+
+    let size = b.js(DROP_PNG, vec![json!("春节海报.png")]).await;
+    assert!(size.as_i64().unwrap() > 1000, "{size}");
+    // The chosen file shows before it is uploaded.
+    b.wait_until(
+        "document.querySelector('dialog[open] img.drop-preview') && document.querySelector('dialog[open] img.drop-preview').naturalWidth === 480",
+        "the local preview of the dropped file",
+    )
+    .await;
+    assert!(b
+        .text("dialog[open] .drop-name")
+        .await
+        .contains("春节海报.png"));
+    b.wait_gone("#upload-file-error").await;
+    b.screenshot(&screenshot_path("material-upload")).await;
+    b.click_css("dialog[open] [type=submit]").await;
+    b.wait_gone("dialog[open]").await;
+
+    // The new material's preview is the copy this server keeps.
+    b.wait_until(
+        "(() => { const img = document.querySelector('.material .file-preview[data-state=local] img'); return img && img.complete && img.naturalWidth === 480; })()",
+        "the uploaded material's preview",
+    )
+    .await;
+    let card = b.text(".material").await;
+    assert!(
+        card.contains("春节海报.png") && card.contains("480×300") && card.contains("On WeChat"),
+        "{card}"
+    );
+    b.screenshot(&screenshot_path("materials-uploaded")).await;
+    assert!(fake
+        .recorded()
+        .iter()
+        .any(|r| r.path == "/cgi-bin/material/add_material"));
+    let rows = list(
+        &app,
+        &format!("/wechat/wxmaterials/list?account_id={account}"),
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["is_permanent"], 1);
+    assert!(rows[0]["media_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("MEDIA_IMAGE_"));
+    assert!(rows[0]["local_path"]
+        .as_str()
+        .unwrap()
+        .starts_with("uploads/"));
+
+    // Deleting it on WeChat asks first, then marks the record.
+    b.click_css(".material [data-action=delete-remote]").await;
+    confirm(&b).await;
+    b.wait_until(
+        "document.querySelector('.material') && document.querySelector('.material').textContent.includes('Deleted on WeChat')",
+        "the material marked as deleted on WeChat",
+    )
+    .await;
+    assert!(fake
+        .recorded()
+        .iter()
+        .any(|r| r.path == "/cgi-bin/material/del_material"));
+    assert_no_page_errors(&b, "materials upload").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn replies_in_the_conversation_after_a_fan_writes() {
+    use common::wechat::Peer;
+    const APP_ID: &str = "wxuiconvo0000001";
+    const FAN: &str = "o_fan_convo_1";
+    let (app, fake) = with_fake_wechat(&[APP_ID]).await;
+    let peer = Peer::create(&app, APP_ID, 2).await;
+    app.put(
+        "/wechat/wxaccounts/edit",
+        json!({"id": peer.account_id, "app_secret": SECRET}),
+    )
+    .await;
+    app.add(
+        "/wechat/wxmaterials/add",
+        json!({"account_id": peer.account_id, "media_type": "image", "media_id": "MEDIA_PERM_1", "name": "门店照片.png", "is_permanent": 1, "sync_status": 1}),
+    )
+    .await;
+    // The fan writes, as WeChat delivers it: signed and encrypted.
+    let answer = peer
+        .send(&app, &peer.text(FAN, "你好，请问今天营业吗？", 880001))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(
+        &b,
+        &app,
+        &format!(
+            "/wechat/wxmessages?openid={FAN}&account_id={}",
+            peer.account_id
+        ),
+    )
+    .await;
+    b.wait_until(
+        "document.querySelector('.chat') && document.querySelector('.chat').textContent.includes('今天营业吗')",
+        "the fan's message",
+    )
+    .await;
+    assert_eq!(
+        b.js(
+            "return document.querySelector('.window-note').hidden",
+            vec![]
+        )
+        .await,
+        true,
+        "the 48-hour window is open"
+    );
+
+    b.type_into("#reply-text", "营业到晚上九点，欢迎光临！")
+        .await;
+    b.click_css("[data-action=send-reply]").await;
+    b.wait_until(
+        "[...document.querySelectorAll('.chat .msg.out .bubble')].some((e) => e.textContent === '营业到晚上九点，欢迎光临！')",
+        "the reply in the conversation",
+    )
+    .await;
+    assert_eq!(
+        b.js("return document.querySelector('#reply-text').value", vec![])
+            .await,
+        ""
+    );
+    let sent = fake.sent();
+    let text = sent.last().expect("a customer-service message");
+    assert_eq!(text["touser"], FAN);
+    assert_eq!(text["msgtype"], "text");
+    assert_eq!(text["text"]["content"], "营业到晚上九点，欢迎光临！");
+
+    // An image: picked from the permanent materials.
+    b.click_css("[data-action=send-image]").await;
+    b.click_css("dialog[open] .picker-item[data-media-id=MEDIA_PERM_1]")
+        .await;
+    b.wait_gone("dialog[open]").await;
+    b.wait_until(
+        "document.querySelectorAll('.chat .msg.out').length === 2",
+        "the image in the conversation",
+    )
+    .await;
+    let image = fake.sent().last().cloned().unwrap();
+    assert_eq!(image["msgtype"], "image");
+    assert_eq!(image["image"]["media_id"], "MEDIA_PERM_1");
+    b.screenshot(&screenshot_path("conversation-replied")).await;
+
+    // WeChat refuses once the window is closed: the page says why.
+    fake.close_window(FAN);
+    b.type_into("#reply-text", "还在吗？").await;
+    b.click_css("[data-action=send-reply]").await;
+    let message = action_error(&b).await;
+    assert!(
+        message.contains("45015") && message.contains("48-hour"),
+        "{message}"
+    );
+    b.screenshot(&screenshot_path("conversation-window-closed"))
+        .await;
+    close_dialog(&b).await;
+    b.wait_for(".window-note").await;
+    assert!(b
+        .text(".window-note")
+        .await
+        .contains("48-hour window is closed"));
+    assert_eq!(
+        b.js(
+            "return document.querySelector('#reply-text').disabled",
+            vec![]
+        )
+        .await,
+        true
+    );
+    let rows = list(
+        &app,
+        &format!(
+            "/wechat/wxmessages/list?account_id={}&openid={FAN}&direction=0",
+            peer.account_id
+        ),
+    )
+    .await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_no_page_errors(&b, "conversation").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn the_plugins_page_switches_plugins_and_dry_runs_a_message() {
+    let app = TestApp::spawn().await;
+    let account = app.add_account("wxuiplugin000001").await;
+    write_plugin(&app, "echo.rhai", ECHO_PLUGIN).await;
+    write_plugin(
+        &app,
+        "broken.rhai",
+        "const PLUGIN = #{ name: \"broken\" };\n\nfn on_message(msg, ctx) {\n    let x = ;\n}\n",
+    )
+    .await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/plugins").await;
+    b.wait_for(".plugin-card[data-plugin=echo]").await;
+    assert!(b
+        .text(".plugin-card[data-plugin=echo]")
+        .await
+        .contains("Says back what the fan wrote"));
+    // A file that does not compile shows where.
+    let error = b.text(".plugin-card [data-role=compile-error]").await;
+    assert!(error.contains("broken.rhai:4:"), "{error}");
+
+    // Off and on again for the account.
+    b.click_css(".plugin-card[data-plugin=echo] .switch").await;
+    b.wait_until(
+        "!document.querySelector('.plugin-card[data-plugin=echo] input[role=switch]').checked && !document.querySelector('.plugin-card[data-plugin=echo] input[role=switch]').disabled",
+        "the switch to turn off",
+    )
+    .await;
+    let plugins = list(&app, "/wechat/plugins/list").await;
+    let echo = plugins.iter().find(|p| p["name"] == "echo").unwrap();
+    assert_eq!(echo["disabled_accounts"], json!([account]));
+    b.click_css(".plugin-card[data-plugin=echo] .switch").await;
+    b.wait_until(
+        "document.querySelector('.plugin-card[data-plugin=echo] input[role=switch]').checked && !document.querySelector('.plugin-card[data-plugin=echo] input[role=switch]').disabled",
+        "the switch to turn on",
+    )
+    .await;
+    let plugins = list(&app, "/wechat/plugins/list").await;
+    let echo = plugins.iter().find(|p| p["name"] == "echo").unwrap();
+    assert_eq!(echo["disabled_accounts"], json!([]));
+
+    // A dry run through the whole chain.
+    b.type_into("#dry-run-form textarea", "echo 你好").await;
+    b.click_css("[data-action=dry-run]").await;
+    b.wait_for("[data-role=dry-reply]").await;
+    assert_eq!(b.text("[data-role=dry-reply]").await, "你说：echo 你好");
+    assert!(b.text(".dry-summary").await.contains("plugin:echo"));
+    assert!(b
+        .text("[data-role=dry-logs]")
+        .await
+        .contains("echo saw: echo 你好"));
+    b.screenshot(&screenshot_path("plugins-dry-run")).await;
+
+    // The reload button rescans the folder.
+    std::fs::remove_file(app.server.state.config.plugins_dir.join("broken.rhai")).unwrap();
+    b.js("window.scrollTo(0, 0)", vec![]).await;
+    b.click_css("[data-action=reload-plugins]").await;
+    b.wait_gone(".plugin-card[data-plugin=broken]").await;
+    assert_no_page_errors(&b, "plugins").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn syncs_and_sends_templates_and_syncs_fans_with_progress() {
+    const APP_ID: &str = "wxuitpl000000001";
+    let (app, fake) = with_fake_wechat(&[APP_ID]).await;
+    let account = app.add_account(APP_ID).await;
+    fake.set_templates(
+        APP_ID,
+        vec![json!({"template_id": "TPL_SHIP", "title": "订单发货通知", "content": "{{first.DATA}}\n订单号：{{order.DATA}}\n{{remark.DATA}}",
+                    "example": "", "primary_industry": "IT科技", "deputy_industry": "互联网"})],
+    );
+    let fans: Vec<Value> = (0..120)
+        .map(|n| json!({"subscribe": 1, "openid": format!("o_sync_{n:03}"), "nickname": format!("粉丝{n}"), "subscribe_time": 1_700_000_000 + n,
+                        "remark": "", "tagid_list": [], "subscribe_scene": "ADD_SCENE_SEARCH"}))
+        .collect();
+    fake.add_fans(APP_ID, fans);
+    fake.set_user_page(50);
+
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxtemplates").await;
+    b.click_css("[data-action=sync-templates]").await;
+    b.wait_for(".table tbody tr[data-id]").await;
+    assert!(b.text(".table tbody").await.contains("订单发货通知"));
+
+    // The send form has a field per {{key.DATA}} placeholder.
+    b.click_css(".table tbody [data-action=send]").await;
+    b.wait_for("dialog[open] form").await;
+    let keys = b
+        .js(
+            "return [...document.querySelectorAll('dialog[open] [data-field^=v_]')].map((f) => f.dataset.field)",
+            vec![],
+        )
+        .await;
+    assert_eq!(keys, json!(["v_first", "v_order", "v_remark"]));
+    b.type_into("dialog[open] [data-field=openid] input", "o_sync_001")
+        .await;
+    b.type_into("dialog[open] [data-field=v_first] input", "您的订单已发货")
+        .await;
+    b.type_into("dialog[open] [data-field=v_order] input", "UI-0001")
+        .await;
+    b.type_into("dialog[open] [data-field=c_order] input", "#173177")
+        .await;
+    b.type_into("dialog[open] [data-field=v_remark] input", "感谢惠顾")
+        .await;
+    assert!(b
+        .text("dialog[open] .tpl-preview")
+        .await
+        .contains("订单号：UI-0001"));
+    b.screenshot(&screenshot_path("template-send")).await;
+    b.click_css("dialog[open] [type=submit]").await;
+    dialog_removed(&b).await;
+    let sent = fake.sent();
+    let message = sent.last().expect("a template message");
+    assert_eq!(message["template_id"], "TPL_SHIP");
+    assert_eq!(message["touser"], "o_sync_001");
+    assert_eq!(message["data"]["order"]["value"], "UI-0001");
+    assert_eq!(message["data"]["order"]["color"], "#173177");
+    open(&b, &app, "/wechat/wxtemplates?tab=logs").await;
+    b.wait_for(".table tbody [data-status=sent]").await;
+    assert!(b
+        .text(".table tbody")
+        .await
+        .contains("Sent, awaiting delivery"));
+
+    // Fans: the sync runs as a job; the page follows it to the end.
+    open(&b, &app, "/wechat/wxusers").await;
+    b.click_css("[data-action=sync-fans]").await;
+    b.wait_for("[data-role=fan-sync]").await;
+    b.wait_until(
+        "document.querySelector('[data-role=fan-sync]').dataset.status === 'done'",
+        "the fan sync to finish",
+    )
+    .await;
+    assert!(b
+        .text("[data-role=fan-sync] .progress-label")
+        .await
+        .contains("120 fans stored"));
+    assert_eq!(
+        b.js(
+            "return document.querySelector('[data-role=fan-sync] [role=progressbar]').getAttribute('aria-valuenow')",
+            vec![]
+        )
+        .await,
+        "100"
+    );
+    b.wait_until(
+        "document.querySelector('.list-count') && document.querySelector('.list-count').textContent === '1–20 of 120'",
+        "the synced fans in the list",
+    )
+    .await;
+    b.screenshot(&screenshot_path("fans-synced")).await;
+    let (_, body) = app
+        .get(&format!("/wechat/wxusers/list?account_id={account}"))
+        .await;
+    assert_eq!(body["data"]["total"], 120);
+    assert_no_page_errors(&b, "templates and fans").await;
     b.quit().await;
 }

@@ -26,7 +26,7 @@ use crate::state::AppState;
 struct Assets;
 
 /// The paths the browser may open directly; all serve the app.
-pub const PAGES: [&str; 12] = [
+pub const PAGES: [&str; 13] = [
     "/",
     "/login",
     "/dashboard",
@@ -38,6 +38,7 @@ pub const PAGES: [&str; 12] = [
     "/wechat/wxusers",
     "/wechat/wxtemplates",
     "/wechat/wxpay",
+    "/wechat/plugins",
     "/wechat/admins",
 ];
 
@@ -47,10 +48,11 @@ const ASSET_BASE_PLACEHOLDER: &str = "{{ASSET_BASE}}";
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const NO_CACHE: &str = "no-cache";
 /// The app loads only its own scripts and styles; avatars and material
-/// previews may come from WeChat's image hosts.
+/// previews may come from WeChat's image hosts, and files this server keeps
+/// are shown through `blob:` URLs (they are fetched with the admin's token).
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
-     img-src 'self' data: https: http:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-     form-action 'self'; frame-ancestors 'none'";
+     img-src 'self' data: blob: https: http:; media-src 'self' blob:; connect-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 pub fn router() -> Router<AppState> {
     let router = PAGES.iter().fold(Router::new(), |router, page| {

@@ -6,11 +6,18 @@ const ADMIN_KEY = "wxmp.admin";
 const EXPIRES_KEY = "wxmp.expires_at";
 
 export class ApiError extends Error {
-  constructor(status, message, fields = null) {
+  constructor(status, message, fields = null, data = null) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.fields = fields;
+    /** `data` of the error envelope: a 502 from WeChat carries {errcode, errmsg}. */
+    this.data = data;
+  }
+
+  /** WeChat's errcode when WeChat refused the call (HTTP 502). */
+  get errcode() {
+    return this.data && typeof this.data.errcode === "number" ? this.data.errcode : null;
   }
 }
 
@@ -63,7 +70,7 @@ function describe(status, message) {
  * Calls the API. Resolves with `data`; rejects with an ApiError whose message
  * is fit to show. A 401 signs out and sends the browser to the login page.
  */
-export async function request(method, path, { query, body } = {}) {
+export async function request(method, path, { query, body, form } = {}) {
   let url = path;
   if (query) {
     const params = new URLSearchParams();
@@ -77,9 +84,11 @@ export async function request(method, path, { query, body } = {}) {
   const token = session.token;
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  // A FormData body sets its own multipart Content-Type with the boundary.
+  const payloadBody = form !== undefined ? form : body === undefined ? undefined : JSON.stringify(body);
   let response;
   try {
-    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    response = await fetch(url, { method, headers, body: payloadBody });
   } catch {
     throw new ApiError(0, "Cannot reach the wxmp server. Check that it is running and your connection, then try again.");
   }
@@ -102,7 +111,8 @@ export async function request(method, path, { query, body } = {}) {
       const retry = response.headers.get("Retry-After");
       if (retry && !message) text = `Too many attempts; try again in ${retry} s.`;
     }
-    throw new ApiError(response.status, text, fields);
+    if (response.status === 502 && !message) text = "WeChat refused the request or could not be reached. Try again later.";
+    throw new ApiError(response.status, text, fields, payload ? payload.data : null);
   }
   return payload.data;
 }
@@ -110,6 +120,8 @@ export async function request(method, path, { query, body } = {}) {
 export const api = {
   get: (path, query) => request("GET", path, { query }),
   post: (path, body) => request("POST", path, { body }),
+  /** POSTs a multipart form (a FormData). */
+  upload: (path, form) => request("POST", path, { form }),
   put: (path, body) => request("PUT", path, { body }),
   del: (path, query) => request("DELETE", path, { query }),
 };
@@ -129,4 +141,39 @@ export function resource(name) {
 export async function count(name, query) {
   const data = await api.get(`/wechat/${name}/list`, { ...query, page: 1, page_size: 1 });
   return data.total;
+}
+
+/**
+ * A file the server keeps (`/wechat/files/<local_path>`) as an object URL:
+ * the request needs the Bearer token, so an <img src> cannot fetch it itself.
+ * Resolves with null when the file cannot be had. Revoke the URL when done.
+ */
+export async function fileUrl(localPath) {
+  if (!localPath) return null;
+  const path = `/wechat/files/${String(localPath).split("/").map(encodeURIComponent).join("/")}`;
+  const token = session.token;
+  try {
+    const response = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    if (!response.ok) return null;
+    return URL.createObjectURL(await response.blob());
+  } catch {
+    return null;
+  }
+}
+
+const fileUrls = new Map();
+/**
+ * `fileUrl`, fetched once per page load: previews of the same file share one
+ * object URL (they live as long as the page; there are few of them).
+ */
+export function cachedFileUrl(localPath) {
+  if (!localPath) return Promise.resolve(null);
+  if (!fileUrls.has(localPath)) {
+    const pending = fileUrl(localPath).then((url) => {
+      if (!url) fileUrls.delete(localPath);
+      return url;
+    });
+    fileUrls.set(localPath, pending);
+  }
+  return fileUrls.get(localPath);
 }

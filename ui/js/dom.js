@@ -87,6 +87,10 @@ const ICONS = {
   location: '<path d="M12 21s-7-6.2-7-11.5a7 7 0 0 1 14 0C19 14.8 12 21 12 21z"/><circle cx="12" cy="9.5" r="2.5"/>',
   link: '<path d="M10 14a4 4 0 0 0 5.7 0l3-3a4 4 0 0 0-5.7-5.7l-1 1M14 10a4 4 0 0 0-5.7 0l-3 3a4 4 0 0 0 5.7 5.7l1-1"/>',
   bolt: '<path d="M13 3L5 14h6l-1 7 8-11h-6z"/>',
+  download: '<path d="M12 4v12M7 11l5 5 5-5M4 16v4h16v-4"/>',
+  plugin: '<path d="M9 3h3v3a1.5 1.5 0 0 0 3 0V3h3a1 1 0 0 1 1 1v4h-2a1.5 1.5 0 0 0 0 3h2v8a1 1 0 0 1-1 1h-4v-2a1.5 1.5 0 0 0-3 0v2H5a1 1 0 0 1-1-1v-4h2a1.5 1.5 0 0 0 0-3H4V4a1 1 0 0 1 1-1z"/>',
+  play: '<path d="M7 4.5v15l12-7.5z"/>',
+  cloud: '<path d="M7 18h10.5a4 4 0 0 0 .6-7.95A6 6 0 0 0 6.3 9.1 4.5 4.5 0 0 0 7 18z"/>',
 };
 
 export function icon(name, extraClass) {
@@ -113,7 +117,7 @@ export function button(label, { icon: iconName, kind = "", onClick, title, iconO
   return el;
 }
 
-export const NOT_YET = "coming with the WeChat API client";
+export const NOT_YET = "coming with the WeChat Pay client";
 
 /** A disabled button for a server feature that does not exist yet. */
 export function comingSoon(label, iconName, { iconOnly = false } = {}) {

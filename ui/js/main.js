@@ -25,7 +25,13 @@ const NAV = [
     ],
   },
   { group: "Commerce", items: [{ path: "/wechat/wxpay", title: "Pay", icon: "pay", page: "pay" }] },
-  { group: "System", items: [{ path: "/wechat/admins", title: "Admins", icon: "admins", page: "admins", adminOnly: true }] },
+  {
+    group: "System",
+    items: [
+      { path: "/wechat/plugins", title: "Plugins", icon: "plugin", page: "plugins" },
+      { path: "/wechat/admins", title: "Admins", icon: "admins", page: "admins", adminOnly: true },
+    ],
+  },
 ];
 const ROUTES = NAV.flatMap((g) => g.items);
 const ACCOUNT_KEY = "wxmp.account";

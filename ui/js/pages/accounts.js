@@ -91,6 +91,13 @@ function fields({ editing, isAdmin }) {
           hint: (v) => (v.message_mode === 0 ? "Optional in plaintext mode; 43 letters and digits." : "Required in compatible and safe modes; 43 letters and digits."),
         },
         { name: "server_url", label: "Server URL", type: "url", full: true, placeholder: "https://…", hint: "Optional: the public address of this wxmp server." },
+        {
+          name: "late_reply_enabled",
+          label: "Late replies",
+          type: "switch",
+          full: true,
+          hint: "WeChat waits 5 seconds for an answer. When on, an answer that comes later (a slow plugin or handler) is still sent, as a customer-service message, if the fan wrote within 48 hours. When off, it is dropped.",
+        },
       ],
     },
     {
@@ -110,7 +117,7 @@ function fields({ editing, isAdmin }) {
   ];
 }
 
-const FIELD_NAMES = ["account_name", "app_id", "app_secret", "account_type", "original_id", "wechat_id", "status", "token", "message_mode", "encoding_aes_key", "server_url", "mch_id", "pay_api_v3_key", "pay_cert_serial", "pay_private_key", "pay_public_key_id", "pay_public_key"];
+const FIELD_NAMES = ["account_name", "app_id", "app_secret", "account_type", "original_id", "wechat_id", "status", "token", "message_mode", "encoding_aes_key", "server_url", "late_reply_enabled", "mch_id", "pay_api_v3_key", "pay_cert_serial", "pay_private_key", "pay_public_key_id", "pay_public_key"];
 
 export async function render(ctx) {
   let list;
@@ -123,7 +130,7 @@ export async function render(ctx) {
     const editing = Boolean(row);
     const values = editing
       ? Object.fromEntries(FIELD_NAMES.map((n) => [n, row[n]]))
-      : { status: 1, account_type: 2, message_mode: 2 };
+      : { status: 1, account_type: 2, message_mode: 2, late_reply_enabled: 1 };
     const saved = await formDialog({
       title: editing ? `Edit ${row.account_name || row.app_id}` : "Add an official account",
       wide: true,

@@ -1,8 +1,8 @@
 // Pieces the account-scoped pages share.
 
-import { h, button, confirmDialog, alertDialog, toast } from "../dom.js";
-import { resource, ApiError } from "../api.js";
-import { emptyState } from "../components.js";
+import { h, icon, button, confirmDialog, alertDialog, openModal, toast, imageOr } from "../dom.js";
+import { resource, ApiError, cachedFileUrl } from "../api.js";
+import { emptyState, formDialog } from "../components.js";
 
 /** `account_id` for list queries: the picked account, or all. */
 export function scope(ctx) {
@@ -78,3 +78,119 @@ export const MESSAGE_TYPES = [
   ["text", "Text"], ["image", "Image"], ["voice", "Voice"], ["video", "Video"], ["shortvideo", "Short video"],
   ["location", "Location"], ["link", "Link"], ["event", "Event"], ["news", "News"], ["music", "Music"],
 ];
+
+/**
+ * The account an action works on: the picked one, the only one, or one the
+ * user chooses in a dialog. Resolves with its id, or null when cancelled.
+ */
+export async function chooseAccount(ctx, what) {
+  if (ctx.account) return ctx.account;
+  if (ctx.accounts.length === 1) return ctx.accounts[0].id;
+  const chosen = await formDialog({
+    title: "Which account?",
+    intro: `${what} works on one official account. Pick it (or pick it in the top bar to skip this question).`,
+    fields: [accountField(ctx)],
+    values: { account_id: defaultAccount(ctx) },
+    submitLabel: "Continue",
+    submit: async (v) => v.account_id,
+  });
+  return typeof chosen === "string" ? chosen : null;
+}
+
+/** Problems a message lists, one per line ("…: a; b; c" → [a, b, c]). */
+function problemList(message) {
+  const colon = message.indexOf(": ");
+  if (colon < 0 || !message.includes("; ")) return null;
+  return { lead: message.slice(0, colon), items: message.slice(colon + 2).split("; ") };
+}
+
+/**
+ * Shows why an action failed, in a dialog: WeChat's errcode and the server's
+ * hint for 502s, every problem on its own line for lists of them.
+ */
+export async function showActionError(title, error) {
+  if (!(error instanceof ApiError)) {
+    console.error(error);
+    await alertDialog({ title, message: "Something went wrong in the page; the details are in the browser console." });
+    return;
+  }
+  if (error.status === 401) return;
+  const list = problemList(error.message);
+  const code = error.errcode;
+  await openModal({
+    title,
+    className: "modal-confirm action-error",
+    body: h("div", { class: "alert alert-error", role: "alert" }, icon("alert"),
+      h("div", { class: "alert-text" },
+        code !== null ? h("p", { class: "errcode" }, badge(`WeChat errcode ${code}`)) : null,
+        list ? [h("p", null, `${list.lead}:`), h("ul", { class: "problems" }, list.items.map((item) => h("li", null, item)))] : h("p", null, error.message))),
+    footer: (close) => [button("OK", { kind: "btn-primary", onClick: () => close(true), attrs: { autofocus: true } })],
+  });
+}
+
+function badge(text) {
+  return h("span", { class: "badge badge-red mono" }, text);
+}
+
+/**
+ * Runs `fn` for a button: the button is busy meanwhile; failures show in a
+ * dialog titled `failTitle`. Resolves with fn's result, or undefined.
+ */
+export async function busy(buttonEl, fn, failTitle) {
+  if (buttonEl) {
+    buttonEl.disabled = true;
+    buttonEl.classList.add("busy");
+    buttonEl.setAttribute("aria-busy", "true");
+  }
+  try {
+    return await fn();
+  } catch (error) {
+    await showActionError(failTitle, error);
+    return undefined;
+  } finally {
+    if (buttonEl) {
+      buttonEl.disabled = false;
+      buttonEl.classList.remove("busy");
+      buttonEl.removeAttribute("aria-busy");
+    }
+  }
+}
+
+/** A button whose click runs `fn` through `busy`. */
+export function actionButton(label, { icon: iconName, kind = "btn-secondary", action, failTitle, iconOnly = false, attrs = {} }, fn) {
+  const el = button(label, {
+    icon: iconName,
+    kind,
+    iconOnly,
+    attrs: { "data-action": action, ...attrs },
+    onClick: () => busy(el, () => fn(el), failTitle || `${label} failed`),
+  });
+  return el;
+}
+
+export { confirmDialog };
+
+/**
+ * A picture of a file: the copy this server keeps (`localPath`, fetched with
+ * the admin's token) when there is one, else `url`; `fallback()` when neither
+ * can be shown. Returns an element at once and fills it in when loaded.
+ */
+export function filePreview({ localPath, url, alt = "" }, fallback) {
+  const slot = h("span", { class: "file-preview", dataset: { state: "loading" } });
+  const remote = () => (url ? imageOr({ src: url, alt }, fallback) : fallback());
+  if (!localPath) {
+    slot.dataset.state = url ? "remote" : "none";
+    slot.append(remote());
+    return slot;
+  }
+  cachedFileUrl(localPath).then((blobUrl) => {
+    if (blobUrl) {
+      slot.dataset.state = "local";
+      slot.append(h("img", { src: blobUrl, alt }));
+    } else {
+      slot.dataset.state = url ? "remote" : "none";
+      slot.append(remote());
+    }
+  });
+  return slot;
+}

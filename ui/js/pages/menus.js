@@ -3,10 +3,10 @@
 // the difference through the REST API (deletes, then top-level buttons, then
 // sub-buttons, so new sub-buttons know their parent's id).
 
-import { h, icon, button, clear, byteLength, toast, confirmDialog, comingSoon, badge } from "../dom.js";
-import { resource, ApiError } from "../api.js";
+import { h, icon, button, clear, byteLength, toast, confirmDialog } from "../dom.js";
+import { api, resource, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState } from "../components.js";
-import { noAccounts } from "./common.js";
+import { noAccounts, busy } from "./common.js";
 
 const MAX_TOP = 3;
 const MAX_SUB = 5;
@@ -194,7 +194,7 @@ export async function render(ctx) {
       state.selected = [...state.errors.keys()][0];
       draw();
       toast("Fix the marked buttons before saving.", "error");
-      return;
+      return false;
     }
     state.saving = true;
     draw();
@@ -222,18 +222,86 @@ export async function render(ctx) {
       for (const top of state.tops) for (const [j, sub] of top.subs.entries()) await write(sub, top.id, j);
       toast("Menu saved.");
       await load();
+      return true;
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
-      if (error instanceof ApiError && error.status === 401) return;
+      if (error instanceof ApiError && error.status === 401) return false;
       if (current) {
         state.errors.set(current.local, error.fields || { _: error.message });
         state.selected = current.local;
       }
       toast(error.message, "error");
+      return false;
     } finally {
       state.saving = false;
       if (host.isConnected) draw();
     }
+  }
+
+  // ---- WeChat -----------------------------------------------------------------
+
+  const accountName = account ? account.account_name || account.app_id : "this account";
+
+  async function publish(el) {
+    if (dirty()) {
+      const ok = await confirmDialog({
+        title: "Save and publish?",
+        message: "The menu has unsaved changes. They are saved first, then the saved menu is published to WeChat.",
+        confirmText: "Save and publish",
+        danger: false,
+      });
+      if (!ok || !(await save())) return;
+      el = host.querySelector("[data-action=publish-menu]");
+    } else if (!state.tops.length) {
+      const ok = await confirmDialog({
+        title: "Publish an empty menu?",
+        message: "There are no buttons. WeChat refuses an empty menu; to take the menu away from fans use “Delete on WeChat”.",
+        confirmText: "Try anyway",
+        danger: false,
+      });
+      if (!ok) return;
+    }
+    const done = await busy(el, () => api.post("/wechat/wxmenus/pull_menu", { account_id: accountId }), "WeChat did not take the menu");
+    if (done) {
+      toast(`Published ${done.published} button${done.published === 1 ? "" : "s"} to WeChat. Fans see the new menu within a few minutes.`);
+      showRemote("published");
+    }
+  }
+
+  async function syncFromWeChat(el) {
+    const ok = await confirmDialog({
+      title: "Replace the menu with WeChat’s?",
+      message: `The menu stored in wxmp for ${accountName} is replaced by the one fans see on WeChat now.${dirty() ? " Your unsaved changes are lost." : ""}`,
+      confirmText: "Replace with WeChat’s",
+    });
+    if (!ok) return;
+    const done = await busy(el, () => api.post("/wechat/wxmenus/sync_menu", { account_id: accountId }), "Could not load the menu from WeChat");
+    if (done) {
+      toast(done.stored ? `Loaded ${done.stored} button${done.stored === 1 ? "" : "s"} from WeChat.` : "WeChat has no menu for this account; the menu here is now empty.");
+      await load();
+      showRemote("synced");
+    }
+  }
+
+  async function deleteOnWeChat(el) {
+    const ok = await confirmDialog({
+      title: "Delete the menu on WeChat?",
+      message: `Fans of ${accountName} stop seeing a menu. The menu saved in wxmp stays, so you can publish it again.`,
+      confirmText: "Delete on WeChat",
+    });
+    if (!ok) return;
+    const done = await busy(el, () => api.post("/wechat/wxmenus/delete_remote_menu", { account_id: accountId }), "Could not delete the menu on WeChat");
+    if (done) {
+      toast("The menu is deleted on WeChat.");
+      showRemote("deleted");
+    }
+  }
+
+  let remoteNote = null;
+  function showRemote(what) {
+    const when = new Date().toLocaleTimeString();
+    remoteNote = { what, when };
+    if (host.isConnected) draw();
   }
 
   async function discard() {
@@ -377,12 +445,26 @@ export async function render(ctx) {
   function draw() {
     const toolbar = h("div", { class: "menu-toolbar" }, status,
       button("Discard changes", { kind: "btn-secondary", icon: "refresh", onClick: discard, disabled: state.saving }),
-      comingSoon("Publish to WeChat", "send"),
-      button("Save", { kind: ["btn-primary", state.saving && "busy"].filter(Boolean).join(" "), icon: "check", onClick: save, disabled: state.saving, attrs: { "data-role": "save-menu" } }));
+      button("Save", { kind: ["btn-secondary", state.saving && "busy"].filter(Boolean).join(" "), icon: "check", onClick: save, disabled: state.saving, attrs: { "data-role": "save-menu" } }),
+      button("Publish to WeChat", { kind: "btn-primary", icon: "send", disabled: state.saving, attrs: { "data-action": "publish-menu" }, onClick: (e) => publish(e.currentTarget) }));
+    const remote = h("section", { class: "panel menu-remote", "aria-labelledby": "menu-remote-title" },
+      h("div", { class: "panel-head" },
+        h("h2", { id: "menu-remote-title" }, "On WeChat"),
+        h("div", { class: "row-actions" },
+          button("Sync from WeChat", { kind: "btn-secondary btn-sm", icon: "download", attrs: { "data-action": "sync-menu" }, onClick: (e) => syncFromWeChat(e.currentTarget) }),
+          button("Delete on WeChat", { kind: "btn-danger-ghost btn-sm", icon: "trash", attrs: { "data-action": "delete-remote-menu" }, onClick: (e) => deleteOnWeChat(e.currentTarget) }))),
+      h("div", { class: "panel-body" },
+        remoteNote
+          ? h("p", { class: "remote-note", role: "status" }, icon("check"), {
+            published: `Published at ${remoteNote.when}.`,
+            synced: `Loaded from WeChat at ${remoteNote.when}.`,
+            deleted: `Deleted on WeChat at ${remoteNote.when}; fans see no menu until you publish again.`,
+          }[remoteNote.what])
+          : null,
+        h("p", { class: "hint" }, "Save keeps the menu in wxmp. Publish checks it against WeChat’s rules and sends the saved menu to WeChat, where fans see it. Sync from WeChat replaces the menu here with the live one.")));
     clear(host).append(h("div", { class: "menu-editor" },
       phone(),
-      h("div", { class: "menu-side" }, toolbar, editor(),
-        h("p", { class: "hint" }, "Saving stores the menu in wxmp. ", badge("Publish", ""), " sends it to WeChat once the WeChat API client exists."))));
+      h("div", { class: "menu-side" }, toolbar, editor(), remote)));
     updateStatus();
   }
 

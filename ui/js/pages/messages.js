@@ -2,10 +2,10 @@
 // view per fan (chat bubbles; events as notes; auto replies marked).
 // direction 1 = received from the fan, 0 = sent by the account.
 
-import { h, icon, imageOr, badge, timeEl, truncate, formatTime, comingSoon, clear, button } from "../dom.js";
+import { h, icon, imageOr, badge, timeEl, truncate, formatTime, relativeTime, clear, button, openModal, toast } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
 import { listView, pageHeader, loadingState, errorState, emptyState } from "../components.js";
-import { scope, noAccounts, accountColumn, MESSAGE_TYPES } from "./common.js";
+import { scope, noAccounts, accountColumn, MESSAGE_TYPES, showActionError, filePreview } from "./common.js";
 
 const EVENTS = {
   subscribe: "Followed the account",
@@ -67,7 +67,7 @@ function conversationHref(m) {
 
 export async function render(ctx) {
   const openid = ctx.params.get("openid");
-  if (openid) return renderConversation(ctx, openid, ctx.params.get("account_id") || ctx.account);
+  if (openid) return renderConversation(ctx, openid);
   ctx.main.append(pageHeader("Messages", "Everything fans sent and what the accounts answered."));
   const missing = noAccounts(ctx, "Messages");
   if (missing) return ctx.main.append(missing);
@@ -96,14 +96,23 @@ export async function render(ctx) {
   ctx.main.append(list.root);
 }
 
+/** Pictures of image materials sent from this page, by media_id. */
+const sentPictures = new Map();
+
+function imageBubble(m) {
+  const fallback = () => h("span", { class: "bubble-kind" }, icon("materials"), m.media_id ? `Image ${truncate(m.media_id, 24)}` : "Image (cannot be shown)");
+  const material = sentPictures.get(m.media_id);
+  if (material) return filePreview({ localPath: material.local_path, url: material.url, alt: material.name || "Image sent" }, fallback);
+  if (m.local_path || m.pic_url) return filePreview({ localPath: m.local_path, url: m.pic_url, alt: m.direction === 1 ? "Image the fan sent" : "Image sent" }, fallback);
+  return fallback();
+}
+
 function bubbleContent(m) {
   switch (m.msg_type) {
     case "text":
       return m.content;
     case "image":
-      return m.pic_url
-        ? imageOr({ src: m.pic_url, alt: "Image the fan sent" }, () => h("span", { class: "bubble-kind" }, icon("materials"), "Image (cannot be shown)"))
-        : h("span", { class: "bubble-kind" }, icon("materials"), `Image ${m.media_id || ""}`);
+      return imageBubble(m);
     case "voice":
       return h("span", { class: "bubble-kind" }, icon("voice"), m.recognition ? `Voice: “${m.recognition}”` : `Voice message${m.format ? ` (${m.format})` : ""}`);
     case "video":
@@ -134,38 +143,99 @@ function messageNode(m) {
         h("span", { class: "visually-hidden" }, out ? "sent by the account" : "received from the fan"))));
 }
 
-async function renderConversation(ctx, openid, accountId) {
+/** Lets the user pick one of the account's permanent images; resolves with it. */
+async function pickImage(accountId) {
+  return openModal({
+    title: "Send an image",
+    wide: true,
+    className: "image-picker",
+    body: (close) => {
+      const grid = h("div", { class: "picker-grid" }, loadingState("Loading images…"));
+      api.get("/wechat/wxmaterials/list", { account_id: accountId, media_type: "image", is_permanent: 1, page: 1, page_size: 100 }).then((data) => {
+        const usable = data.list.filter((m) => m.media_id && m.sync_status !== 2);
+        clear(grid);
+        if (!usable.length) {
+          grid.append(emptyState({ icon: "materials", title: "No permanent images yet", hint: "Upload an image as a permanent material on the Materials page; it can then be sent here.", action: h("a", { class: "btn btn-secondary", href: "/wechat/wxmaterials?media_type=image" }, "Open Materials") }));
+          return;
+        }
+        for (const m of usable) {
+          grid.append(h("button", { type: "button", class: "picker-item", dataset: { mediaId: m.media_id }, title: m.name || m.media_id, onclick: () => close(m) },
+            h("span", { class: "picker-thumb" }, filePreview({ localPath: m.local_path, url: m.url, alt: "" }, () => icon("materials"))),
+            h("span", { class: "picker-name" }, m.name || m.title || truncate(m.media_id, 16))));
+        }
+      }).catch((error) => {
+        if (!(error instanceof ApiError)) console.error(error);
+        clear(grid).append(errorState(error.message));
+      });
+      return [h("p", { class: "modal-intro" }, "Permanent image materials of this account. The fan receives the image as a customer-service message."), grid];
+    },
+  });
+}
+
+/** The account a conversation belongs to, when the URL does not say. */
+function conversationAccount(ctx) {
+  return ctx.params.get("account_id") || ctx.account || (ctx.accounts.length === 1 ? ctx.accounts[0].id : "");
+}
+
+async function renderConversation(ctx, openid) {
   const back = h("a", { class: "btn btn-secondary", href: "/wechat/wxmessages" }, icon("left"), h("span", null, "All messages"));
   ctx.main.append(pageHeader("Conversation", null, [back]));
+  const accountId = conversationAccount(ctx);
+  if (!accountId) {
+    const missing = noAccounts(ctx, "Conversations");
+    ctx.main.append(missing || h("div", { class: "panel" }, emptyState({
+      icon: "accounts",
+      title: "Which account is this fan of?",
+      hint: "An openid belongs to one official account. Pick it:",
+      action: h("div", { class: "account-choice" }, ctx.accounts.map((a) => button(a.account_name || a.app_id, { kind: "btn-secondary", icon: "accounts", onClick: () => ctx.selectAccount(a.id) }))),
+    })));
+    return undefined;
+  }
   const panel = h("div", { class: "panel convo" });
   ctx.main.append(panel);
-  const base = { openid, ...(accountId ? { account_id: accountId } : {}) };
 
   const fanName = h("strong", null, openid);
   const fanSub = h("span", { class: "cell-sub mono" }, openid);
   const avatar = h("span", { class: "avatar", "aria-hidden": "true" }, "粉");
   const chat = h("div", { class: "chat", role: "log", "aria-label": "Conversation" });
+  const windowNote = h("div", { class: "window-note", role: "status", hidden: true });
+  const text = h("textarea", { id: "reply-text", rows: 1, placeholder: "Write a reply…", title: "Enter sends; Shift+Enter starts a new line", maxlength: 2000 });
+  const sendButton = button("Send", { icon: "send", kind: "btn-primary", attrs: { "data-action": "send-reply" }, onClick: () => sendText() });
+  const imageButton = button("Send an image", { icon: "materials", iconOnly: true, kind: "btn-secondary", attrs: { "data-action": "send-image" }, onClick: () => sendImage() });
+  const composer = h("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); sendText(); } },
+    h("label", { class: "visually-hidden", for: "reply-text" }, "Reply"),
+    imageButton, text, sendButton);
   panel.append(
     h("div", { class: "convo-head" }, avatar, h("div", { class: "cell-stack" }, fanName, fanSub),
-      accountId ? badge(ctx.accountLabel(accountId), "green") : null),
-    chat,
-    h("div", { class: "composer" },
-      h("label", { class: "visually-hidden", for: "reply-text" }, "Reply"),
-      h("input", { id: "reply-text", disabled: true, placeholder: "Replies come with the WeChat API client", title: "Replying is coming with the WeChat API client" }),
-      comingSoon("Send", "send")));
+      badge(ctx.accountLabel(accountId), "green")),
+    chat, windowNote, composer);
 
-  api.get("/wechat/wxusers/list", { ...base, page_size: 1 }).then((data) => {
-    const fan = data.list[0];
-    if (!fan) return;
-    fanName.textContent = fan.remark ? `${fan.nickname || openid} (${fan.remark})` : fan.nickname || openid;
-    if (fan.headimgurl) clear(avatar).append(imageOr({ src: fan.headimgurl, alt: "" }, () => document.createTextNode("粉")));
-  }).catch((error) => {
-    if (!(error instanceof ApiError)) console.error(error);
-  });
-
-  const state = { page: 0, total: 0, messages: [] };
+  const state = { page: 0, total: 0, messages: [], windowOpen: true, fan: null, sending: false };
   const pageSize = 50;
   chat.append(loadingState("Loading the conversation…"));
+
+  const showFan = (fan) => {
+    if (!fan) return;
+    state.fan = fan;
+    fanName.textContent = fan.remark ? `${fan.nickname || openid} (${fan.remark})` : fan.nickname || openid;
+    if (fan.headimgurl && !avatar.querySelector("img")) clear(avatar).append(imageOr({ src: fan.headimgurl, alt: "" }, () => document.createTextNode("粉")));
+  };
+
+  const setWindow = (open) => {
+    state.windowOpen = open;
+    composer.classList.toggle("closed", !open);
+    for (const el of [text, sendButton, imageButton]) el.disabled = !open || state.sending;
+    windowNote.hidden = open;
+    if (!open) {
+      const last = state.fan && state.fan.last_interact_time;
+      const stale = last && Date.now() - new Date(last).getTime() > 48 * 3600 * 1000;
+      windowNote.replaceChildren(icon("alert"), h("span", null,
+        h("strong", null, "The 48-hour window is closed. "),
+        stale ? `The fan last wrote ${relativeTime(last)}. ` : last ? "WeChat says the fan has not written within 48 hours, or no longer follows the account. " : "The fan has not written to this account recently. ",
+        "WeChat accepts customer-service replies only within 48 hours of the fan’s last message; a ",
+        h("a", { href: "/wechat/wxtemplates" }, "template message"), " can still reach them."));
+    }
+  };
 
   const draw = (keepScroll) => {
     const before = chat.scrollHeight - chat.scrollTop;
@@ -189,13 +259,20 @@ async function renderConversation(ctx, openid, accountId) {
     chat.scrollTop = keepScroll ? chat.scrollHeight - before : chat.scrollHeight;
   };
 
+  const fetchPage = (page) => api.get("/wechat/wxmessages/conversation", { account_id: accountId, openid, page, page_size: pageSize });
+
   const more = async () => {
     try {
-      const data = await api.get("/wechat/wxmessages/list", { ...base, page: state.page + 1, page_size: pageSize });
+      const data = await fetchPage(state.page + 1);
       state.page += 1;
       state.total = data.total;
-      // The API lists newest first; a conversation reads oldest first.
-      state.messages = [...data.list.reverse(), ...state.messages];
+      // Each page is in time order; earlier pages go in front.
+      const known = new Set(state.messages.map((m) => m.id));
+      state.messages = [...data.list.filter((m) => !known.has(m.id)), ...state.messages];
+      if (state.page === 1) {
+        showFan(data.fan);
+        setWindow(data.window_open);
+      }
       draw(state.page > 1);
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
@@ -203,5 +280,82 @@ async function renderConversation(ctx, openid, accountId) {
       clear(chat).append(errorState(error.message, () => more()));
     }
   };
+
+  /** New messages since the page was drawn (the fan may write meanwhile). */
+  const refresh = async () => {
+    if (state.page === 0 || document.hidden) return;
+    try {
+      const data = await fetchPage(1);
+      const known = new Set(state.messages.map((m) => m.id));
+      const fresh = data.list.filter((m) => !known.has(m.id));
+      showFan(data.fan);
+      if (data.window_open !== state.windowOpen) setWindow(data.window_open);
+      if (fresh.length) {
+        const atBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 40;
+        state.messages = [...state.messages, ...fresh];
+        state.total = data.total;
+        draw(!atBottom);
+      }
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+    }
+  };
+
+  const send = async (body, el) => {
+    state.sending = true;
+    setWindow(state.windowOpen);
+    el.classList.add("busy");
+    try {
+      const row = await api.post("/wechat/wxmessages/reply", { account_id: accountId, openid, ...body });
+      state.messages.push(row);
+      state.total += 1;
+      draw(false);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.errcode === 45015) setWindow(false);
+      await showActionError("The reply was not sent", error);
+      return false;
+    } finally {
+      state.sending = false;
+      el.classList.remove("busy");
+      setWindow(state.windowOpen);
+    }
+  };
+
+  async function sendText() {
+    const content = text.value.trim();
+    if (!content || state.sending || !state.windowOpen) {
+      if (!content) text.focus();
+      return;
+    }
+    if (await send({ msg_type: "text", content }, sendButton)) {
+      text.value = "";
+      autosize();
+      toast("Reply sent.");
+    }
+    text.focus();
+  }
+
+  async function sendImage() {
+    const material = await pickImage(accountId);
+    if (!material) return;
+    sentPictures.set(material.media_id, material);
+    if (await send({ msg_type: "image", media_id: material.media_id }, imageButton)) toast("Image sent.");
+  }
+
+  const autosize = () => {
+    text.style.height = "auto";
+    text.style.height = `${Math.min(text.scrollHeight + 2, 140)}px`;
+  };
+  text.addEventListener("input", autosize);
+  text.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      sendText();
+    }
+  });
+
   await more();
+  const timer = setInterval(refresh, 10000);
+  return () => clearInterval(timer);
 }

@@ -1,0 +1,268 @@
+// Plugins: the Rhai scripts in the plugins folder, their health, a switch per
+// account, and a dry run that shows what the chain (or one plugin) would
+// answer, without storing anything.
+
+import { h, icon, badge, button, toast, timeEl, clear } from "../dom.js";
+import { api, ApiError } from "../api.js";
+import { pageHeader, loadingState, errorState, emptyState, buildForm } from "../components.js";
+import { noAccounts, busy, showActionError, accountField, defaultAccount } from "./common.js";
+
+const STATUS = { active: ["Active", "green"], disabled: ["Disabled in its file", ""], failed: ["Failed to load", "red"] };
+const EVENTS = [
+  ["subscribe", "subscribe (follow)"], ["unsubscribe", "unsubscribe"], ["CLICK", "CLICK (menu button)"], ["VIEW", "VIEW (menu link)"],
+  ["SCAN", "SCAN (QR code, following already)"], ["LOCATION", "LOCATION"], ["scancode_push", "scancode_push"], ["scancode_waitmsg", "scancode_waitmsg"],
+];
+const OUTCOME = { reply: ["Replied", "green"], continue: ["No handler answered", "amber"], no_reply: ["Answered with nothing", "blue"], error: ["Error", "red"] };
+
+function position(e) {
+  return [e.file, e.line, e.column].filter((x) => x !== null && x !== undefined && x !== "").join(":");
+}
+
+function number(n, digits = 0) {
+  return Number(n || 0).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/** A reply as the fan would see it. */
+function replyView(reply) {
+  if (!reply) return null;
+  switch (reply.type) {
+    case "text":
+      return h("div", { class: "msg out" }, h("div", { class: "msg-col" }, h("div", { class: "bubble", dataset: { role: "dry-reply" } }, reply.content)));
+    case "news":
+      return h("div", { class: "news-cards", dataset: { role: "dry-reply" } }, (reply.articles || []).map((a) => h("div", { class: "news-card" },
+        h("strong", null, a.title || "(no title)"), a.description ? h("span", { class: "muted" }, a.description) : null,
+        a.url ? h("span", { class: "mono clip" }, a.url) : null)));
+    case "image":
+    case "voice":
+      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon(reply.type === "image" ? "materials" : "voice"), `${reply.type} · media_id ${reply.media_id}`);
+    case "video":
+      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon("video"), `video “${reply.title || ""}” · media_id ${reply.media_id}`);
+    case "music":
+      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon("music"), `music “${reply.title || ""}” ${reply.music_url || ""}`);
+    case "transfer_customer_service":
+      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon("messages"), "Handed over to customer service");
+    default:
+      return h("pre", { class: "code-block", dataset: { role: "dry-reply" } }, JSON.stringify(reply, null, 2));
+  }
+}
+
+function resultView(r) {
+  const [label, tone] = OUTCOME[r.outcome] || [r.outcome, ""];
+  return h("div", { class: "dry-result", dataset: { outcome: r.outcome } },
+    h("div", { class: "dry-summary" },
+      badge(label, tone),
+      r.handler ? h("span", null, "by ", h("code", null, r.handler)) : null,
+      typeof r.micros === "number" && r.micros > 0 ? h("span", { class: "muted" }, `${number(r.micros / 1000, 2)} ms`) : null),
+    r.error ? h("div", { class: "alert alert-error", role: "alert" }, icon("alert"), h("span", { class: "pre" }, r.error)) : null,
+    r.reply ? h("div", { class: "dry-section" }, h("h3", null, "Reply"), replyView(r.reply)) : null,
+    r.reply_xml ? h("details", { class: "dry-section" }, h("summary", null, "Reply XML"), h("pre", { class: "code-block" }, r.reply_xml)) : null,
+    h("div", { class: "dry-section" }, h("h3", null, "Logs"),
+      r.logs && r.logs.length
+        ? h("ul", { class: "log-lines", dataset: { role: "dry-logs" } }, r.logs.map((l) => h("li", { class: `log-${l.level}` }, h("span", { class: "log-level" }, l.level), h("span", { class: "pre" }, l.message))))
+        : h("p", { class: "muted" }, "Nothing logged.")));
+}
+
+export async function render(ctx) {
+  const header = pageHeader("Plugins", "Rhai scripts that answer messages, reloaded when their files change.");
+  ctx.main.append(header);
+  const missing = noAccounts(ctx, "Plugin switches");
+  const accountId = ctx.account || (ctx.accounts.length === 1 ? ctx.accounts[0].id : "");
+  const account = accountId ? ctx.accountById(accountId) : null;
+
+  const listHost = h("div", { class: "plugin-list", "aria-live": "polite" }, loadingState("Loading plugins…"));
+  const dirNote = h("p", { class: "hint plugin-dir" });
+  const state = { plugins: [] };
+
+  const reload = button("Reload from disk", {
+    icon: "refresh",
+    kind: "btn-secondary",
+    disabled: !ctx.isAdmin,
+    title: ctx.isAdmin ? "Rescan the plugins folder now" : "Only admins can reload plugins",
+    attrs: { "data-action": "reload-plugins" },
+    onClick: async (event) => {
+      const r = await busy(event.currentTarget, () => api.post("/wechat/plugins/reload"), "Could not reload the plugins");
+      if (!r) return;
+      const parts = [`${r.loaded.length} loaded`];
+      if (r.removed.length) parts.push(`${r.removed.length} removed`);
+      if (r.failed.length) parts.push(`${r.failed.length} failed`);
+      toast(`Plugins reloaded: ${parts.join(", ")}.`, r.failed.length ? "error" : "success");
+      await load();
+    },
+  });
+  header.querySelector(".page-actions").append(
+    button("Refresh", { icon: "refresh", kind: "btn-ghost", iconOnly: true, onClick: () => load() }),
+    reload);
+
+  async function toggle(plugin, input) {
+    const enable = input.checked;
+    input.disabled = true;
+    try {
+      await api.post(`/wechat/plugins/${enable ? "enable" : "disable"}`, { plugin: plugin.name, account_id: accountId });
+      toast(`${plugin.name} is ${enable ? "on" : "off"} for ${ctx.accountLabel(accountId)}.`);
+      const disabled = new Set(plugin.disabled_accounts);
+      if (enable) disabled.delete(accountId);
+      else disabled.add(accountId);
+      plugin.disabled_accounts = [...disabled];
+    } catch (error) {
+      input.checked = !enable;
+      await showActionError(`Could not switch ${plugin.name} ${enable ? "on" : "off"}`, error);
+    } finally {
+      input.disabled = false;
+    }
+  }
+
+  function accountSwitch(plugin) {
+    if (plugin.status === "failed") return null;
+    if (!account) {
+      return h("p", { class: "hint" }, "Pick an account in the top bar to switch this plugin on or off for it.");
+    }
+    const id = `plugin-on-${plugin.name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+    const input = h("input", { type: "checkbox", role: "switch", id, checked: !plugin.disabled_accounts.includes(accountId), dataset: { plugin: plugin.name } });
+    input.addEventListener("change", () => toggle(plugin, input));
+    const limited = plugin.accounts.length && !plugin.accounts.includes(account.app_id);
+    return h("div", { class: "plugin-switch" },
+      h("label", { class: "switch", for: id }, input, h("span", { class: "switch-track", "aria-hidden": "true" }),
+        h("span", null, `On for ${account.account_name || account.app_id}`)),
+      limited ? h("p", { class: "hint" }, `Its file limits it to ${plugin.accounts.join(", ")}, so it does not run for this account either way.`) : null);
+  }
+
+  function card(p) {
+    const [label, tone] = STATUS[p.status] || [p.status, ""];
+    const handles = [
+      p.messages.length ? `messages: ${p.messages.join(", ")}` : null,
+      p.events.length ? `events: ${p.events.join(", ")}` : null,
+    ].filter(Boolean).join(" · ");
+    return h("article", { class: ["panel", "plugin-card", `plugin-${p.status}`], dataset: { plugin: p.name } },
+      h("div", { class: "plugin-head" },
+        h("span", { class: "tile-icon" }, icon("plugin")),
+        h("div", { class: "cell-stack plugin-title" },
+          h("h2", null, p.name, " ", badge(label, tone)),
+          h("span", { class: "cell-sub mono" }, p.file)),
+        accountSwitch(p)),
+      p.description ? h("p", { class: "plugin-desc" }, p.description) : null,
+      h("dl", { class: "plugin-stats" },
+        h("div", null, h("dt", null, "Priority"), h("dd", null, p.priority === null || p.priority === undefined ? "—" : String(p.priority))),
+        h("div", null, h("dt", null, "Calls"), h("dd", { dataset: { stat: "calls" } }, number(p.calls))),
+        h("div", null, h("dt", null, "Errors"), h("dd", { class: p.errors ? "stat-bad" : null, dataset: { stat: "errors" } }, number(p.errors))),
+        h("div", null, h("dt", null, "Mean run"), h("dd", null, `${number(p.mean_run_ms, 2)} ms`)),
+        h("div", null, h("dt", null, "Loaded"), h("dd", null, timeEl(p.loaded_at, { relative: true })))),
+      handles ? h("p", { class: "hint" }, `Handles ${handles}`) : null,
+      p.compile_error
+        ? h("div", { class: "alert alert-error plugin-error", role: "alert", dataset: { role: "compile-error" } }, icon("alert"),
+          h("div", { class: "alert-text" },
+            h("p", null, p.status === "failed" ? "Does not compile: " : "The file on disk does not compile; the previous version keeps running: ",
+              h("code", null, position(p.compile_error))),
+            h("p", { class: "pre" }, p.compile_error.message)))
+        : null,
+      p.last_error
+        ? h("div", { class: "alert alert-warn plugin-error" }, icon("alert"),
+          h("div", { class: "alert-text" }, h("p", null, "Last runtime error ", p.last_error_at ? timeEl(p.last_error_at, { relative: true }) : null), h("p", { class: "pre" }, p.last_error)))
+        : null,
+      p.status === "failed" ? null : h("div", { class: "plugin-foot" },
+        button("Dry run", { icon: "play", kind: "btn-secondary btn-sm", attrs: { "data-action": "dry-run-plugin" }, onClick: () => dryRunFor(p.name) })));
+  }
+
+  async function load() {
+    try {
+      const data = await api.get("/wechat/plugins/list");
+      state.plugins = data.list;
+      dirNote.textContent = `Folder: ${data.dir}. Add or edit a .rhai file there; wxmp reloads it within a second.`;
+      clear(listHost);
+      if (!data.list.length) {
+        listHost.append(h("div", { class: "panel" }, emptyState({ icon: "plugin", title: "No plugins yet", hint: `Put a .rhai file in ${data.dir}; see plugins/README.md for what a script gets and returns.` })));
+      } else {
+        const failing = data.list.filter((p) => p.compile_error).length;
+        if (failing) listHost.append(h("p", { class: "notice notice-error" }, icon("alert"), h("span", null, `${failing} plugin file${failing === 1 ? " does" : "s do"} not compile; details below.`)));
+        listHost.append(...data.list.map(card));
+      }
+      fillPluginOptions();
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+      if (error instanceof ApiError && error.status === 401) return;
+      clear(listHost).append(h("div", { class: "panel" }, errorState(error.message, load)));
+    }
+  }
+
+  // ---- dry run -----------------------------------------------------------------
+
+  const result = h("div", { class: "dry-output", "aria-live": "polite" });
+  const form = buildForm([
+    ...(accountId || ctx.accounts.length <= 1 ? [] : [accountField(ctx)]),
+    { name: "plugin", label: "Run", type: "select", full: true, options: [["", "The whole chain, as a real message would go"]] },
+    { name: "kind", label: "Message", type: "segmented", options: [["text", "Text"], ["event", "Event"]], full: true },
+    { name: "text", label: "Text the fan sends", type: "textarea", rows: 2, full: true, show: (v) => v.kind === "text", placeholder: "e.g. 猜数字" },
+    { name: "event", label: "Event", type: "select", options: EVENTS, show: (v) => v.kind === "event" },
+    { name: "event_key", label: "Event key", mono: true, show: (v) => v.kind === "event", placeholder: "e.g. MENU_KEY" },
+    { name: "openid", label: "Fan openid (optional)", mono: true, full: true, placeholder: "o_dry_run", hint: "A real fan’s openid gives the script their nickname and state." },
+  ], { account_id: defaultAccount(ctx), kind: "text", event: "subscribe" });
+  form.el.id = "dry-run-form";
+  const run = button("Run", { icon: "play", kind: "btn-primary", type: "submit", attrs: { form: "dry-run-form", "data-action": "dry-run" } });
+  form.el.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    form.clearErrors();
+    const v = form.values();
+    const body = { account_id: v.account_id || accountId || defaultAccount(ctx) };
+    if (v.plugin) body.plugin = v.plugin;
+    if (v.openid && v.openid.trim()) body.openid = v.openid.trim();
+    if (v.kind === "event") {
+      body.event = v.event;
+      if (v.event_key) body.event_key = v.event_key;
+    } else {
+      if (!(v.text || "").trim()) {
+        form.setErrors({ text: "is required" });
+        return;
+      }
+      body.text = v.text;
+    }
+    run.disabled = true;
+    run.classList.add("busy");
+    try {
+      const r = await api.post("/wechat/plugins/test", body);
+      clear(result).append(resultView(r));
+      result.scrollIntoView({ block: "nearest", behavior: "smooth" });
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+      else if (error.status !== 401) {
+        if (error.fields) form.setErrors(error.fields, error.message);
+        else form.showError(error.message);
+      }
+    } finally {
+      run.disabled = false;
+      run.classList.remove("busy");
+    }
+  });
+
+  function fillPluginOptions() {
+    const select = form.el.querySelector("[data-field=plugin] select");
+    if (!select) return;
+    const current = select.value;
+    clear(select).append(h("option", { value: "" }, "The whole chain, as a real message would go"),
+      ...state.plugins.filter((p) => p.status !== "failed").map((p) => h("option", { value: p.name, selected: p.name === current }, `Only ${p.name}`)));
+  }
+
+  function dryRunFor(name) {
+    const select = form.el.querySelector("[data-field=plugin] select");
+    if (select) {
+      select.value = name;
+      select.dispatchEvent(new Event("change"));
+    }
+    const panel = document.getElementById("dry-run");
+    if (!panel) return;
+    panel.scrollIntoView({ block: "start", behavior: "smooth" });
+    const field = form.el.querySelector("textarea, [data-field=event] select");
+    if (field) field.focus({ preventScroll: true });
+  }
+
+  const dry = h("section", { class: "panel dry-run", id: "dry-run", "aria-labelledby": "dry-run-title" },
+    h("div", { class: "panel-head" }, h("h2", { id: "dry-run-title" }, "Dry run"), run),
+    h("div", { class: "panel-body" },
+      h("p", { class: "hint dry-intro" }, `Plays a message against ${account ? account.account_name || account.app_id : "an account"} and shows the answer. Nothing is stored and plugin state is not written.`),
+      form.el, result));
+
+  if (missing) {
+    ctx.main.append(h("div", { class: "plugins-layout" }, h("div", { class: "plugin-col" }, dirNote, listHost), missing));
+  } else {
+    ctx.main.append(h("div", { class: "plugins-layout" }, h("div", { class: "plugin-col" }, dirNote, listHost), dry));
+  }
+  await load();
+}
