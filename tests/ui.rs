@@ -4,6 +4,8 @@
 //! Screenshots of every page land in `<target dir>/ui-screenshots/`.
 
 mod common;
+#[path = "common/fake_pay.rs"]
+mod fake_pay;
 #[path = "common/webdriver.rs"]
 mod webdriver;
 
@@ -40,6 +42,11 @@ const PAGES: &[(&str, &str, &str)] = &[
     (
         "/wechat/wxpay?tab=refunds",
         "pay-refunds",
+        ".table tbody tr",
+    ),
+    (
+        "/wechat/wxpay?tab=notifications",
+        "pay-notifications",
         ".table tbody tr",
     ),
     ("/wechat/plugins", "plugins", ".plugin-card"),
@@ -691,6 +698,44 @@ async fn seed(app: &TestApp) -> String {
     .insert(db)
     .await
     .unwrap();
+    // Notified with another amount than the order's: flagged, not paid.
+    wxmp::entity::pay_orders::Model {
+        id: ids.next_id().unwrap(),
+        account_id,
+        out_trade_no: "UIORDER0002".into(),
+        total_fee: 4200,
+        trade_state: "NOTPAY".into(),
+        description: "蛋糕礼盒".into(),
+        trade_type: "NATIVE".into(),
+        flagged: 1,
+        note: "notified amount 1 fen differs from the order's 4200 fen".into(),
+        created_at: now + chrono::Duration::seconds(1),
+        updated_at: now,
+        ..Default::default()
+    }
+    .into_active_model()
+    .reset_all()
+    .insert(db)
+    .await
+    .unwrap();
+    wxmp::entity::pay_notifications::Model {
+        id: ids.next_id().unwrap(),
+        account_id,
+        event_id: "EV-UI-0001".into(),
+        event_type: "TRANSACTION.SUCCESS".into(),
+        out_trade_no: "UIORDER0001".into(),
+        summary: "{}".into(),
+        result: "paid".into(),
+        detail: "order UIORDER0001 paid 3800 fen".into(),
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    }
+    .into_active_model()
+    .reset_all()
+    .insert(db)
+    .await
+    .unwrap();
     wxmp::entity::template_logs::Model {
         id: ids.next_id().unwrap(),
         account_id,
@@ -939,6 +984,56 @@ async fn phone_width_layout_has_no_horizontal_overflow() {
             .await;
         assert_no_page_errors(&b, path).await;
     }
+    // The new views fit a phone too: the dashboard charts and the order detail.
+    open(&b, &app, "/dashboard").await;
+    b.wait_for("[data-role=messages-chart] svg rect").await;
+    b.wait_for("[data-role=fans-chart] svg rect").await;
+    assert_fits_phone(&b, "dashboard charts").await;
+    b.js(
+        "document.querySelector('[data-role=charts]').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    b.screenshot(&screenshot_path("phone-dashboard-charts"))
+        .await;
+    open(&b, &app, "/wechat/wxpay").await;
+    b.click_css(".table tbody [data-action=details]").await;
+    b.wait_for("dialog[open] [data-role=order-detail]").await;
+    b.wait_gone("dialog[open] .state-loading").await;
+    // The newest order is the flagged one: its note shows as a warning.
+    let warning = b.text("dialog[open] [data-role=flagged]").await;
+    assert!(
+        warning.contains("differs from the order's 4200 fen"),
+        "{warning}"
+    );
+    let dialog_fits = b
+        .js("const d = document.querySelector('dialog[open] .modal-body'); return d.scrollWidth <= d.clientWidth", vec![])
+        .await;
+    assert_eq!(dialog_fits, true, "the order detail fits 375 px");
+    b.screenshot(&screenshot_path("phone-pay-order-detail"))
+        .await;
+    b.press(webdriver::ESCAPE).await;
+    dialog_removed(&b).await;
+    b.click_css(".table tbody [data-action=refund]").await;
+    b.wait_for("dialog[open] [data-field=refund_yuan] input")
+        .await;
+    assert!(b
+        .text("dialog[open] [data-role=refundable]")
+        .await
+        .contains("up to ¥28.00"));
+    b.screenshot(&screenshot_path("phone-pay-refund")).await;
+    b.press(webdriver::ESCAPE).await;
+    dialog_removed(&b).await;
+    // No seeded account has pay settings: a new order says what is missing.
+    b.click_css("[data-action=new-order]").await;
+    b.wait_for("dialog[open].modal-confirm").await;
+    assert!(b
+        .text("dialog[open]")
+        .await
+        .contains("No account takes payments yet"));
+    close_dialog(&b).await;
+    assert_no_page_errors(&b, "phone dialogs").await;
+
     // The navigation is a drawer behind the menu button.
     b.click_css(".nav-toggle").await;
     b.wait_until(
@@ -958,6 +1053,20 @@ async fn phone_width_layout_has_no_horizontal_overflow() {
     wait_loaded(&b).await;
     assert_no_page_errors(&b, "navigation drawer").await;
     b.quit().await;
+}
+
+/// Asserts the page does not scroll sideways at phone width.
+async fn assert_fits_phone(b: &Browser, what: &str) {
+    let widths = b
+        .js(
+            "return [window.innerWidth, document.body.scrollWidth, document.documentElement.scrollWidth]",
+            vec![],
+        )
+        .await;
+    assert!(
+        widths[1].as_i64() <= widths[0].as_i64() && widths[2].as_i64() <= widths[0].as_i64(),
+        "{what} overflows sideways: {widths}"
+    );
 }
 
 // ---- against a fake WeChat ---------------------------------------------------------
@@ -1476,5 +1585,497 @@ async fn syncs_and_sends_templates_and_syncs_fans_with_progress() {
         .await;
     assert_eq!(body["data"]["total"], 120);
     assert_no_page_errors(&b, "templates and fans").await;
+    b.quit().await;
+}
+
+// ---- WeChat Pay, dashboard charts, news drafts ----------------------------------------
+
+/// Fills a field of the open dialog by its `data-field` name.
+async fn fill(b: &Browser, field: &str, value: &str) {
+    b.set_value(
+        &format!("dialog[open] [data-field={field}] input, dialog[open] [data-field={field}] textarea, dialog[open] [data-field={field}] select"),
+        value,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn pays_a_native_order_and_refunds_part_of_it_in_the_browser() {
+    use fake_pay::{FakePay, SignWith};
+    let fake = FakePay::start(SignWith::PublicKey).await;
+    let base = fake.base_url();
+    let app = TestApp::spawn_with(|config| config.pay_api_base = base).await;
+    let account = app.add_account(fake_pay::APP_ID).await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+
+    // The pay settings, through the account form: a bad key is named at its
+    // field; secrets come back masked and the mask keeps them.
+    open(&b, &app, "/wechat/wxaccounts").await;
+    b.click_css(".table tbody [data-action=edit]").await;
+    b.wait_for("dialog[open] form").await;
+    b.js(
+        "document.querySelector('dialog[open] details.form-section').open = true",
+        vec![],
+    )
+    .await;
+    fill(&b, "mch_id", fake_pay::MCH_ID).await;
+    fill(&b, "pay_api_v3_key", "too-short").await;
+    fill(&b, "pay_cert_serial", fake_pay::MERCHANT_SERIAL).await;
+    fill(
+        &b,
+        "pay_private_key",
+        &fake_pay::private_pem(&fake_pay::keys().merchant),
+    )
+    .await;
+    fill(&b, "pay_public_key_id", fake_pay::PUB_KEY_ID).await;
+    fill(
+        &b,
+        "pay_public_key",
+        &fake_pay::public_pem(&fake_pay::keys().wechat),
+    )
+    .await;
+    b.click_css("dialog[open] [type=submit]").await;
+    b.wait_for("dialog[open] [data-field=pay_api_v3_key].has-error .field-error")
+        .await;
+    b.screenshot(&screenshot_path("account-pay-error")).await;
+    fill(&b, "pay_api_v3_key", fake_pay::API_V3_KEY).await;
+    b.click_css("dialog[open] [type=submit]").await;
+    dialog_removed(&b).await;
+    let stored = stored_account(&app, &account).await;
+    assert_eq!(stored.mch_id, fake_pay::MCH_ID);
+    assert_eq!(stored.pay_api_v3_key, fake_pay::API_V3_KEY);
+    b.wait_until(
+        "document.querySelector('.table tbody') && document.querySelector('.table tbody').textContent.includes('商户')",
+        "the account listed with its merchant",
+    )
+    .await;
+    b.click_css(".table tbody [data-action=edit]").await;
+    b.wait_for("dialog[open] form").await;
+    let masked = b
+        .js(
+            "return document.querySelector('dialog[open] [data-field=pay_api_v3_key] input').value",
+            vec![],
+        )
+        .await;
+    assert!(masked.as_str().unwrap().starts_with("****"), "{masked}");
+    b.click_css("dialog[open] [type=submit]").await;
+    dialog_removed(&b).await;
+    let stored = stored_account(&app, &account).await;
+    assert_eq!(stored.pay_api_v3_key, fake_pay::API_V3_KEY);
+    assert!(stored.pay_private_key.contains("PRIVATE KEY"));
+
+    // A Native order from the dialog shows its QR code and code_url.
+    open(&b, &app, "/wechat/wxpay").await;
+    b.wait_for(".state-empty").await;
+    b.click_css("[data-action=new-order]").await;
+    b.wait_for("dialog[open] [data-field=total_yuan] input")
+        .await;
+    fill(&b, "description", "大杯拿铁 ×1").await;
+    fill(&b, "total_yuan", "12.3x").await;
+    b.click_css("dialog[open] [type=submit]").await;
+    b.wait_for("dialog[open] [data-field=total_yuan].has-error")
+        .await;
+    fill(&b, "total_yuan", "12.34").await;
+    fill(&b, "expire_minutes", "30").await;
+    b.click_css("dialog[open] [type=submit]").await;
+    b.wait_until(
+        "(() => { const img = document.querySelector('dialog.qr-dialog[open] img.qr-code'); return img && img.complete && img.naturalWidth > 100; })()",
+        "the QR code image",
+    )
+    .await;
+    let code_url = b.text("dialog[open] [data-role=code-url]").await;
+    assert!(
+        code_url.starts_with("weixin://wxpay/bizpayurl"),
+        "{code_url}"
+    );
+    assert!(b
+        .text("dialog[open] .modal-header")
+        .await
+        .contains("¥12.34"));
+    b.screenshot(&screenshot_path("pay-native-qr")).await;
+    b.click_css("dialog[open] [data-action=check-payment]")
+        .await;
+    b.wait_until(
+        "document.querySelector('dialog[open] .qr-status').textContent.includes('Not paid yet')",
+        "the payment check",
+    )
+    .await;
+    b.click_css("dialog[open] .modal-footer .btn-primary").await;
+    dialog_removed(&b).await;
+    b.wait_for(".table tbody tr").await;
+    let orders = list(&app, "/wechat/wxpay/orders").await;
+    assert_eq!(orders.len(), 1);
+    let order = &orders[0];
+    assert_eq!(order["total_fee"], 1234);
+    assert_eq!(order["trade_type"], "NATIVE");
+    assert_eq!(order["code_url"], code_url.as_str());
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let out_trade_no = order["out_trade_no"].as_str().unwrap().to_string();
+
+    // The payer pays; WeChat Pay notifies.
+    let resource = fake.pay(&out_trade_no);
+    let (headers, body) = fake.notification("TRANSACTION.SUCCESS", &resource, SignWith::PublicKey);
+    let mut request = app
+        .client
+        .post(app.url(&format!("/wechat/wxpay/notify/{account}")))
+        .header("Content-Type", "application/json")
+        .body(body);
+    for (name, value) in &headers {
+        request = request.header(name, value);
+    }
+    let delivered = request.send().await.unwrap();
+    assert!(delivered.status().is_success(), "{}", delivered.status());
+
+    // The detail shows the payment.
+    open(&b, &app, "/wechat/wxpay").await;
+    b.wait_until(
+        "document.querySelector('.table tbody') && document.querySelector('.table tbody').textContent.includes('Paid')",
+        "the order shown as paid",
+    )
+    .await;
+    b.click_css(".table tbody [data-action=details]").await;
+    b.wait_for("dialog[open] [data-role=transaction-id]").await;
+    b.wait_gone("dialog[open] .state-loading").await;
+    let detail = b.text("dialog[open] [data-role=order-detail]").await;
+    assert!(
+        detail.contains("Paid") && detail.contains("¥12.34") && detail.contains(&out_trade_no),
+        "{detail}"
+    );
+    assert!(
+        b.find_all("dialog[open] [data-action=close-order]")
+            .await
+            .is_empty(),
+        "no closing a paid order"
+    );
+    b.screenshot(&screenshot_path("pay-order-detail")).await;
+    b.press(webdriver::ESCAPE).await;
+    dialog_removed(&b).await;
+
+    // Refund: the dialog says what is refundable. Meanwhile ¥10 is refunded
+    // elsewhere, so ¥5 is too much: the 409 is explained at the field.
+    b.click_css(".table tbody [data-action=refund]").await;
+    b.wait_for("dialog[open] [data-role=refundable]").await;
+    let refundable = b.text("dialog[open] [data-role=refundable]").await;
+    assert!(refundable.contains("up to ¥12.34"), "{refundable}");
+    let (status, body) = app
+        .post(
+            "/wechat/wxpay/refund",
+            json!({"order_id": order_id, "refund_fee": 1000, "reason": "少送了一份"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    fill(&b, "refund_yuan", "5").await;
+    fill(&b, "reason", "退差价").await;
+    b.click_css("dialog[open] [type=submit]").await;
+    b.wait_for("dialog[open] [data-field=refund_yuan].has-error .field-error")
+        .await;
+    let error = b
+        .text("dialog[open] [data-field=refund_yuan] .field-error")
+        .await;
+    assert!(error.contains("at most ¥2.34"), "{error}");
+    assert!(b
+        .text("dialog[open] [data-role=refundable]")
+        .await
+        .contains("up to ¥2.34"));
+    b.screenshot(&screenshot_path("pay-refund-too-much")).await;
+    fill(&b, "refund_yuan", "2.00").await;
+    b.click_css("dialog[open] [type=submit]").await;
+    dialog_removed(&b).await;
+    b.wait_until(
+        "document.querySelector('.table tbody [data-role=refunded]') && document.querySelector('.table tbody [data-role=refunded]').textContent === 'refunded ¥12.00'",
+        "the refunded total in the list",
+    )
+    .await;
+    let orders = list(&app, "/wechat/wxpay/orders").await;
+    assert_eq!(orders[0]["refunded_total"], 1200);
+    let refunds = list(&app, "/wechat/wxpay/refunds").await;
+    assert_eq!(refunds.len(), 2);
+    assert!(refunds
+        .iter()
+        .any(|r| r["refund_fee"] == 200 && r["reason"] == "退差价"));
+    b.screenshot(&screenshot_path("pay-refunded")).await;
+
+    // The refund's status is asked of WeChat Pay from the refunds list.
+    open(&b, &app, "/wechat/wxpay?tab=refunds").await;
+    b.wait_for(".table tbody [data-action=query-refund]").await;
+    b.click_css(".table tbody [data-action=query-refund]").await;
+    b.wait_until(
+        "[...document.querySelectorAll('.toast')].some((t) => t.textContent.startsWith('Refund RF'))",
+        "the refund status",
+    )
+    .await;
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.method == "GET"
+                && r.path_and_query.starts_with("/v3/refund/domestic/refunds/"))
+    );
+
+    // The notification is in the journal.
+    open(&b, &app, "/wechat/wxpay?tab=notifications").await;
+    b.wait_for(".table tbody tr").await;
+    let journal = b.text(".table tbody").await;
+    assert!(
+        journal.contains("TRANSACTION.SUCCESS") && journal.contains(&out_trade_no),
+        "{journal}"
+    );
+    b.screenshot(&screenshot_path("pay-notifications-journal"))
+        .await;
+
+    // An unpaid order can be closed from its detail, after a question.
+    let created = app
+        .add(
+            "/wechat/wxpay/create_order",
+            json!({"account_id": account, "trade_type": "NATIVE", "total_fee": 500, "description": "待关闭订单"}),
+        )
+        .await;
+    let second = created["order"]["out_trade_no"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    open(&b, &app, "/wechat/wxpay").await;
+    b.wait_for(&format!(
+        ".table tbody tr[data-id='{}'] [data-action=details]",
+        created["order"]["id"].as_str().unwrap()
+    ))
+    .await;
+    b.click_css(&format!(
+        ".table tbody tr[data-id='{}'] [data-action=details]",
+        created["order"]["id"].as_str().unwrap()
+    ))
+    .await;
+    b.click_css("dialog[open] [data-action=close-order]").await;
+    b.wait_for("dialog.modal-confirm[open] [data-confirm=yes]")
+        .await;
+    b.click_css("dialog.modal-confirm[open] [data-confirm=yes]")
+        .await;
+    b.wait_until(
+        "!document.querySelector('dialog.modal-confirm') && document.querySelector('dialog[open] [data-role=order-detail]').textContent.includes('Closed')",
+        "the order closed",
+    )
+    .await;
+    assert_eq!(fake.order(&second).unwrap().trade_state, "CLOSED");
+    b.press(webdriver::ESCAPE).await;
+    dialog_removed(&b).await;
+    assert_no_page_errors(&b, "pay").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn dashboard_charts_show_an_accounts_messages_follows_and_who_answered() {
+    use common::wechat::{add_rule, Peer};
+    const APP_ID: &str = "wxuicharts000001";
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, APP_ID, 2).await;
+    add_rule(
+        &app,
+        &peer.account_id,
+        json!({"reply_type": 1, "content": "感谢关注"}),
+    )
+    .await;
+    add_rule(
+        &app,
+        &peer.account_id,
+        json!({"keyword": "营业时间", "match_type": 1, "content": "每天 9:00–21:00"}),
+    )
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    for (n, fan) in ["o_chart_1", "o_chart_2", "o_chart_3"].iter().enumerate() {
+        let answer = peer
+            .send(&app, &peer.event(fan, "subscribe", "", now - 10 + n as i64))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let answer = peer
+        .send(&app, &peer.event("o_chart_3", "unsubscribe", "", now))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    for (n, text) in ["营业时间", "营业时间", "你好"].iter().enumerate() {
+        let answer = peer
+            .send(&app, &peer.text("o_chart_1", text, 990_000 + n as i64))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    }
+    let other = app.add_account("wxuicharts000002").await;
+
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    // All accounts: the overview, and a request to pick one for charts.
+    open(&b, &app, "/dashboard").await;
+    b.wait_for("[data-role=pick-account]").await;
+    assert!(b.find_all("[data-role=messages-chart]").await.is_empty());
+    pick_account(&b, &peer.account_id).await;
+    b.wait_for("[data-role=messages-chart] svg rect").await;
+    // 14 days of received and sent bars, today's being 3 received (texts;
+    // events count too) and the replies sent.
+    let bars = b
+        .js(
+            "return document.querySelectorAll('[data-role=messages-chart] svg rect').length",
+            vec![],
+        )
+        .await;
+    assert_eq!(bars, 28);
+    let today = b
+        .js(
+            "const rects = [...document.querySelectorAll('[data-role=messages-chart] svg rect')].slice(-2);
+             return rects.map((r) => [r.dataset.series, Number(r.dataset.value)]);",
+            vec![],
+        )
+        .await;
+    assert_eq!(today, json!([["received", 7], ["sent", 5]]), "{today}");
+    let title = b
+        .js(
+            "return document.querySelector('[data-role=messages-chart] svg title').textContent",
+            vec![],
+        )
+        .await;
+    let title = title.as_str().unwrap();
+    assert!(title.contains("Messages per day"), "{title}");
+    assert_eq!(
+        b.js(
+            "return document.querySelector('[data-role=messages-chart] svg').getAttribute('role')",
+            vec![]
+        )
+        .await,
+        "img"
+    );
+    let fans = b
+        .js(
+            "return [...document.querySelectorAll('[data-role=fans-chart] svg rect')].slice(-2).map((r) => [r.dataset.series, Number(r.dataset.value)])",
+            vec![],
+        )
+        .await;
+    assert_eq!(fans, json!([["followed", 3], ["unfollowed", 1]]));
+    let keywords = b.text("[data-role=top-keywords]").await;
+    assert!(
+        keywords.contains("营业时间") && keywords.contains("2×"),
+        "{keywords}"
+    );
+    let answered = b.text("[data-role=answered-by]").await;
+    assert!(
+        answered.contains("keyword rule") && answered.contains("follow reply"),
+        "{answered}"
+    );
+    assert!(b
+        .text("[data-role=plugin-errors]")
+        .await
+        .contains("No plugin failed"));
+    b.screenshot(&screenshot_path("dashboard-charts")).await;
+
+    // Who answered shows in the conversation too.
+    open(
+        &b,
+        &app,
+        &format!(
+            "/wechat/wxmessages?openid=o_chart_1&account_id={}",
+            peer.account_id
+        ),
+    )
+    .await;
+    b.wait_for(".chat .answered-by").await;
+    let who = b
+        .js(
+            "return [...document.querySelectorAll('.chat .answered-by')].map((e) => e.textContent)",
+            vec![],
+        )
+        .await;
+    assert!(
+        who.as_array().unwrap().iter().any(|w| w == "keyword rule"),
+        "{who}"
+    );
+    assert!(
+        who.as_array().unwrap().iter().any(|w| w == "follow reply"),
+        "{who}"
+    );
+    b.screenshot(&screenshot_path("conversation-answered-by"))
+        .await;
+
+    // An account without messages draws empty charts, without errors.
+    pick_account(&b, &other).await;
+    open(&b, &app, "/dashboard").await;
+    b.wait_for("[data-role=messages-chart] svg").await;
+    b.wait_for("[data-role=fans-chart] svg").await;
+    assert!(b.text(".dash-charts").await.contains("No keyword rule"));
+
+    // At phone width the charts are redrawn to fit.
+    pick_account(&b, &peer.account_id).await;
+    b.emulate_width(375, 812).await;
+    open(&b, &app, "/dashboard").await;
+    b.wait_for("[data-role=fans-chart] svg rect").await;
+    assert_fits_phone(&b, "dashboard charts").await;
+    let chart_width = b
+        .js("return document.querySelector('[data-role=messages-chart] svg').getBoundingClientRect().width", vec![])
+        .await;
+    assert!(chart_width.as_f64().unwrap() <= 375.0, "{chart_width}");
+    assert_no_page_errors(&b, "dashboard charts").await;
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn creates_a_news_draft_from_the_dialog() {
+    const APP_ID: &str = "wxuinews00000001";
+    let (app, fake) = with_fake_wechat(&[APP_ID]).await;
+    let account = app.add_account(APP_ID).await;
+    app.add(
+        "/wechat/wxmaterials/add",
+        json!({"account_id": account, "media_type": "image", "media_id": "MEDIA_COVER_1", "name": "封面.jpg", "is_permanent": 1, "sync_status": 1}),
+    )
+    .await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxmaterials").await;
+    b.click_css("[data-action=new-news]").await;
+    b.wait_for("dialog[open] [data-thumb=MEDIA_COVER_1]").await;
+
+    // Nothing filled in: the fields say what is missing.
+    b.click_css("dialog[open] [type=submit]").await;
+    b.wait_for("dialog[open] [data-field=thumb_media_id].has-error .field-error")
+        .await;
+    assert!(
+        b.find_all("dialog[open] [data-field=title].has-error")
+            .await
+            .len()
+            == 1
+    );
+
+    fill(&b, "title", "春季新品上市").await;
+    fill(&b, "author", "小编").await;
+    fill(&b, "digest", "三款新品，限时尝鲜。").await;
+    fill(&b, "content", "<p>春天来了 🌸</p>").await;
+    fill(&b, "content_source_url", "https://example.com/spring").await;
+    b.js(
+        "document.querySelector('dialog[open] [data-thumb=MEDIA_COVER_1]').scrollIntoView({ block: 'center' })",
+        vec![],
+    )
+    .await;
+    b.click_css("dialog[open] [data-thumb=MEDIA_COVER_1]").await;
+    b.screenshot(&screenshot_path("news-draft-dialog")).await;
+    b.click_css("dialog[open] [type=submit]").await;
+    dialog_removed(&b).await;
+    b.wait_until(
+        "[...document.querySelectorAll('.material')].some((m) => m.textContent.includes('春季新品上市'))",
+        "the draft in the materials",
+    )
+    .await;
+    let drafts: Vec<_> = fake
+        .recorded()
+        .into_iter()
+        .filter(|r| r.path == "/cgi-bin/draft/add")
+        .collect();
+    assert_eq!(drafts.len(), 1);
+    let rows = list(
+        &app,
+        &format!("/wechat/wxmaterials/list?account_id={account}&media_type=news"),
+    )
+    .await;
+    assert_eq!(rows.len(), 1);
+    let article = &rows[0]["news_items"][0];
+    assert_eq!(article["title"], "春季新品上市");
+    assert_eq!(article["author"], "小编");
+    assert_eq!(article["thumb_media_id"], "MEDIA_COVER_1");
+    assert_eq!(article["content_source_url"], "https://example.com/spring");
+    b.screenshot(&screenshot_path("news-draft-created")).await;
+    assert_no_page_errors(&b, "news draft").await;
     b.quit().await;
 }

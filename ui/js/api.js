@@ -161,6 +161,37 @@ export async function fileUrl(localPath) {
   }
 }
 
+/**
+ * Any authorised GET that answers with a file (e.g. the Native QR code PNG)
+ * as an object URL. Rejects with an ApiError fit to show. Revoke when done.
+ */
+export async function blobUrl(path, query) {
+  let url = path;
+  if (query) url += `?${new URLSearchParams(query)}`;
+  const token = session.token;
+  let response;
+  try {
+    response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  } catch {
+    throw new ApiError(0, "Cannot reach the wxmp server. Check that it is running and your connection, then try again.");
+  }
+  if (response.status === 401) {
+    session.clear();
+    window.dispatchEvent(new CustomEvent("wxmp:unauthorized"));
+    throw new ApiError(401, "Your session has ended. Please sign in again.");
+  }
+  if (!response.ok) {
+    let payload = null;
+    try {
+      payload = await response.json();
+    } catch {
+      payload = null;
+    }
+    throw new ApiError(response.status, describe(response.status, payload && typeof payload.msg === "string" ? payload.msg : ""));
+  }
+  return URL.createObjectURL(await response.blob());
+}
+
 const fileUrls = new Map();
 /**
  * `fileUrl`, fetched once per page load: previews of the same file share one

@@ -315,7 +315,11 @@ export function buildForm(items, initial = {}) {
 
     switch (field.type) {
       case "custom":
-        wrap.append(field.render({ values: () => values, onChange: (fn) => listeners.push(fn), set: changed }));
+        wrap.append(field.render({ values: () => values, onChange: (fn) => listeners.push(fn), set: changed, id }));
+        // A named custom field takes part in values and shows its own errors.
+        if (!field.name) return wrap;
+        wrap.append(h("p", { class: "field-error", id: errorId, hidden: true }));
+        controls.set(field.name, { field, wrap, control: null });
         return wrap;
       case "textarea":
         control = h("textarea", { ...common, rows: field.rows || 4, placeholder: field.placeholder, class: field.mono && "mono", spellcheck: field.mono ? "false" : undefined }, current ?? "");

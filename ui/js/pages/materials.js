@@ -189,6 +189,86 @@ async function uploadDialog(ctx, type) {
   });
 }
 
+/** Radio tiles of the account's permanent images, to pick a news cover from. */
+function thumbPicker({ values, onChange, set, id }) {
+  const grid = h("div", { class: "thumb-picker", role: "radiogroup", "aria-labelledby": `${id}-label` });
+  let shownFor = null;
+  const load = async () => {
+    const accountId = values().account_id;
+    if (!accountId || accountId === shownFor) return;
+    shownFor = accountId;
+    grid.replaceChildren(h("p", { class: "muted" }, "Loading images…"));
+    try {
+      const [images, thumbs] = await Promise.all(["image", "thumb"].map((media_type) =>
+        api.get("/wechat/wxmaterials/list", { account_id: accountId, media_type, is_permanent: 1, page: 1, page_size: 100 })));
+      if (shownFor !== accountId) return;
+      const usable = [...images.list, ...thumbs.list].filter((m) => m.media_id && m.sync_status !== 2);
+      if (!usable.length) {
+        grid.replaceChildren(h("p", { class: "muted" }, "This account has no permanent image on WeChat yet. Upload one (Upload → Permanent → Image), then come back."));
+        return;
+      }
+      if (!usable.some((m) => m.media_id === values().thumb_media_id)) set("thumb_media_id", "");
+      grid.replaceChildren(...usable.map((m) => {
+        const input = h("input", { type: "radio", name: `${id}-thumb`, value: m.media_id, checked: m.media_id === values().thumb_media_id, "aria-label": m.name || m.title || m.media_id });
+        input.addEventListener("change", () => set("thumb_media_id", m.media_id));
+        return h("label", { class: "thumb-option", dataset: { thumb: m.media_id }, title: m.media_id }, input,
+          h("span", { class: "picker-thumb" }, filePreview({ localPath: m.local_path, url: m.url, alt: "" }, () => icon("materials"))),
+          h("span", { class: "picker-name" }, m.name || m.title || m.media_id));
+      }));
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+      grid.replaceChildren(h("p", { class: "field-error" }, error.message));
+      shownFor = null;
+    }
+  };
+  onChange((_, name) => { if (name === "account_id") load(); });
+  load();
+  return h("div", { class: "field field-full" },
+    h("span", { class: "label", id: `${id}-label` }, "Cover image", h("span", { class: "req", "aria-hidden": "true" }, " *")),
+    grid,
+    h("p", { class: "hint" }, "A permanent image material of this account: WeChat shows it as the article's cover."));
+}
+
+/** Creates a news draft (one article) on WeChat: /wechat/wxmaterials/upload_news. */
+async function newsDialog(ctx) {
+  return formDialog({
+    title: "New news draft",
+    wide: true,
+    intro: "The article is saved as a draft (草稿) on WeChat; publish it from the WeChat console. wxmp keeps a record of it here.",
+    fields: [
+      ...(ctx.accounts.length > 1 ? [accountField(ctx)] : []),
+      { name: "title", label: "Title", required: true, full: true, placeholder: "e.g. 春季新品上市" },
+      { name: "author", label: "Author", placeholder: "Optional" },
+      { name: "content_source_url", label: "Original article URL", type: "url", placeholder: "https://… (阅读原文)" },
+      { name: "digest", label: "Digest", type: "textarea", rows: 2, full: true, placeholder: "Optional: the summary shown in the chat list" },
+      { name: "content", label: "Content", type: "textarea", rows: 8, required: true, full: true, placeholder: "<p>The article, in HTML…</p>", hint: "HTML; images in it must be on WeChat's servers." },
+      { name: "thumb_media_id", label: "Cover image", type: "custom", full: true, render: thumbPicker },
+    ],
+    values: { account_id: defaultAccount(ctx), thumb_media_id: "" },
+    submitLabel: "Create draft",
+    submit: async (v) => {
+      const errors = {};
+      if (!String(v.title || "").trim()) errors.title = "is required.";
+      if (!String(v.content || "").trim()) errors.content = "is required.";
+      if (!v.thumb_media_id) errors.thumb_media_id = "is required: pick one of the images.";
+      if (Object.keys(errors).length) throw new ApiError(422, "Check the highlighted fields.", errors);
+      const article = { title: v.title.trim(), thumb_media_id: v.thumb_media_id, content: v.content };
+      for (const key of ["author", "digest", "content_source_url"]) if (String(v[key] || "").trim()) article[key] = v[key].trim();
+      try {
+        return await api.post("/wechat/wxmaterials/upload_news", { account_id: v.account_id || defaultAccount(ctx), articles: [article] });
+      } catch (error) {
+        // The API names article fields "articles[0].title": show them at the fields.
+        if (error instanceof ApiError && error.fields) {
+          const fields = {};
+          for (const [name, reason] of Object.entries(error.fields)) fields[name.replace(/^articles\[0\]\./, "")] = reason;
+          throw new ApiError(error.status, error.message, fields, error.data);
+        }
+        throw error;
+      }
+    },
+  });
+}
+
 /** The counts WeChat has of an account's permanent materials, in a dialog. */
 async function countsDialog(ctx, accountId) {
   const counts = await api.post("/wechat/wxmaterials/material_count", { account_id: accountId });
@@ -244,6 +324,15 @@ export async function render(ctx) {
     }
   };
 
+  const newNews = async () => {
+    const saved = await newsDialog(ctx);
+    if (saved && saved.id) {
+      toast(`Draft “${saved.title || saved.name}” created on WeChat.`);
+      if (type && type !== "news") ctx.navigate("/wechat/wxmaterials?media_type=news");
+      else list.reload();
+    }
+  };
+
   const sync = actionButton("Sync from WeChat", { icon: "download", action: "sync-materials", failTitle: "Could not sync the materials" }, async () => {
     const accountId = await chooseAccount(ctx, "Syncing materials");
     if (!accountId) return;
@@ -259,6 +348,7 @@ export async function render(ctx) {
   ctx.main.append(pageHeader("Materials", "Media the accounts reply and publish with.", [
     counts,
     sync,
+    button("New news draft", { icon: "news", kind: "btn-secondary", onClick: newNews, disabled: !ctx.accounts.length, attrs: { "data-action": "new-news" } }),
     button("Record material", { icon: "plus", kind: "btn-secondary", onClick: () => openForm(null), disabled: !ctx.accounts.length, attrs: { "data-action": "add" } }),
     button("Upload", { icon: "upload", kind: "btn-primary", onClick: upload, disabled: !ctx.accounts.length, attrs: { "data-action": "upload" } }),
   ]));

@@ -140,7 +140,22 @@ function messageNode(m) {
       h("div", { class: "bubble-meta" },
         timeEl(m.created_at, { timeOnly: true }),
         m.is_auto_reply === 1 ? badge("Auto reply", "purple") : null,
+        out && m.answered_by ? h("span", { class: "answered-by", dataset: { answeredBy: m.answered_by }, title: `answered_by: ${m.answered_by}` }, answeredBy(m.answered_by)) : null,
         h("span", { class: "visually-hidden" }, out ? "sent by the account" : "received from the fan"))));
+}
+
+/** Who answered, in words: "builtin:keyword" → "keyword rule", "plugin:guess" → "plugin guess", "admin:alice" → "admin alice". */
+export function answeredBy(value) {
+  if (!value) return "unknown";
+  const colon = value.indexOf(":");
+  const [kind, name] = colon < 0 ? [value, ""] : [value.slice(0, colon), value.slice(colon + 1)];
+  if (kind === "builtin") {
+    const words = { keyword: "keyword rule", follow: "follow reply", default: "default reply" };
+    return words[name] || name || value;
+  }
+  if (kind === "plugin" || kind === "admin") return name ? `${kind} ${name}` : kind;
+  if (kind === "rust") return name ? `handler ${name}` : value;
+  return value;
 }
 
 /** Lets the user pick one of the account's permanent images; resolves with it. */
