@@ -1,7 +1,7 @@
 // Pieces the account-scoped pages share.
 
 import { h, icon, button, confirmDialog, alertDialog, openModal, toast, imageOr } from "../dom.js";
-import { resource, ApiError, cachedFileUrl } from "../api.js";
+import { api, resource, ApiError, cachedFileUrl } from "../api.js";
 import { emptyState, formDialog } from "../components.js";
 
 /** `account_id` for list queries: the picked account, or all. */
@@ -192,5 +192,132 @@ export function filePreview({ localPath, url, alt = "" }, fallback) {
       slot.append(remote());
     }
   });
+  return slot;
+}
+
+const MEDIA_WORDS = { image: "image", thumb: "thumbnail", voice: "voice", video: "video" };
+const MEDIA_ICONS = { image: "materials", thumb: "materials", voice: "voice", video: "video" };
+
+/**
+ * A form field (`type: "custom"`) that picks one of the account's permanent
+ * materials and fills its media_id into `name`: tiles with a thumbnail for
+ * pictures, an icon otherwise. `types(values)` says which media types to list
+ * (it may follow other fields); with `manual`, a media_id can be typed too.
+ */
+export function mediaPicker({ name, label, hint, types, manual = false, required = true }) {
+  return ({ values, onChange, set, id }) => {
+    const grid = h("div", { class: "thumb-picker", role: "radiogroup", "aria-labelledby": `${id}-label` });
+    const typed = manual
+      ? h("input", { type: "text", id, class: "mono", spellcheck: "false", autocomplete: "off", value: values()[name] || "", placeholder: "Pick below, or type a media_id", "aria-describedby": `${id}-hint` })
+      : null;
+    let shownFor = null;
+    let seq = 0;
+    // media_ids listed last time: one of them left over after the types
+    // changed (an image's id on a voice reply) is cleared, not kept.
+    let listed = new Set();
+
+    const mark = () => {
+      for (const input of grid.querySelectorAll("input[type=radio]")) input.checked = input.value === values()[name];
+    };
+    if (typed) {
+      typed.addEventListener("input", () => {
+        set(name, typed.value.trim());
+        mark();
+      });
+    }
+
+    const load = async () => {
+      const accountId = values().account_id;
+      const wanted = accountId ? types(values()) : [];
+      const key = `${accountId}|${wanted.join(",")}`;
+      if (key === shownFor) return;
+      shownFor = key;
+      const leftOver = () => {
+        if (listed.has(values()[name])) set(name, "");
+        listed = new Set();
+      };
+      if (!wanted.length) {
+        grid.replaceChildren();
+        leftOver();
+        return;
+      }
+      const mine = ++seq;
+      const words = wanted.map((t) => MEDIA_WORDS[t] || t).join(" or ");
+      grid.replaceChildren(h("p", { class: "muted" }, `Loading ${words} materials…`));
+      try {
+        const pages = await Promise.all(wanted.map((media_type) =>
+          api.get("/wechat/wxmaterials/list", { account_id: accountId, media_type, is_permanent: 1, page: 1, page_size: 100 })));
+        if (mine !== seq) return;
+        const usable = pages.flatMap((p) => p.list).filter((m) => m.media_id && m.sync_status !== 2);
+        if (listed.size && !usable.some((m) => m.media_id === values()[name])) leftOver();
+        listed = new Set(usable.map((m) => m.media_id));
+        if (!usable.length) {
+          grid.replaceChildren(h("p", { class: "muted picker-empty" }, `This account has no permanent ${words} on WeChat yet. Upload one on the Materials page (Upload → Permanent)${manual ? ", or type a media_id above" : ", then come back"}.`));
+          return;
+        }
+        if (!manual && !usable.some((m) => m.media_id === values()[name])) set(name, "");
+        grid.replaceChildren(...usable.map((m) => {
+          const input = h("input", { type: "radio", name: `${id}-pick`, value: m.media_id, checked: m.media_id === values()[name], "aria-label": m.name || m.title || m.media_id });
+          input.addEventListener("change", () => {
+            set(name, m.media_id);
+            if (typed) typed.value = m.media_id;
+          });
+          const picture = m.media_type === "image" || m.media_type === "thumb";
+          const fallback = () => icon(MEDIA_ICONS[m.media_type] || "materials");
+          return h("label", { class: "thumb-option", dataset: { thumb: m.media_id }, title: m.media_id }, input,
+            h("span", { class: "picker-thumb" }, picture ? filePreview({ localPath: m.local_path, url: m.url, alt: "" }, fallback) : fallback()),
+            h("span", { class: "picker-name" }, m.name || m.title || m.media_id));
+        }));
+      } catch (error) {
+        if (mine !== seq) return;
+        if (!(error instanceof ApiError)) console.error(error);
+        grid.replaceChildren(h("p", { class: "field-error" }, error.message));
+        shownFor = null;
+      }
+    };
+    onChange((v, changed) => {
+      if (changed === name) {
+        if (typed && typed.value.trim() !== (v[name] || "")) typed.value = v[name] || "";
+        return;
+      }
+      load();
+    });
+    load();
+    return h("div", { class: "field field-full media-picker" },
+      h(manual ? "label" : "span", { class: "label", id: `${id}-label`, for: manual ? id : undefined }, label, required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null),
+      typed,
+      grid,
+      hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null);
+  };
+}
+
+/**
+ * A voice or video file this server keeps (`localPath`), playable: a Play
+ * button fetches it with the admin's token (only when asked: videos are
+ * large) and puts an <audio> or <video> with its blob URL in its place.
+ */
+export function mediaPlayer({ localPath, kind, label }) {
+  const slot = h("div", { class: ["media-player", `media-player-${kind}`], dataset: { role: "player" } });
+  const cannot = (text) => slot.replaceChildren(h("p", { class: "media-note" }, text));
+  const play = button("Play", {
+    icon: "play",
+    kind: "btn-secondary btn-sm",
+    title: `Play ${label}`,
+    attrs: { "data-action": "play", "aria-label": `Play ${label}` },
+    onClick: async () => {
+      play.disabled = true;
+      play.classList.add("busy");
+      const url = await cachedFileUrl(localPath);
+      if (!url) {
+        cannot("The stored copy could not be loaded.");
+        return;
+      }
+      const player = h(kind === "video" ? "video" : "audio", { src: url, controls: true, preload: "metadata", "aria-label": label, playsinline: true });
+      player.addEventListener("error", () => cannot("This browser cannot play this file's format."), { once: true });
+      slot.replaceChildren(player);
+      player.play().catch(() => {});
+    },
+  });
+  slot.append(play);
   return slot;
 }

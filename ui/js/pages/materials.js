@@ -5,7 +5,7 @@
 import { h, icon, badge, button, toast, formatBytes, timeEl, relativeTime, clear, confirmDialog, openModal } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
 import { listView, pageHeader, formDialog, tabs } from "../components.js";
-import { scope, noAccounts, accountField, defaultAccount, deleteButton, editButton, chooseAccount, actionButton, busy, filePreview } from "./common.js";
+import { scope, noAccounts, accountField, defaultAccount, deleteButton, editButton, chooseAccount, actionButton, busy, filePreview, mediaPicker, mediaPlayer } from "./common.js";
 
 const MEDIA_TYPES = [["image", "Image"], ["voice", "Voice"], ["video", "Video"], ["thumb", "Thumbnail"], ["news", "News"]];
 const MEDIA_ICON = { image: "materials", thumb: "materials", voice: "voice", video: "video", news: "news" };
@@ -44,8 +44,10 @@ function preview(m) {
   if (picture && (m.local_path || m.url)) {
     return h("div", { class: "material-preview" }, filePreview({ localPath: m.local_path, url: m.url, alt: m.name || "Material preview" }, fallback), tag);
   }
-  return h("div", { class: "material-preview", title: m.local_path ? `Stored on the server: ${m.local_path}` : "" },
+  const playable = (m.media_type === "voice" || m.media_type === "video") && m.local_path;
+  return h("div", { class: ["material-preview", playable && "material-playable"], title: m.local_path ? `Stored on the server: ${m.local_path}` : "" },
     fallback(), tag,
+    playable ? mediaPlayer({ localPath: m.local_path, kind: m.media_type, label: m.name || m.title || typeLabel(m.media_type) }) : null,
     m.local_path ? h("span", { class: "visually-hidden" }, `Stored on the server at ${m.local_path}`) : null);
 }
 
@@ -190,44 +192,12 @@ async function uploadDialog(ctx, type) {
 }
 
 /** Radio tiles of the account's permanent images, to pick a news cover from. */
-function thumbPicker({ values, onChange, set, id }) {
-  const grid = h("div", { class: "thumb-picker", role: "radiogroup", "aria-labelledby": `${id}-label` });
-  let shownFor = null;
-  const load = async () => {
-    const accountId = values().account_id;
-    if (!accountId || accountId === shownFor) return;
-    shownFor = accountId;
-    grid.replaceChildren(h("p", { class: "muted" }, "Loading images…"));
-    try {
-      const [images, thumbs] = await Promise.all(["image", "thumb"].map((media_type) =>
-        api.get("/wechat/wxmaterials/list", { account_id: accountId, media_type, is_permanent: 1, page: 1, page_size: 100 })));
-      if (shownFor !== accountId) return;
-      const usable = [...images.list, ...thumbs.list].filter((m) => m.media_id && m.sync_status !== 2);
-      if (!usable.length) {
-        grid.replaceChildren(h("p", { class: "muted" }, "This account has no permanent image on WeChat yet. Upload one (Upload → Permanent → Image), then come back."));
-        return;
-      }
-      if (!usable.some((m) => m.media_id === values().thumb_media_id)) set("thumb_media_id", "");
-      grid.replaceChildren(...usable.map((m) => {
-        const input = h("input", { type: "radio", name: `${id}-thumb`, value: m.media_id, checked: m.media_id === values().thumb_media_id, "aria-label": m.name || m.title || m.media_id });
-        input.addEventListener("change", () => set("thumb_media_id", m.media_id));
-        return h("label", { class: "thumb-option", dataset: { thumb: m.media_id }, title: m.media_id }, input,
-          h("span", { class: "picker-thumb" }, filePreview({ localPath: m.local_path, url: m.url, alt: "" }, () => icon("materials"))),
-          h("span", { class: "picker-name" }, m.name || m.title || m.media_id));
-      }));
-    } catch (error) {
-      if (!(error instanceof ApiError)) console.error(error);
-      grid.replaceChildren(h("p", { class: "field-error" }, error.message));
-      shownFor = null;
-    }
-  };
-  onChange((_, name) => { if (name === "account_id") load(); });
-  load();
-  return h("div", { class: "field field-full" },
-    h("span", { class: "label", id: `${id}-label` }, "Cover image", h("span", { class: "req", "aria-hidden": "true" }, " *")),
-    grid,
-    h("p", { class: "hint" }, "A permanent image material of this account: WeChat shows it as the article's cover."));
-}
+const coverPicker = mediaPicker({
+  name: "thumb_media_id",
+  label: "Cover image",
+  hint: "A permanent image material of this account: WeChat shows it as the article's cover.",
+  types: () => ["image", "thumb"],
+});
 
 /** Creates a news draft (one article) on WeChat: /wechat/wxmaterials/upload_news. */
 async function newsDialog(ctx) {
@@ -242,7 +212,7 @@ async function newsDialog(ctx) {
       { name: "content_source_url", label: "Original article URL", type: "url", placeholder: "https://… (阅读原文)" },
       { name: "digest", label: "Digest", type: "textarea", rows: 2, full: true, placeholder: "Optional: the summary shown in the chat list" },
       { name: "content", label: "Content", type: "textarea", rows: 8, required: true, full: true, placeholder: "<p>The article, in HTML…</p>", hint: "HTML; images in it must be on WeChat's servers." },
-      { name: "thumb_media_id", label: "Cover image", type: "custom", full: true, render: thumbPicker },
+      { name: "thumb_media_id", label: "Cover image", type: "custom", full: true, render: coverPicker },
     ],
     values: { account_id: defaultAccount(ctx), thumb_media_id: "" },
     submitLabel: "Create draft",

@@ -6,60 +6,16 @@ import { h, icon, badge, button, toast, timeEl, clear } from "../dom.js";
 import { api, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState, buildForm } from "../components.js";
 import { noAccounts, busy, showActionError, accountField, defaultAccount } from "./common.js";
+import { resultView, materialLookup, number } from "./dryrun.js";
 
 const STATUS = { active: ["Active", "green"], disabled: ["Disabled in its file", ""], failed: ["Failed to load", "red"] };
 const EVENTS = [
   ["subscribe", "subscribe (follow)"], ["unsubscribe", "unsubscribe"], ["CLICK", "CLICK (menu button)"], ["VIEW", "VIEW (menu link)"],
   ["SCAN", "SCAN (QR code, following already)"], ["LOCATION", "LOCATION"], ["scancode_push", "scancode_push"], ["scancode_waitmsg", "scancode_waitmsg"],
 ];
-const OUTCOME = { reply: ["Replied", "green"], continue: ["No handler answered", "amber"], no_reply: ["Answered with nothing", "blue"], error: ["Error", "red"] };
 
 function position(e) {
   return [e.file, e.line, e.column].filter((x) => x !== null && x !== undefined && x !== "").join(":");
-}
-
-function number(n, digits = 0) {
-  return Number(n || 0).toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-}
-
-/** A reply as the fan would see it. */
-function replyView(reply) {
-  if (!reply) return null;
-  switch (reply.type) {
-    case "text":
-      return h("div", { class: "msg out" }, h("div", { class: "msg-col" }, h("div", { class: "bubble", dataset: { role: "dry-reply" } }, reply.content)));
-    case "news":
-      return h("div", { class: "news-cards", dataset: { role: "dry-reply" } }, (reply.articles || []).map((a) => h("div", { class: "news-card" },
-        h("strong", null, a.title || "(no title)"), a.description ? h("span", { class: "muted" }, a.description) : null,
-        a.url ? h("span", { class: "mono clip" }, a.url) : null)));
-    case "image":
-    case "voice":
-      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon(reply.type === "image" ? "materials" : "voice"), `${reply.type} · media_id ${reply.media_id}`);
-    case "video":
-      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon("video"), `video “${reply.title || ""}” · media_id ${reply.media_id}`);
-    case "music":
-      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon("music"), `music “${reply.title || ""}” ${reply.music_url || ""}`);
-    case "transfer_customer_service":
-      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon("messages"), "Handed over to customer service");
-    default:
-      return h("pre", { class: "code-block", dataset: { role: "dry-reply" } }, JSON.stringify(reply, null, 2));
-  }
-}
-
-function resultView(r) {
-  const [label, tone] = OUTCOME[r.outcome] || [r.outcome, ""];
-  return h("div", { class: "dry-result", dataset: { outcome: r.outcome } },
-    h("div", { class: "dry-summary" },
-      badge(label, tone),
-      r.handler ? h("span", null, "by ", h("code", null, r.handler)) : null,
-      typeof r.micros === "number" && r.micros > 0 ? h("span", { class: "muted" }, `${number(r.micros / 1000, 2)} ms`) : null),
-    r.error ? h("div", { class: "alert alert-error", role: "alert" }, icon("alert"), h("span", { class: "pre" }, r.error)) : null,
-    r.reply ? h("div", { class: "dry-section" }, h("h3", null, "Reply"), replyView(r.reply)) : null,
-    r.reply_xml ? h("details", { class: "dry-section" }, h("summary", null, "Reply XML"), h("pre", { class: "code-block" }, r.reply_xml)) : null,
-    h("div", { class: "dry-section" }, h("h3", null, "Logs"),
-      r.logs && r.logs.length
-        ? h("ul", { class: "log-lines", dataset: { role: "dry-logs" } }, r.logs.map((l) => h("li", { class: `log-${l.level}` }, h("span", { class: "log-level" }, l.level), h("span", { class: "pre" }, l.message))))
-        : h("p", { class: "muted" }, "Nothing logged.")));
 }
 
 export async function render(ctx) {
@@ -218,7 +174,7 @@ export async function render(ctx) {
     run.classList.add("busy");
     try {
       const r = await api.post("/wechat/plugins/test", body);
-      clear(result).append(resultView(r));
+      clear(result).append(resultView(r, { lookup: materialLookup(body.account_id) }));
       result.scrollIntoView({ block: "nearest", behavior: "smooth" });
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
