@@ -213,7 +213,7 @@ async fn receive_for_app(
     let account = account_by_app_id(&state, &app_id)
         .await
         .inspect_err(|e| log_refusal(&app_id, e))?;
-    receive(state, account, query, &body, arrival)
+    receive(state, account, query, &body, None, arrival)
         .await
         .inspect_err(|e| log_refusal(&app_id, e))
 }
@@ -226,10 +226,8 @@ async fn receive_any(
     let arrival = Instant::now();
     let body = read_body(body).inspect_err(|e| log_refusal("-", e))?;
     // The account is named by ToUserName, readable in every mode.
-    let to_user = crate::wechat::xml::parse(&body)
-        .map_err(|e| AppError::BadRequest(format!("callback body: {e}")))
-        .inspect_err(|e| log_refusal("-", e))?
-        .text("ToUserName");
+    let outer = parse_body(&body).inspect_err(|e| log_refusal("-", e))?;
+    let to_user = outer.text("ToUserName");
     let lookup = async {
         if let Some(account) = state.callback_accounts.by_original_id(&to_user).await? {
             return Ok(Some(account));
@@ -242,7 +240,7 @@ async fn receive_any(
         .ok_or_else(|| AppError::NotFound(format!("no enabled account for ToUserName {to_user:?}")))
         .inspect_err(|e| log_refusal("-", e))?;
     let app_id = account.model.app_id.clone();
-    receive(state, account, query, &body, arrival)
+    receive(state, account, query, &body, Some(outer), arrival)
         .await
         .inspect_err(|e| log_refusal(&app_id, e))
 }
@@ -253,14 +251,21 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<String, AppError> {
         .map_err(|_| AppError::BadRequest("callback body is not UTF-8".into()))
 }
 
-/// The message XML to trust, decrypted when the request is encrypted.
+fn parse_body(body: &str) -> Result<crate::wechat::xml::Fields, AppError> {
+    crate::wechat::xml::parse(body).map_err(|e| AppError::BadRequest(format!("callback body: {e}")))
+}
+
+/// The message to trust (decrypted when the request is encrypted) and the
+/// XML it came from. A plaintext body is parsed only once.
 fn open_message(
     account: &CallbackAccount,
     query: &CallbackQuery,
     body: &str,
-) -> Result<(String, bool), AppError> {
-    let outer = crate::wechat::xml::parse(body)
-        .map_err(|e| AppError::BadRequest(format!("callback body: {e}")))?;
+    outer: crate::wechat::xml::Fields,
+) -> Result<(InboundMessage, String, bool), AppError> {
+    let parsed = |result: Result<InboundMessage, crate::wechat::message::ParseError>| {
+        result.map_err(|e| AppError::BadRequest(format!("message: {e}")))
+    };
     let encrypted = outer.get("Encrypt").filter(|e| !e.is_empty());
     let mode = account.model.message_mode;
     match (mode, encrypted) {
@@ -288,12 +293,16 @@ fn open_message(
             let xml = crypto
                 .decrypt(encrypted)
                 .map_err(|e| AppError::BadRequest(format!("cannot decrypt: {e}")))?;
-            Ok((xml, true))
+            Ok((parsed(InboundMessage::parse(&xml))?, xml, true))
         }
         (MODE_AES, None) => Err(AppError::BadRequest(
             "the account is in AES mode but the message is not encrypted".into(),
         )),
-        _ => Ok((body.to_string(), false)),
+        _ => Ok((
+            parsed(InboundMessage::from_fields(outer))?,
+            body.to_string(),
+            false,
+        )),
     }
 }
 
@@ -302,13 +311,16 @@ async fn receive(
     account: Arc<CallbackAccount>,
     query: CallbackQuery,
     body: &str,
+    outer: Option<crate::wechat::xml::Fields>,
     arrival: Instant,
 ) -> Result<Response, AppError> {
     let deadline = arrival + Duration::from_millis(state.config.callback_deadline_ms);
     verify_request(&state, &account, &query)?;
-    let (xml, was_encrypted) = open_message(&account, &query, body)?;
-    let message =
-        InboundMessage::parse(&xml).map_err(|e| AppError::BadRequest(format!("message: {e}")))?;
+    let outer = match outer {
+        Some(outer) => outer,
+        None => parse_body(body)?,
+    };
+    let (message, xml, was_encrypted) = open_message(&account, &query, body, outer)?;
     let original_id = &account.model.original_id;
     if !original_id.is_empty()
         && message.to_user != *original_id
