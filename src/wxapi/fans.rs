@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
 
-use super::routes::account_for;
+use super::routes::{account_for, account_in_body};
 use super::{Body, WxApi, WxError};
 use crate::api::{Api, Operation};
 use crate::auth::CurrentAdmin;
@@ -86,19 +86,12 @@ pub fn register(api: Api) -> Api {
     )
 }
 
-#[derive(Deserialize)]
-struct AccountRequest {
-    #[serde(with = "crate::ids::json_id")]
-    account_id: i64,
-}
-
 async fn sync_fans(
     State(state): State<AppState>,
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: AccountRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_in_body(&state, &admin, body).await?;
     let now = crate::admin::now();
     let job = crate::jobs::new_job(
         state.ids.next_id()?,

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use utoipa::openapi::path::HttpMethod;
 
-use super::routes::account_for;
+use super::routes::{account_for, account_in_body};
 use super::{Body, Part};
 use crate::api::{Api, Operation};
 use crate::auth::CurrentAdmin;
@@ -473,19 +473,12 @@ async fn upload_news(
     Ok(ok(save_row(&state, row).await?))
 }
 
-#[derive(Deserialize)]
-struct AccountRequest {
-    #[serde(with = "crate::ids::json_id")]
-    account_id: i64,
-}
-
 async fn material_count(
     State(state): State<AppState>,
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: AccountRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_in_body(&state, &admin, body).await?;
     let counts = state
         .wxapi
         .call(
@@ -510,8 +503,7 @@ async fn sync_materials(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: AccountRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_in_body(&state, &admin, body).await?;
     let mut remote = Vec::new();
     for kind in ["image", "voice", "video", "news"] {
         let mut offset = 0;

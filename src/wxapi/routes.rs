@@ -85,6 +85,16 @@ struct AccountRequest {
     account_id: i64,
 }
 
+/// The account a `{"account_id": …}` body names, checked against the admin's accounts.
+pub async fn account_in_body(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    body: Value,
+) -> Result<accounts::Model, AppError> {
+    let request: AccountRequest = parse_json_body(body)?;
+    account_for(state, admin, request.account_id).await
+}
+
 /// The account of a request, checked against the admin's accounts.
 pub async fn account_for(
     state: &AppState,
@@ -205,8 +215,7 @@ async fn pull_menu(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: AccountRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_in_body(&state, &admin, body).await?;
     let rows = menus::Entity::find()
         .filter(menus::Column::AccountId.eq(account.id))
         .all(&state.db)
@@ -238,8 +247,7 @@ async fn sync_menu(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: AccountRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_in_body(&state, &admin, body).await?;
     let remote = match state
         .wxapi
         .call(&account, Method::GET, "/cgi-bin/menu/get", &[], Body::Empty)
@@ -323,8 +331,7 @@ async fn delete_remote_menu(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: AccountRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_in_body(&state, &admin, body).await?;
     state
         .wxapi
         .call(
@@ -589,8 +596,7 @@ async fn sync_templates(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: AccountRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_in_body(&state, &admin, body).await?;
     let remote = state
         .wxapi
         .call(
