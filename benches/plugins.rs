@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
-use wxmp::pipeline::chain::Context;
+use wxmp::callback::chain::Context;
 use wxmp::wechat::InboundMessage;
 
 const PASS: &str = r#"

@@ -6,9 +6,10 @@
 
 use std::sync::Arc;
 
+use wxmp::callback::chain::{Context, Handler, HandlerFuture, Outcome, KEYWORD_PRIORITY};
 use wxmp::config::Config;
-use wxmp::pipeline::chain::{Context, Handler, HandlerFuture, Outcome, KEYWORD_PRIORITY};
-use wxmp::simulate::{SimulatedMessage, Simulation};
+use wxmp::dev::simulate::Simulation;
+use wxmp::wechat::SampleMessage;
 use wxmp::wechat::{MessageKind, Reply};
 
 struct Echo;
@@ -79,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
         mode: 0,
         original_id: "gh_example".into(),
         from: "o_example".into(),
-        message: SimulatedMessage::Text("echo 你好".into()),
+        message: SampleMessage::Text("echo 你好".into()),
     }
     .run()
     .await?;

@@ -55,8 +55,10 @@ async fn main() -> anyhow::Result<()> {
     let fake = FakePay::start(SignWith::PublicKey).await;
     println!("fake WeChat Pay at {}", fake.base_url());
     // The fake WeChat API, for OAuth in the JSAPI flow.
-    let wechat =
-        wxmp::sandbox::FakeWeChat::new(&[(fake_pay::APP_ID, "0123456789abcdef0123456789abcdef")]);
+    let wechat = wxmp::dev::fake_wechat::FakeWeChat::new(&[(
+        fake_pay::APP_ID,
+        "0123456789abcdef0123456789abcdef",
+    )]);
     let wechat_addr = wechat.start("127.0.0.1:0".parse()?).await?;
 
     let dir = tempfile::tempdir()?;

@@ -1,4 +1,4 @@
-//! Database connection and migrations.
+//! Database connection, migrations, and the clock every row is stamped with.
 
 use std::path::Path;
 use std::time::Duration;
@@ -43,6 +43,12 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
             .await?;
     }
     Ok(db)
+}
+
+/// Now, at the millisecond precision every database keeps.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(3)
 }
 
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {

@@ -1,24 +1,59 @@
 //! wxmp: runs WeChat Official Accounts. This crate builds the whole server
 //! from a [`config::Config`]; `main.rs` is only the command line around it.
+//!
+//! # Layout
+//!
+//! Dependencies point one way: routes → services → (WeChat clients,
+//! entities, db, job queue). Only `server.rs` composes the routers.
+//!
+//! - [`server`]: the router of every module, start-up and graceful shutdown; the job registry
+//! - [`state`]: `AppState`, what every request can reach
+//! - [`config`], [`error`], [`ids`] (Snowflake), [`db`] (connect, migrate, `now()`)
+//! - [`http`]: body parsing and the OpenAPI document built beside the router
+//! - [`auth`]: passwords, JWTs, roles, the `CurrentAdmin` extractor, admin management
+//! - [`entity`]: one sea-orm entity per table, and the stored codes as enums
+//! - [`wechat`]: the pure callback protocol: signatures, envelope, XML, typed messages, replies
+//! - [`wxapi`]: the WeChat API client: tokens, tickets, OAuth, errors with hints
+//! - [`callback`]: the callback pipeline: routes, flow, record, store, inflight, chain, built-in handlers
+//! - [`messages`]: customer-service replies, reply rows, conversations
+//! - [`menus`]: WeChat's menu rules, publishing and pulling menus
+//! - [`materials`]: uploads and media on WeChat
+//! - [`templates`]: template messages, one or in bulk (a job)
+//! - [`fans`]: fans as stored, synced from WeChat (a job)
+//! - [`webpages`]: OAuth and JS-SDK for the account's web pages
+//! - [`media`]: image downloads of received messages (a job)
+//! - [`files`]: files in the data directory, served to admins
+//! - [`pay`]: WeChat Pay v3: crypto and states (no I/O), client, ledger, service, notify, routes
+//! - [`plugins`]: Rhai plugins: engine, script API, registry, watcher, handler, dry run, state, routes
+//! - [`admin`]: the generic CRUD of the `wx_*` resources, and the dashboard
+//! - [`jobs`]: the durable job queue, its worker and the `Job` trait
+//! - [`ui`]: the admin web UI, embedded
+//! - [`dev`]: the fake WeChat (`wxmp sandbox`) and `wxmp simulate`
 
 pub mod admin;
-pub mod api;
 pub mod auth;
+pub mod callback;
 pub mod config;
 pub mod db;
+pub mod dev;
 pub mod entity;
 pub mod error;
+pub mod fans;
+pub mod files;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod materials;
+pub mod media;
+pub mod menus;
+pub mod messages;
 pub mod pay;
-pub mod pipeline;
 pub mod plugins;
-pub mod sandbox;
 pub mod server;
-pub mod simulate;
 pub mod state;
+pub mod templates;
 pub mod ui;
+pub mod webpages;
 pub mod wechat;
 pub mod wxapi;
 

@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use wxmp::config::Config;
 use wxmp::entity::admins;
+use wxmp::wechat::SampleMessage;
 
 #[derive(Parser)]
 #[command(
@@ -186,7 +187,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Simulate(args) => simulate(*args, config).await,
         Command::Plugin { command } => plugin(command, config).await,
         Command::Sandbox { listen } => {
-            let fake = wxmp::sandbox::FakeWeChat::new(&[]);
+            let fake = wxmp::dev::fake_wechat::FakeWeChat::new(&[]);
             let bound = fake.start(listen).await?;
             println!("fake WeChat API on http://{bound} (any AppID and secret); run wxmp with WXMP_WECHAT_API_BASE=http://{bound}");
             shutdown_signal().await;
@@ -199,8 +200,8 @@ async fn plugin(command: PluginCommand, config: Config) -> anyhow::Result<()> {
     let timeout = std::time::Duration::from_millis(config.plugin_timeout_ms);
     match command {
         PluginCommand::Check { file } => {
-            let script =
-                wxmp::plugins::compile_file(&file, timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let script = wxmp::plugins::cli::compile_file(&file, timeout)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let d = &script.declaration;
             println!("{}: ok", file.display());
             println!("  name:        {}", d.name);
@@ -244,16 +245,15 @@ async fn plugin(command: PluginCommand, config: Config) -> anyhow::Result<()> {
             key,
             from,
         } => {
-            let script =
-                wxmp::plugins::compile_file(&file, timeout).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let xml = wxmp::plugins::routes::sample_message(
-                "gh_plugin_test",
-                &from,
-                text.as_deref(),
-                event.as_deref().map(|e| (e, key.as_str())),
-            );
+            let script = wxmp::plugins::cli::compile_file(&file, timeout)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let sample = match event {
+                Some(event) => SampleMessage::Event { event, key },
+                None => SampleMessage::Text(text.unwrap_or_default()),
+            };
+            let xml = sample.to_xml("gh_plugin_test", &from, chrono::Utc::now().timestamp());
             let message = wxmp::wechat::InboundMessage::parse(&xml)?;
-            let dry = wxmp::plugins::test_script(script, message, timeout).await;
+            let dry = wxmp::plugins::cli::test_script(script, message, timeout).await;
             for line in &dry.logs {
                 println!("[{}] {}", line.level, line.message);
             }
@@ -268,7 +268,7 @@ async fn plugin(command: PluginCommand, config: Config) -> anyhow::Result<()> {
 }
 
 async fn simulate(args: SimulateArgs, config: Config) -> anyhow::Result<()> {
-    use wxmp::simulate::{SimulatedMessage, Simulation};
+    use wxmp::dev::simulate::Simulation;
     let stored = match &args.token {
         Some(_) => None,
         None => {
@@ -287,16 +287,16 @@ async fn simulate(args: SimulateArgs, config: Config) -> anyhow::Result<()> {
         }
     };
     let message = match (args.text, args.event, args.click, args.image) {
-        (Some(text), ..) => SimulatedMessage::Text(text),
-        (_, Some(event), ..) => SimulatedMessage::Event {
+        (Some(text), ..) => SampleMessage::Text(text),
+        (_, Some(event), ..) => SampleMessage::Event {
             event,
             key: args.key,
         },
-        (_, _, Some(key), _) => SimulatedMessage::Event {
+        (_, _, Some(key), _) => SampleMessage::Event {
             event: "CLICK".into(),
             key,
         },
-        (_, _, _, Some(url)) => SimulatedMessage::Image(url),
+        (_, _, _, Some(url)) => SampleMessage::Image(url),
         _ => anyhow::bail!("say what to send: --text, --event, --click or --image"),
     };
     let original_id = args

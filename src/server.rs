@@ -13,10 +13,10 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::path::HttpMethod;
 
-use crate::api::{Api, Operation};
 use crate::config::Config;
 use crate::entity::admins;
 use crate::error::{ok, ApiResult, AppError};
+use crate::http::openapi::{Api, Operation};
 use crate::state::AppState;
 
 /// Connects, migrates, creates the first admin when there is none, and
@@ -91,24 +91,20 @@ pub fn router(state: AppState) -> Router {
             Operation::new(HttpMethod::Get, "/readyz", "health", "The database answers").public(),
             get(readyz),
         );
-    let api = crate::auth::register(api);
-    let api = crate::admin::register_all(api);
+    let api = crate::auth::routes::register(api);
+    let api = crate::admin::routes::register(api);
     let api = crate::admin::dashboard::register(api);
-    let api = crate::pipeline::register(api);
+    let api = crate::callback::routes::register(api);
     let api = crate::plugins::routes::register(api);
-    let api = crate::wxapi::routes::register(api);
-    let api = crate::wxapi::materials::register(api);
-    let api = crate::wxapi::fans::register(api);
-    let api = crate::pay::register(api);
-    let api = api.route(
-        Operation::new(
-            HttpMethod::Get,
-            "/wechat/files/{*local_path}",
-            "files",
-            "A stored file (downloaded image, upload) by its local_path, e.g. media/ab/abcd….jpg",
-        ),
-        get(crate::jobs::media::serve_file),
-    );
+    let api = crate::menus::routes::register(api);
+    let api = crate::messages::routes::register(api);
+    let api = crate::templates::routes::register(api);
+    let api = crate::materials::routes::register(api);
+    let api = crate::fans::routes::register(api);
+    let api = crate::jobs::routes::register(api);
+    let api = crate::webpages::routes::register(api);
+    let api = crate::pay::routes::register(api);
+    let api = crate::files::routes::register(api);
     let (routes, document) = api.into_parts();
     let document = std::sync::Arc::new(document);
     let max_body = state.config.max_body_bytes;
@@ -144,13 +140,21 @@ async fn readyz(State(state): State<AppState>) -> ApiResult {
     ))
 }
 
+/// Every kind of background job, by name.
+fn job_registry() -> crate::jobs::Registry {
+    crate::jobs::Registry::default()
+        .register::<crate::media::DownloadImage>()
+        .register::<crate::fans::job::SyncFans>()
+        .register::<crate::templates::job::SendTemplates>()
+}
+
 /// Serves on `listener` until `shutdown` resolves; requests in flight finish.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let worker = tokio::spawn(crate::jobs::worker(state.clone()));
+    let worker = tokio::spawn(crate::jobs::worker(state.clone(), job_registry()));
     let watcher = tokio::spawn(state.plugins.clone().watch());
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)

@@ -8,13 +8,13 @@ use base64::Engine;
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{JwtKeys, LoginThrottle};
+use crate::callback::accounts::AccountCache;
+use crate::callback::chain::Chain;
+use crate::callback::inflight::Inflight;
+use crate::callback::store::MessageStore;
 use crate::config::Config;
 use crate::ids::IdGenerator;
 use crate::jobs::JobSignal;
-use crate::pipeline::accounts::AccountCache;
-use crate::pipeline::chain::Chain;
-use crate::pipeline::inflight::Inflight;
-use crate::pipeline::store::MessageStore;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -10,7 +10,7 @@ use common::wechat::{add_rule, Peer, TOKEN};
 use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use wxmp::pipeline::chain::{Context, Handler, HandlerFuture, Outcome};
+use wxmp::callback::chain::{Context, Handler, HandlerFuture, Outcome};
 use wxmp::wechat::{signature, Reply};
 
 async fn messages(app: &TestApp, account_id: &str) -> Vec<Value> {

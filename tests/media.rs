@@ -70,7 +70,7 @@ async fn send_image(app: &TestApp, peer: &Peer, url: &str, msg_id: i64) -> Strin
 async fn job_for(app: &TestApp, message_id: &str) -> jobs::Model {
     for _ in 0..100 {
         let all = jobs::Entity::find()
-            .filter(jobs::Column::Kind.eq(wxmp::jobs::DOWNLOAD_IMAGE))
+            .filter(jobs::Column::Kind.eq(<wxmp::media::DownloadImage as wxmp::jobs::Job>::NAME))
             .all(&app.server.state.db)
             .await
             .unwrap();
@@ -157,7 +157,7 @@ async fn loopback_is_refused_unless_the_allowlist_names_it() {
     let host = image_host().await;
     let dir = tempfile::tempdir().unwrap();
     // "localhost" is on the list, but resolves to loopback, which is not.
-    let error = wxmp::jobs::media::download(
+    let error = wxmp::media::download(
         &format!("http://localhost:{}/pic.png", host.port()),
         &["localhost".to_string()],
         dir.path(),
@@ -165,7 +165,7 @@ async fn loopback_is_refused_unless_the_allowlist_names_it() {
     .await
     .unwrap_err();
     assert!(error.contains("private or loopback"), "{error}");
-    let saved = wxmp::jobs::media::download(
+    let saved = wxmp::media::download(
         &format!("http://{host}/pic.png"),
         &["127.0.0.1".to_string()],
         dir.path(),

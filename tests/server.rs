@@ -156,7 +156,7 @@ fn the_binary_serves_with_no_configuration_and_stops_on_sigterm() {
 /// A handler slow enough to still be running when shutdown starts.
 struct Slow;
 
-impl wxmp::pipeline::chain::Handler for Slow {
+impl wxmp::callback::chain::Handler for Slow {
     fn name(&self) -> &str {
         "slow"
     }
@@ -165,11 +165,11 @@ impl wxmp::pipeline::chain::Handler for Slow {
     }
     fn handle(
         &self,
-        _: std::sync::Arc<wxmp::pipeline::chain::Context>,
-    ) -> wxmp::pipeline::chain::HandlerFuture {
+        _: std::sync::Arc<wxmp::callback::chain::Context>,
+    ) -> wxmp::callback::chain::HandlerFuture {
         Box::pin(async {
             tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-            wxmp::pipeline::chain::Outcome::Reply(wxmp::wechat::Reply::Text {
+            wxmp::callback::chain::Outcome::Reply(wxmp::wechat::Reply::Text {
                 content: "finished".into(),
             })
         })

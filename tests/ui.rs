@@ -1075,9 +1075,9 @@ async fn assert_fits_phone(b: &Browser, what: &str) {
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
 /// A server whose WeChat API is a fake knowing `app_ids`.
-async fn with_fake_wechat(app_ids: &[&str]) -> (TestApp, wxmp::sandbox::FakeWeChat) {
+async fn with_fake_wechat(app_ids: &[&str]) -> (TestApp, wxmp::dev::fake_wechat::FakeWeChat) {
     let pairs: Vec<(&str, &str)> = app_ids.iter().map(|a| (*a, SECRET)).collect();
-    let fake = wxmp::sandbox::FakeWeChat::new(&pairs);
+    let fake = wxmp::dev::fake_wechat::FakeWeChat::new(&pairs);
     let addr = fake.start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let app = TestApp::spawn_with(|config| config.wechat_api_base = format!("http://{addr}")).await;
     (app, fake)

@@ -11,7 +11,7 @@ use common::wechat::{add_rule, Peer};
 use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use wxmp::sandbox::FakeWeChat;
+use wxmp::dev::fake_wechat::FakeWeChat;
 
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
@@ -487,7 +487,7 @@ async fn templates_sync_send_and_learn_their_delivery() {
 /// Answers after the callback deadline.
 struct Late;
 
-impl wxmp::pipeline::chain::Handler for Late {
+impl wxmp::callback::chain::Handler for Late {
     fn name(&self) -> &str {
         "late"
     }
@@ -496,11 +496,11 @@ impl wxmp::pipeline::chain::Handler for Late {
     }
     fn handle(
         &self,
-        _: Arc<wxmp::pipeline::chain::Context>,
-    ) -> wxmp::pipeline::chain::HandlerFuture {
+        _: Arc<wxmp::callback::chain::Context>,
+    ) -> wxmp::callback::chain::HandlerFuture {
         Box::pin(async {
             tokio::time::sleep(Duration::from_millis(1500)).await;
-            wxmp::pipeline::chain::Outcome::Reply(wxmp::wechat::Reply::Text {
+            wxmp::callback::chain::Outcome::Reply(wxmp::wechat::Reply::Text {
                 content: "迟到的回复".into(),
             })
         })
@@ -964,7 +964,7 @@ async fn web_pages_get_oauth_urls_openids_and_jssdk_signatures() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let config = &body["data"];
-    let expected = wxmp::wxapi::fans::jssdk_signature(
+    let expected = wxmp::wxapi::web::jssdk_signature(
         "TICKET_wxwebpage0000001",
         config["nonceStr"].as_str().unwrap(),
         config["timestamp"].as_i64().unwrap(),

@@ -12,10 +12,11 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
-use crate::api::{Api, Operation};
 use crate::auth::CurrentAdmin;
+use crate::entity::enums::Direction;
 use crate::entity::{messages, users};
 use crate::error::{ok, ApiResult, AppError};
+use crate::http::openapi::{Api, Operation};
 use crate::state::AppState;
 
 /// Replies looked at for the "who answered" and "top keywords" figures.
@@ -94,12 +95,16 @@ async fn stats(
             .add(messages::Column::CreatedAt.lt(end));
         let received = count(
             &state,
-            in_day.clone().add(messages::Column::Direction.eq(1)),
+            in_day
+                .clone()
+                .add(messages::Column::Direction.eq(Direction::Received)),
         )
         .await?;
         let sent = count(
             &state,
-            in_day.clone().add(messages::Column::Direction.eq(0)),
+            in_day
+                .clone()
+                .add(messages::Column::Direction.eq(Direction::Sent)),
         )
         .await?;
         let followed = count(
@@ -122,7 +127,7 @@ async fn stats(
     let since = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
     let replies = messages::Entity::find()
         .filter(messages::Column::AccountId.eq(account_id))
-        .filter(messages::Column::Direction.eq(0))
+        .filter(messages::Column::Direction.eq(Direction::Sent))
         .filter(messages::Column::CreatedAt.gte(since))
         .order_by_desc(messages::Column::Id)
         .limit(SAMPLE)

@@ -6,32 +6,17 @@ use serde_json::{json, Value};
 
 use super::check::{max_bytes, max_chars, not_negative, one_of, required, url};
 use super::Resource;
-use crate::api::Api;
+use crate::entity::enums::{Direction, MatchType, MessageMode, ReplyType};
 use crate::entity::*;
 use crate::error::{AppError, FieldErrors};
+use crate::menus::rules::{needs, value, MENU_TYPES};
 use crate::state::AppState;
-
-pub fn register_all(api: Api) -> Api {
-    api.crud::<Accounts>("/wechat/wxaccounts", "accounts")
-        .crud::<AutoReplies>("/wechat/wxautoreplies", "auto replies")
-        .crud::<Materials>("/wechat/wxmaterials", "materials")
-        .crud::<Menus>("/wechat/wxmenus", "menus")
-        .crud::<Messages>("/wechat/wxmessages", "messages")
-        .crud::<Users>("/wechat/wxusers", "fans")
-        .crud::<Templates>("/wechat/wxtemplates", "templates")
-        .list::<TemplateLogs>("/wechat/wxtemplates/logs", "templates")
-        .list::<PayOrders>("/wechat/wxpay/orders", "pay")
-        .list::<PayRefunds>("/wechat/wxpay/refunds", "pay")
-}
 
 fn flag(errors: &mut FieldErrors, field: &str, value: i16) {
     one_of(errors, field, &value, &[0, 1]);
 }
 
 pub struct Accounts;
-
-/// Message modes: 0 plaintext, 1 compatible, 2 AES (safe).
-pub const MESSAGE_MODES: [i16; 3] = [0, 1, 2];
 
 pub fn valid_token(token: &str) -> bool {
     (3..=32).contains(&token.len()) && token.chars().all(|c| c.is_ascii_alphanumeric())
@@ -92,7 +77,7 @@ impl Resource for Accounts {
         one_of(errors, "account_type", &m.account_type, &[0, 1, 2, 3]);
         flag(errors, "status", m.status);
         flag(errors, "late_reply_enabled", m.late_reply_enabled);
-        one_of(errors, "message_mode", &m.message_mode, &MESSAGE_MODES);
+        one_of(errors, "message_mode", &m.message_mode, MessageMode::CODES);
         if !valid_token(&m.token) {
             errors.insert("token".into(), "must be 3–32 letters or digits".into());
         }
@@ -101,7 +86,7 @@ impl Resource for Accounts {
                 "encoding_aes_key".into(),
                 "must be exactly 43 base64 characters (A–Z, a–z, 0–9, +, /)".into(),
             );
-        } else if m.encoding_aes_key.is_empty() && m.message_mode != 0 {
+        } else if m.encoding_aes_key.is_empty() && m.message_mode != MessageMode::Plaintext.code() {
             errors.insert(
                 "encoding_aes_key".into(),
                 "is required in compatible (1) and AES (2) message modes".into(),
@@ -208,7 +193,6 @@ impl Resource for Accounts {
 pub struct AutoReplies;
 
 /// Reply rule kinds: 1 follow, 2 keyword, 3 default.
-pub const REPLY_TYPES: [i16; 3] = [1, 2, 3];
 pub const REPLY_MESSAGE_TYPES: [&str; 6] = ["text", "image", "voice", "video", "news", "music"];
 
 impl Resource for AutoReplies {
@@ -227,10 +211,10 @@ impl Resource for AutoReplies {
     }
 
     fn validate(m: &auto_replies::Model, errors: &mut FieldErrors) {
-        one_of(errors, "reply_type", &m.reply_type, &REPLY_TYPES);
-        one_of(errors, "match_type", &m.match_type, &[1, 2]);
+        one_of(errors, "reply_type", &m.reply_type, ReplyType::CODES);
+        one_of(errors, "match_type", &m.match_type, MatchType::CODES);
         flag(errors, "status", m.status);
-        if m.reply_type == 2 {
+        if m.reply_type == ReplyType::Keyword.code() {
             required(errors, "keyword", &m.keyword);
         }
         max_chars(errors, "keyword", &m.keyword, 255);
@@ -314,21 +298,6 @@ impl Resource for Materials {
 
 pub struct Menus;
 
-pub const MENU_TYPES: [&str; 12] = [
-    "click",
-    "view",
-    "scancode_push",
-    "scancode_waitmsg",
-    "pic_sysphoto",
-    "pic_photo_or_album",
-    "pic_weixin",
-    "location_select",
-    "media_id",
-    "article_id",
-    "article_view_limited",
-    "miniprogram",
-];
-
 impl Resource for Menus {
     type Entity = menus::Entity;
     type Model = menus::Model;
@@ -357,21 +326,8 @@ impl Resource for Menus {
         if m.menu_type.is_empty() && m.parent_id != 0 {
             errors.insert("menu_type".into(), "is required for a sub-button".into());
         }
-        match m.menu_type.as_str() {
-            "click" | "scancode_push" | "scancode_waitmsg" | "pic_sysphoto"
-            | "pic_photo_or_album" | "pic_weixin" | "location_select" => {
-                required(errors, "menu_key", &m.menu_key)
-            }
-            "view" => required(errors, "url", &m.url),
-            "media_id" => required(errors, "media_id", &m.media_id),
-            "article_id" | "article_view_limited" => required(errors, "article_id", &m.article_id),
-            "miniprogram" => {
-                required(errors, "appid", &m.appid);
-                required(errors, "pagepath", &m.pagepath);
-                // Old clients open this URL instead of the mini program.
-                required(errors, "url", &m.url);
-            }
-            _ => {}
+        for need in needs(&m.menu_type).unwrap_or_default() {
+            required(errors, need.column, value(m, need.column));
         }
         max_bytes(errors, "menu_key", &m.menu_key, 128);
         url(errors, "url", &m.url);
@@ -471,7 +427,7 @@ impl Resource for Messages {
         max_bytes(errors, "event_key", &m.event_key, 1024);
         url(errors, "pic_url", &m.pic_url);
         url(errors, "link_url", &m.link_url);
-        if m.msg_type == "text" && m.direction == 0 {
+        if m.msg_type == "text" && m.direction == Direction::Sent.code() {
             required(errors, "content", &m.content);
         }
     }
@@ -540,8 +496,6 @@ impl Resource for TemplateLogs {
     type ActiveModel = template_logs::ActiveModel;
     const NOUN: &'static str = "template send";
     const FILTERS: &'static [&'static str] = &["template_id", "openid", "status", "msgid"];
-
-    fn validate(_: &template_logs::Model, _: &mut FieldErrors) {}
 }
 
 /// Written by the pay service; listed here.
@@ -560,8 +514,6 @@ impl Resource for PayOrders {
         "transaction_id",
     ];
     const SEARCH: &'static [&'static str] = &["description", "out_trade_no"];
-
-    fn validate(_: &pay_orders::Model, _: &mut FieldErrors) {}
 }
 
 pub struct PayRefunds;
@@ -573,6 +525,21 @@ impl Resource for PayRefunds {
     const NOUN: &'static str = "refund";
     const FILTERS: &'static [&'static str] =
         &["status", "order_id", "out_trade_no", "out_refund_no"];
+}
 
-    fn validate(_: &pay_refunds::Model, _: &mut FieldErrors) {}
+/// The journal of received WeChat Pay notifications, listed read-only.
+pub struct PayNotifications;
+
+impl Resource for PayNotifications {
+    type Entity = pay_notifications::Entity;
+    type Model = pay_notifications::Model;
+    type ActiveModel = pay_notifications::ActiveModel;
+    const NOUN: &'static str = "pay notification";
+    const FILTERS: &'static [&'static str] = &[
+        "event_id",
+        "event_type",
+        "out_trade_no",
+        "out_refund_no",
+        "result",
+    ];
 }

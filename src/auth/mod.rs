@@ -1,10 +1,13 @@
 //! Admin authentication: argon2id passwords, HS256 JWTs, roles, and the
 //! extractor every admin route uses.
 
-mod routes;
+mod account;
+pub mod routes;
+pub mod service;
 mod throttle;
 
-pub use routes::{create_admin, register, set_password, valid_username};
+pub use account::{account_for, account_in_body};
+pub use service::{create_admin, set_password, valid_username};
 pub use throttle::LoginThrottle;
 
 use argon2::password_hash::{

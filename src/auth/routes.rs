@@ -13,13 +13,13 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
 
+use super::service::{admin_json, create_admin, set_password, valid_username};
 use super::{
-    account_ids_of, check_password_strength, dummy_hash, hash_password, verify_password,
-    CurrentAdmin, ROLE_ADMIN, ROLE_OPERATOR,
+    check_password_strength, dummy_hash, verify_password, CurrentAdmin, ROLE_ADMIN, ROLE_OPERATOR,
 };
-use crate::api::{Api, Operation};
 use crate::entity::{accounts, admins};
 use crate::error::{ok, ApiResult, AppError, FieldErrors};
+use crate::http::openapi::{Api, Operation};
 use crate::http::{parse_json_body, JsonBody};
 use crate::ids::parse_id;
 use crate::state::AppState;
@@ -90,19 +90,6 @@ pub fn register(api: Api) -> Api {
 }
 
 /// What the API shows of an admin (never the hash).
-pub fn admin_json(admin: &admins::Model) -> Value {
-    json!({
-        "id": admin.id.to_string(),
-        "username": admin.username,
-        "role": admin.role,
-        "account_ids": account_ids_of(admin).iter().map(i64::to_string).collect::<Vec<_>>(),
-        "status": admin.status,
-        "last_login_at": admin.last_login_at,
-        "created_at": admin.created_at,
-        "updated_at": admin.updated_at,
-    })
-}
-
 #[derive(Deserialize)]
 struct LoginRequest {
     username: String,
@@ -202,21 +189,6 @@ async fn change_own_password(
 }
 
 /// Stores a new password hash, which signs out older tokens.
-pub async fn set_password(
-    state: &AppState,
-    admin: admins::Model,
-    password: &str,
-) -> Result<admins::Model, AppError> {
-    let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(AppError::internal)??;
-    let mut active = admin.into_active_model();
-    active.password_hash = Set(hash);
-    active.updated_at = Set(chrono::Utc::now());
-    Ok(active.update(&state.db).await?)
-}
-
 #[derive(Deserialize)]
 struct ListQuery {
     page: Option<u64>,
@@ -349,54 +321,6 @@ async fn add_admin(
         _ => admin,
     };
     Ok(ok(admin_json(&admin)))
-}
-
-pub fn valid_username(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
-/// Creates an admin; a taken user name is a 409.
-pub async fn create_admin(
-    state: &AppState,
-    username: &str,
-    password: &str,
-    role: &str,
-    account_ids: Vec<i64>,
-) -> Result<admins::Model, AppError> {
-    let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(AppError::internal)??;
-    let now = chrono::Utc::now();
-    let model = admins::ActiveModel {
-        id: Set(state.ids.next_id()?),
-        username: Set(username.to_string()),
-        password_hash: Set(hash),
-        role: Set(role.to_string()),
-        account_ids: Set(Some(json!(account_ids
-            .iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()))),
-        status: Set(1),
-        last_login_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    admins::Entity::insert(model)
-        .exec_without_returning(&state.db)
-        .await
-        .map_err(|e| match AppError::from(e) {
-            AppError::Conflict(_) => AppError::Conflict(format!("user name {username:?} is taken")),
-            other => other,
-        })?;
-    admins::Entity::find()
-        .filter(admins::Column::Username.eq(username))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| AppError::internal("admin vanished after insert"))
 }
 
 async fn edit_admin(

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admins;
 pub mod auto_replies;
+pub mod enums;
 pub mod jobs;
 pub mod materials;
 pub mod menus;

@@ -370,7 +370,7 @@ pub async fn refresh_certificates(
     accounts::Entity::update(accounts::ActiveModel {
         id: ActiveValue::Unchanged(account.account_id),
         pay_platform_certs: ActiveValue::Set(Some(json!(fresh))),
-        updated_at: ActiveValue::Set(crate::admin::now()),
+        updated_at: ActiveValue::Set(crate::db::now()),
         ..Default::default()
     })
     .exec(&state.db)

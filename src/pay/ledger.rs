@@ -138,10 +138,7 @@ pub async fn flag_order<C: ConnectionTrait>(
     pay_orders::Entity::update_many()
         .col_expr(pay_orders::Column::Flagged, Expr::value(1i16))
         .col_expr(pay_orders::Column::Note, Expr::value(truncate(reason, 255)))
-        .col_expr(
-            pay_orders::Column::UpdatedAt,
-            Expr::value(crate::admin::now()),
-        )
+        .col_expr(pay_orders::Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(pay_orders::Column::Id.eq(order_id))
         .exec(db)
         .await?;
@@ -223,12 +220,9 @@ pub async fn apply_trade<C: ConnectionTrait>(
     }
     let mut update = pay_orders::Entity::update_many()
         .col_expr(pay_orders::Column::TradeState, Expr::value(next.as_str()))
-        .col_expr(
-            pay_orders::Column::UpdatedAt,
-            Expr::value(crate::admin::now()),
-        );
+        .col_expr(pay_orders::Column::UpdatedAt, Expr::value(crate::db::now()));
     if next.is_paid() && !current.is_paid() {
-        let paid_at = report.success_time.unwrap_or_else(crate::admin::now);
+        let paid_at = report.success_time.unwrap_or_else(crate::db::now);
         update = update
             .col_expr(pay_orders::Column::PaidAt, Expr::value(paid_at))
             .col_expr(
@@ -266,10 +260,7 @@ pub async fn reserve_refund<C: ConnectionTrait>(
             pay_orders::Column::RefundedTotal,
             Expr::col(pay_orders::Column::RefundedTotal).add(amount),
         )
-        .col_expr(
-            pay_orders::Column::UpdatedAt,
-            Expr::value(crate::admin::now()),
-        )
+        .col_expr(pay_orders::Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(pay_orders::Column::Id.eq(order_id))
         .filter(
             pay_orders::Column::TradeState
@@ -296,10 +287,7 @@ async fn release_refund<C: ConnectionTrait>(
             pay_orders::Column::RefundedTotal,
             Expr::col(pay_orders::Column::RefundedTotal).sub(amount),
         )
-        .col_expr(
-            pay_orders::Column::UpdatedAt,
-            Expr::value(crate::admin::now()),
-        )
+        .col_expr(pay_orders::Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(pay_orders::Column::Id.eq(order_id))
         .filter(pay_orders::Column::RefundedTotal.gte(amount))
         .exec(db)
@@ -379,7 +367,7 @@ pub async fn apply_refund<C: ConnectionTrait>(
         .col_expr(pay_refunds::Column::Status, Expr::value(next.as_str()))
         .col_expr(
             pay_refunds::Column::UpdatedAt,
-            Expr::value(crate::admin::now()),
+            Expr::value(crate::db::now()),
         );
     if !report.refund_id.is_empty() {
         update = update.col_expr(
@@ -390,7 +378,7 @@ pub async fn apply_refund<C: ConnectionTrait>(
     if next == RefundStatus::Success {
         update = update.col_expr(
             pay_refunds::Column::SuccessTime,
-            Expr::value(report.success_time.unwrap_or_else(crate::admin::now)),
+            Expr::value(report.success_time.unwrap_or_else(crate::db::now)),
         );
     }
     if let Some(note) = note {

@@ -149,7 +149,7 @@ async fn handle(
     resource: &Value,
 ) -> Result<String, AppError> {
     let text = |key: &str| resource[key].as_str().unwrap_or_default().to_string();
-    let now = crate::admin::now();
+    let now = crate::db::now();
     let journal = pay_notifications::Model {
         id: state.ids.next_id()?,
         account_id: pay.account_id,

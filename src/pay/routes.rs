@@ -20,8 +20,93 @@ use super::states::{RefundStatus, TradeState};
 use crate::auth::CurrentAdmin;
 use crate::entity::{accounts, pay_orders, pay_refunds};
 use crate::error::{ok, ApiResult, AppError, FieldErrors};
+use crate::http::openapi::{Api, Operation};
 use crate::http::{parse_json_body, JsonBody};
 use crate::state::AppState;
+use axum::routing::{get, post};
+use utoipa::openapi::path::HttpMethod;
+
+pub fn register(api: Api) -> Api {
+    use HttpMethod::{Get, Post};
+    const TAG: &str = "pay";
+    api.route(
+        Operation::new(
+            Post,
+            "/wechat/wxpay/create_order",
+            TAG,
+            "Create a JSAPI or Native order: {account_id, trade_type JSAPI|NATIVE, total_fee (fen), description, \
+             openid (JSAPI), out_trade_no?, attach?, expire_minutes?} → order plus pay_params (JSAPI) or code_url (NATIVE)",
+        )
+        .json_body(),
+        post(create_order),
+    )
+    .route(
+        Operation::new(Get, "/wechat/wxpay/qrcode", TAG, "The Native order's code_url as a PNG QR code")
+            .query("order_id", "the order's id"),
+        get(qrcode),
+    )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/wxpay/query_order",
+            TAG,
+            "Ask WeChat Pay about an order and record its state: {order_id} or {account_id, out_trade_no}",
+        )
+        .json_body(),
+        post(query_order),
+    )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/wxpay/close_order",
+            TAG,
+            "Close an unpaid order: {order_id} or {account_id, out_trade_no}",
+        )
+        .json_body(),
+        post(close_order),
+    )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/wxpay/refund",
+            TAG,
+            "Refund part or all of a paid order: {order_id | account_id + out_trade_no, refund_fee (fen), reason?, \
+             out_refund_no?}; the refunds of an order never add up to more than was paid",
+        )
+        .json_body(),
+        post(refund),
+    )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/wxpay/query_refund",
+            TAG,
+            "Ask WeChat Pay about a refund and record its status: {id} or {account_id, out_refund_no}",
+        )
+        .json_body(),
+        post(query_refund),
+    )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/wxpay/refresh_certificates",
+            TAG,
+            "Download the account's platform certificates now (GET /v3/certificates): {account_id}",
+        )
+        .json_body(),
+        post(refresh_certificates),
+    )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/wxpay/notify/{account_id}",
+            TAG,
+            "WeChat Pay's notifications (signed and encrypted); 204 when handled, {code: FAIL, message} otherwise",
+        )
+        .public(),
+        post(super::notify::notify),
+    )
+}
 
 /// Largest order WeChat Pay's JSAPI and Native accept, in fen.
 const MAX_TOTAL_FEE: i64 = 10_000_000_000;
@@ -162,7 +247,7 @@ pub async fn create_order(
     } else {
         request.out_trade_no.clone()
     };
-    let now = crate::admin::now();
+    let now = crate::db::now();
     let expire_at = request
         .expire_minutes
         .map(|m| now + chrono::Duration::minutes(m));
@@ -242,10 +327,8 @@ pub async fn create_order(
     };
 
     let mut result = json!({});
-    let mut update = pay_orders::Entity::update_many().col_expr(
-        pay_orders::Column::UpdatedAt,
-        Expr::value(crate::admin::now()),
-    );
+    let mut update = pay_orders::Entity::update_many()
+        .col_expr(pay_orders::Column::UpdatedAt, Expr::value(crate::db::now()));
     if request.trade_type == "JSAPI" {
         let prepay_id = answer["prepay_id"].as_str().unwrap_or_default().to_string();
         if prepay_id.is_empty() {
@@ -569,7 +652,7 @@ pub async fn refund(
     };
 
     // Reserve the amount first; only a reservation lets the request go out.
-    let now = crate::admin::now();
+    let now = crate::db::now();
     let txn = state.db.begin().await?;
     if !ledger::reserve_refund(&txn, order.id, request.refund_fee).await? {
         txn.rollback().await?;
@@ -753,7 +836,7 @@ pub async fn query_refund(
             code,
             message,
         }) if refund.status == RefundStatus::Submitting.as_str()
-            && refund.created_at < crate::admin::now() - SUBMISSION_WINDOW =>
+            && refund.created_at < crate::db::now() - SUBMISSION_WINDOW =>
         {
             // The request never reached WeChat Pay: no money moved.
             (

@@ -8,15 +8,15 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
 
-use super::{plugin_context, DryRun};
-use crate::api::{Api, Operation};
+use super::dry_run;
 use crate::auth::CurrentAdmin;
 use crate::entity::accounts;
 use crate::error::{ok, ApiResult, AppError};
+use crate::http::openapi::{Api, Operation};
 use crate::http::{parse_json_body, JsonBody};
-use crate::pipeline::chain::{Context, Outcome};
 use crate::state::AppState;
 use crate::wechat::InboundMessage;
+use crate::wechat::SampleMessage;
 
 pub fn register(api: Api) -> Api {
     use HttpMethod::{Get, Post};
@@ -140,33 +140,6 @@ struct TestRequest {
     xml: Option<String>,
 }
 
-/// A sample message for a dry run.
-pub fn sample_message(
-    original_id: &str,
-    openid: &str,
-    text: Option<&str>,
-    event: Option<(&str, &str)>,
-) -> String {
-    use crate::wechat::reply::cdata;
-    let now = chrono::Utc::now().timestamp();
-    let body = match (text, event) {
-        (_, Some((event, key))) => format!(
-            "<MsgType><![CDATA[event]]></MsgType><Event>{}</Event><EventKey>{}</EventKey>",
-            cdata(event),
-            cdata(key)
-        ),
-        (text, None) => format!(
-            "<MsgType><![CDATA[text]]></MsgType><Content>{}</Content><MsgId>{now}</MsgId>",
-            cdata(text.unwrap_or_default())
-        ),
-    };
-    format!(
-        "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName><CreateTime>{now}</CreateTime>{body}</xml>",
-        cdata(original_id),
-        cdata(openid)
-    )
-}
-
 async fn test(
     State(state): State<AppState>,
     admin: CurrentAdmin,
@@ -179,117 +152,30 @@ async fn test(
     let xml = match (&request.xml, &request.text, &request.event) {
         (Some(xml), _, _) => xml.clone(),
         (None, None, None) => return Err(AppError::field("text", "give text, event or xml")),
-        (None, text, event) => sample_message(
-            &account.original_id,
-            &openid,
-            text.as_deref(),
-            event
-                .as_deref()
-                .map(|e| (e, request.event_key.as_deref().unwrap_or_default())),
-        ),
+        (None, text, event) => {
+            let sample = match event {
+                Some(event) => SampleMessage::Event {
+                    event: event.clone(),
+                    key: request.event_key.clone().unwrap_or_default(),
+                },
+                None => SampleMessage::Text(text.clone().unwrap_or_default()),
+            };
+            sample.to_xml(
+                &account.original_id,
+                &openid,
+                chrono::Utc::now().timestamp(),
+            )
+        }
     };
     let message =
         Arc::new(InboundMessage::parse(&xml).map_err(|e| AppError::field("xml", e.to_string()))?);
-    let fan = crate::pipeline::chain::load_fan(&state.db, account.id, &openid).await;
+    let fan = crate::fans::service::load_fan(&state.db, account.id, &openid).await;
 
-    if let Some(name) = &request.plugin {
-        let plugin = state
-            .plugins
-            .get(name)
-            .ok_or_else(|| AppError::field("plugin", format!("no loaded plugin named {name:?}")))?;
-        if !plugin.script.wants(&message) {
-            let mut dry =
-                DryRun::from_outcome(None, &super::script::ScriptOutcome::Continue, &message);
-            dry.error = Some(format!(
-                "{name} does not take this message type or event (see its PLUGIN declaration)"
-            ));
-            return Ok(ok(dry));
+    let dry = match &request.plugin {
+        Some(name) => {
+            dry_run::one_plugin(&state, &account, &message, &openid, fan.as_ref(), name).await?
         }
-        let ctx = plugin_context(fan.as_ref(), name, &account, &openid, true);
-        let report = plugin.run(message.clone(), ctx, account.id).await;
-        return Ok(ok(dry_run_of(
-            Some(super::handler_name(name)),
-            report,
-            &message,
-        )));
-    }
-
-    // The whole chain, as the callback would run it, without storing.
-    let callback_account = state
-        .callback_accounts
-        .by_app_id(&account.app_id)
-        .await?
-        .ok_or_else(|| AppError::field("account_id", "the account is disabled"))?;
-    let ctx = Arc::new(Context::new(
-        state.clone(),
-        callback_account,
-        message.clone(),
-        0,
-    ));
-    let mut logs = Vec::new();
-    for handler in state.chain.handlers().iter() {
-        let name = handler.name().to_string();
-        let outcome = match name
-            .strip_prefix("plugin:")
-            .and_then(|p| state.plugins.get(p))
-        {
-            Some(plugin) => {
-                if !plugin.script.wants(&message) {
-                    continue;
-                }
-                let script_ctx =
-                    plugin_context(fan.as_ref(), plugin.name(), &account, &openid, true);
-                let report = plugin.run(message.clone(), script_ctx, account.id).await;
-                logs.extend(report.logs.iter().cloned());
-                match report.outcome {
-                    Ok(outcome) => outcome,
-                    Err(error) => {
-                        logs.push(super::script::LogLine {
-                            level: "error".into(),
-                            message: format!("{name}: {error}"),
-                        });
-                        continue;
-                    }
-                }
-            }
-            None => match handler.handle(ctx.clone()).await {
-                Outcome::Reply(reply) => super::script::ScriptOutcome::Reply(reply),
-                Outcome::Continue => super::script::ScriptOutcome::Continue,
-                Outcome::NoReply => super::script::ScriptOutcome::NoReply,
-            },
-        };
-        if outcome != super::script::ScriptOutcome::Continue {
-            let mut dry = DryRun::from_outcome(Some(name), &outcome, &message);
-            dry.logs = logs;
-            return Ok(ok(dry));
-        }
-    }
-    let mut dry = DryRun::from_outcome(None, &super::script::ScriptOutcome::Continue, &message);
-    dry.logs = logs;
+        None => dry_run::whole_chain(&state, &account, message, &openid, fan.as_ref()).await?,
+    };
     Ok(ok(dry))
-}
-
-/// A plugin's call report as a dry-run result (its state writes dropped).
-pub fn dry_run_of(
-    handler: Option<String>,
-    report: super::CallReport,
-    message: &InboundMessage,
-) -> DryRun {
-    match report.outcome {
-        Ok(outcome) => {
-            let mut dry = DryRun::from_outcome(handler, &outcome, message);
-            dry.logs = report.logs;
-            dry.micros = report.micros;
-            dry
-        }
-        Err(error) => DryRun {
-            handler,
-            outcome: "error",
-            reply: None,
-            reply_xml: None,
-            logs: report.logs,
-            error: Some(error.to_string()),
-            micros: report.micros,
-        },
-    }
 }

@@ -11,7 +11,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::script::{StateScope, StateStore, StateWrites};
+use super::engine::{StateScope, StateStore, StateWrites};
 use crate::entity::{plugin_settings, plugin_state};
 use crate::ids::IdGenerator;
 
@@ -57,7 +57,7 @@ pub async fn apply_writes(
         return Ok(());
     }
     let txn = db.begin().await.map_err(|e| e.to_string())?;
-    let now = crate::admin::now();
+    let now = crate::db::now();
     for ((scope, key), value) in writes {
         match value {
             Some(value) => {
@@ -169,7 +169,7 @@ impl Switches {
         account_id: i64,
         enabled: bool,
     ) -> Result<(), String> {
-        let now = crate::admin::now();
+        let now = crate::db::now();
         let row = plugin_settings::Model {
             id: ids.next_id().map_err(|e| e.to_string())?,
             plugin: plugin.to_string(),

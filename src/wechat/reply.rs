@@ -44,12 +44,95 @@ pub enum Reply {
     TransferCustomerService,
 }
 
+/// The loose fields a reply is made of, as rules store them and admins send
+/// them; [`Reply::from_fields`] turns them into a reply of one `msg_type`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyFields {
+    #[serde(default)]
+    pub content: String,
+    #[serde(default)]
+    pub media_id: String,
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub music_url: String,
+    #[serde(default)]
+    pub hq_music_url: String,
+    #[serde(default)]
+    pub thumb_media_id: String,
+    #[serde(default)]
+    pub articles: Vec<Article>,
+}
+
 /// Text inside CDATA; a `]]>` in it is split across two sections.
 pub fn cdata(text: &str) -> String {
     format!("<![CDATA[{}]]>", text.replace("]]>", "]]]]><![CDATA[>"))
 }
 
 impl Reply {
+    /// The reply of kind `msg_type` (text, image, voice, video, music, news)
+    /// made of `fields`; `None` for another kind.
+    pub fn from_fields(msg_type: &str, fields: ReplyFields) -> Option<Reply> {
+        let ReplyFields {
+            content,
+            media_id,
+            title,
+            description,
+            music_url,
+            hq_music_url,
+            thumb_media_id,
+            articles,
+        } = fields;
+        Some(match msg_type {
+            "text" => Reply::Text { content },
+            "image" => Reply::Image { media_id },
+            "voice" => Reply::Voice { media_id },
+            "video" => Reply::Video {
+                media_id,
+                title,
+                description,
+            },
+            "music" => Reply::Music {
+                title,
+                description,
+                music_url,
+                hq_music_url,
+                thumb_media_id,
+            },
+            "news" => Reply::News { articles },
+            _ => return None,
+        })
+    }
+
+    /// The first field WeChat needs that is empty, with what is wrong.
+    pub fn missing_field(&self) -> Option<(&'static str, &'static str)> {
+        match self {
+            Reply::Text { content } if content.trim().is_empty() => {
+                Some(("content", "is required"))
+            }
+            Reply::Image { media_id }
+            | Reply::Voice { media_id }
+            | Reply::Video { media_id, .. }
+                if media_id.trim().is_empty() =>
+            {
+                Some(("media_id", "is required"))
+            }
+            Reply::Music { music_url, .. } if music_url.trim().is_empty() => {
+                Some(("music_url", "is required"))
+            }
+            Reply::Music { thumb_media_id, .. } if thumb_media_id.trim().is_empty() => {
+                Some(("thumb_media_id", "is required"))
+            }
+            Reply::News { articles } if articles.is_empty() || articles.len() > 8 => {
+                Some(("articles", "1 to 8 articles"))
+            }
+            _ => None,
+        }
+    }
+
     /// `MsgType` of the reply.
     pub fn msg_type(&self) -> &'static str {
         match self {

@@ -1,9 +1,7 @@
 //! The WeChat Official Account API client: one connection pool, access tokens
 //! that every caller shares, clear errors, and the retries that can help.
 
-pub mod fans;
-pub mod materials;
-pub mod routes;
+pub mod web;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,7 +117,7 @@ pub struct WxApi {
     refreshing: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
     /// Tokens fetched from WeChat by this process.
     pub token_fetches: AtomicU64,
-    tickets: fans::Tickets,
+    tickets: web::Tickets,
 }
 
 impl WxApi {
@@ -137,7 +135,7 @@ impl WxApi {
             tokens: Mutex::new(HashMap::new()),
             refreshing: Mutex::new(HashMap::new()),
             token_fetches: AtomicU64::new(0),
-            tickets: fans::Tickets::default(),
+            tickets: web::Tickets::default(),
         }
     }
 

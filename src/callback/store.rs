@@ -203,7 +203,7 @@ async fn store_inbound(
         template_logs::Entity::update_many()
             .col_expr(
                 template_logs::Column::Status,
-                Expr::value(crate::wxapi::routes::delivery_status(status)),
+                Expr::value(crate::templates::service::delivery_status(status)),
             )
             .col_expr(
                 template_logs::Column::DeliveredAt,

@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::accounts::CallbackAccount;
+use super::builtin::{DefaultReply, FollowReply, KeywordReply};
 use crate::entity::users;
 use crate::state::AppState;
-use crate::wechat::{Event, InboundMessage, MessageKind, Reply};
+use crate::wechat::{InboundMessage, Reply};
 
 /// What a handler decided.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,7 +58,7 @@ impl Context {
     pub async fn fan(&self) -> Option<&users::Model> {
         self.fan
             .get_or_init(|| {
-                load_fan(
+                crate::fans::service::load_fan(
                     &self.state.db,
                     self.account.model.id,
                     &self.message.from_user,
@@ -66,22 +67,6 @@ impl Context {
             .await
             .as_ref()
     }
-}
-
-pub async fn load_fan(
-    db: &sea_orm::DatabaseConnection,
-    account_id: i64,
-    openid: &str,
-) -> Option<users::Model> {
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    users::Entity::find()
-        .filter(users::Column::AccountId.eq(account_id))
-        .filter(users::Column::Openid.eq(openid))
-        .one(db)
-        .await
-        .inspect_err(|e| tracing::warn!(error = %e, "cannot read the fan"))
-        .ok()
-        .flatten()
 }
 
 pub type HandlerFuture = Pin<Box<dyn Future<Output = Outcome> + Send + 'static>>;
@@ -94,10 +79,7 @@ pub trait Handler: Send + Sync + 'static {
     fn handle(&self, ctx: Arc<Context>) -> HandlerFuture;
 }
 
-/// Priorities of the built-ins, so other handlers can place themselves.
-pub const FOLLOW_PRIORITY: i32 = 300;
-pub const KEYWORD_PRIORITY: i32 = 200;
-pub const DEFAULT_PRIORITY: i32 = -1000;
+pub use super::builtin::{DEFAULT_PRIORITY, FOLLOW_PRIORITY, KEYWORD_PRIORITY};
 
 /// Time kept back from handlers for storing and sending the reply.
 const REPLY_RESERVE: Duration = Duration::from_millis(250);
@@ -207,7 +189,7 @@ async fn deliver_late_reply(ctx: &Context, handler: &str, reply: &Reply) {
         tracing::warn!(handler, app_id = %account.app_id, "late reply dropped: late replies are off for this account");
         return;
     }
-    let sent = crate::wxapi::routes::send_and_store(
+    let sent = crate::messages::service::send_and_store(
         &ctx.state,
         account,
         &ctx.message.from_user,
@@ -223,74 +205,5 @@ async fn deliver_late_reply(ctx: &Context, handler: &str, reply: &Reply) {
         Err(error) => {
             tracing::warn!(handler, app_id = %account.app_id, %error, "late reply could not be delivered")
         }
-    }
-}
-
-/// Follow replies (reply_type 1) on subscribe, also through a QR code.
-pub struct FollowReply;
-
-impl Handler for FollowReply {
-    fn name(&self) -> &str {
-        "builtin:follow"
-    }
-    fn priority(&self) -> i32 {
-        FOLLOW_PRIORITY
-    }
-    fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
-        let outcome = match ctx.message.event() {
-            Some(Event::Subscribe { .. }) => match ctx.account.rules.follow.first() {
-                Some(rule) => Outcome::Reply(rule.reply.clone()),
-                None => Outcome::Continue,
-            },
-            _ => Outcome::Continue,
-        };
-        Box::pin(async move { outcome })
-    }
-}
-
-/// Keyword replies (reply_type 2) for text, and for menu clicks by their key.
-pub struct KeywordReply;
-
-impl Handler for KeywordReply {
-    fn name(&self) -> &str {
-        "builtin:keyword"
-    }
-    fn priority(&self) -> i32 {
-        KEYWORD_PRIORITY
-    }
-    fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
-        let text = match &ctx.message.kind {
-            MessageKind::Text { content } => Some(content.as_str()),
-            MessageKind::Voice {
-                recognition: Some(recognition),
-                ..
-            } => Some(recognition.as_str()),
-            MessageKind::Event(Event::Click { key }) => Some(key.as_str()),
-            _ => None,
-        };
-        let outcome = text
-            .and_then(|text| ctx.account.rules.keyword_match(text))
-            .map(|rule| Outcome::Reply(rule.reply.clone()))
-            .unwrap_or(Outcome::Continue);
-        Box::pin(async move { outcome })
-    }
-}
-
-/// The default reply (reply_type 3) to a text nothing else answered.
-pub struct DefaultReply;
-
-impl Handler for DefaultReply {
-    fn name(&self) -> &str {
-        "builtin:default"
-    }
-    fn priority(&self) -> i32 {
-        DEFAULT_PRIORITY
-    }
-    fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
-        let outcome = match (&ctx.message.kind, ctx.account.rules.default.first()) {
-            (MessageKind::Text { .. }, Some(rule)) => Outcome::Reply(rule.reply.clone()),
-            _ => Outcome::Continue,
-        };
-        Box::pin(async move { outcome })
     }
 }

@@ -2,7 +2,7 @@
 //! plugins can be tried without WeChat. Builds the message, signs it (and
 //! encrypts it for compatible and AES accounts), posts it, and opens the reply.
 
-use crate::wechat::{signature, xml, MessageCrypto};
+use crate::wechat::{signature, xml, MessageCrypto, SampleMessage};
 
 /// What to send, and to whom.
 #[derive(Clone, Debug)]
@@ -18,18 +18,7 @@ pub struct Simulation {
     pub original_id: String,
     /// The fan's openid.
     pub from: String,
-    pub message: SimulatedMessage,
-}
-
-#[derive(Clone, Debug)]
-pub enum SimulatedMessage {
-    Text(String),
-    /// An event name (`subscribe`, `unsubscribe`, `SCAN`, …) and its key.
-    Event {
-        event: String,
-        key: String,
-    },
-    Image(String),
+    pub message: SampleMessage,
 }
 
 /// The answer, opened.
@@ -45,28 +34,7 @@ pub struct SimulationResult {
 
 impl Simulation {
     pub fn message_xml(&self, now: i64) -> String {
-        let body = match &self.message {
-            SimulatedMessage::Text(text) => format!(
-                "<MsgType><![CDATA[text]]></MsgType><Content>{}</Content><MsgId>{}</MsgId>",
-                crate::wechat::reply::cdata(text),
-                now * 1000 + i64::from(rand::random::<u16>() % 1000)
-            ),
-            SimulatedMessage::Event { event, key } => format!(
-                "<MsgType><![CDATA[event]]></MsgType><Event>{}</Event><EventKey>{}</EventKey>",
-                crate::wechat::reply::cdata(event),
-                crate::wechat::reply::cdata(key)
-            ),
-            SimulatedMessage::Image(url) => format!(
-                "<MsgType><![CDATA[image]]></MsgType><PicUrl>{}</PicUrl><MediaId><![CDATA[simulated]]></MediaId><MsgId>{}</MsgId>",
-                crate::wechat::reply::cdata(url),
-                now * 1000 + i64::from(rand::random::<u16>() % 1000)
-            ),
-        };
-        format!(
-            "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName><CreateTime>{now}</CreateTime>{body}</xml>",
-            crate::wechat::reply::cdata(&self.original_id),
-            crate::wechat::reply::cdata(&self.from)
-        )
+        self.message.to_xml(&self.original_id, &self.from, now)
     }
 
     pub async fn run(&self) -> anyhow::Result<SimulationResult> {

@@ -1,6 +1,8 @@
 //! Request-body plumbing shared by every JSON route: bodies are read as bytes
 //! and parsed here so every failure becomes a clear error in our envelope.
 
+pub mod openapi;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;

@@ -1,29 +1,41 @@
-//! Downloads the pictures of image messages before WeChat's URLs expire, and
-//! serves them to signed-in admins. Only allowlisted hosts are fetched, and
-//! private or loopback addresses only when the allowlist names them.
+//! Downloads the pictures of image messages before WeChat's URLs expire (a
+//! background job the callback enqueues). Only allowlisted hosts are fetched,
+//! and private or loopback addresses only when the allowlist names them.
 
 use std::net::{IpAddr, SocketAddr};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use axum::extract::{Path as UrlPath, State};
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::auth::CurrentAdmin;
-use crate::entity::messages;
-use crate::error::AppError;
+use crate::entity::{jobs, messages};
+use crate::files::{write_atomically, MEDIA_DIR};
+use crate::jobs::{Job, JobError, JobFuture};
 use crate::state::AppState;
 
 /// Larger pictures are refused (WeChat's own image limit is 10 MB).
 pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
-pub const MEDIA_DIR: &str = "media";
 
-pub async fn download_image_job(state: &AppState, payload: &Value) -> Result<(), String> {
+/// The job: `{message_id, url}` → the message's `local_path`.
+pub struct DownloadImage;
+
+impl Job for DownloadImage {
+    const NAME: &'static str = "download_image";
+
+    fn run<'a>(state: &'a AppState, job: &'a jobs::Model) -> JobFuture<'a> {
+        Box::pin(download_image(
+            state,
+            job.payload.clone().unwrap_or(Value::Null),
+        ))
+    }
+}
+
+async fn download_image(state: &AppState, payload: Value) -> Result<(), JobError> {
     let message_id = payload
         .get("message_id")
         .and_then(crate::ids::parse_id)
@@ -37,8 +49,7 @@ pub async fn download_image_job(state: &AppState, payload: &Value) -> Result<(),
         .col_expr(messages::Column::LocalPath, Expr::value(local_path.clone()))
         .filter(messages::Column::Id.eq(message_id))
         .exec(&state.db)
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+        .await?;
     tracing::info!(message_id, %local_path, "image downloaded");
     Ok(())
 }
@@ -188,71 +199,6 @@ fn image_extension(content_type: &str) -> Option<&'static str> {
     })
 }
 
-async fn write_atomically(target: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if let Some(parent) = target.parent() {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    let temporary = target.with_extension(format!("tmp{}", rand::random::<u32>()));
-    tokio::fs::write(&temporary, bytes).await?;
-    tokio::fs::rename(&temporary, target).await
-}
-
-fn content_type_of(path: &Path) -> &'static str {
-    match path.extension().and_then(|e| e.to_str()).unwrap_or("") {
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "bmp" => "image/bmp",
-        "mp3" => "audio/mpeg",
-        "amr" => "audio/amr",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Folders of the data dir whose files admins may fetch.
-pub const SERVED_DIRS: [&str; 2] = [MEDIA_DIR, "uploads"];
-
-/// A stored `local_path`, checked to stay inside a served folder.
-fn safe_file_path(data_dir: &Path, requested: &str) -> Option<PathBuf> {
-    let parts: Vec<&str> = requested.split('/').collect();
-    let clean = parts.iter().all(|part| {
-        !part.is_empty()
-            && *part != "."
-            && *part != ".."
-            && part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-')
-    });
-    (clean && parts.len() >= 2 && SERVED_DIRS.contains(&parts[0])).then(|| data_dir.join(requested))
-}
-
-/// `GET /wechat/files/{*local_path}`: a downloaded or uploaded file, for admins.
-pub async fn serve_file(
-    State(state): State<AppState>,
-    _admin: CurrentAdmin,
-    UrlPath(requested): UrlPath<String>,
-) -> Result<Response, AppError> {
-    let path = safe_file_path(&state.config.data_dir, &requested)
-        .ok_or_else(|| AppError::BadRequest("not a stored file path".into()))?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| AppError::NotFound(format!("file {requested} not found")))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type_of(&path)),
-            // Content-addressed: a name never changes its bytes.
-            (
-                header::CACHE_CONTROL,
-                "private, max-age=31536000, immutable",
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,17 +221,6 @@ mod tests {
         for ip in ["183.3.226.35", "2400:da00::1"] {
             assert!(!is_internal(ip.parse().unwrap()), "{ip}");
         }
-    }
-
-    #[test]
-    fn file_paths_stay_inside_served_folders() {
-        let dir = Path::new("/data");
-        assert!(safe_file_path(dir, "media/ab/abcdef.jpg").is_some());
-        assert!(safe_file_path(dir, "jwt_secret").is_none());
-        assert!(safe_file_path(dir, "media/../jwt_secret").is_none());
-        assert!(safe_file_path(dir, "media//x").is_none());
-        assert!(safe_file_path(dir, "media/%2e%2e").is_none());
-        assert!(safe_file_path(dir, "wxmp.db").is_none());
     }
 
     #[tokio::test]

@@ -8,17 +8,12 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::entity::enums::{MatchType, ReplyType};
 use crate::entity::{accounts, auto_replies};
-use crate::wechat::{Article, MessageCrypto, Reply};
+use crate::wechat::{Article, MessageCrypto, Reply, ReplyFields};
 
 const TTL: Duration = Duration::from_secs(60);
 const MAX_ENTRIES: usize = 10_000;
-
-/// Rule kinds of `wx_auto_replies.reply_type`.
-pub const REPLY_FOLLOW: i16 = 1;
-pub const REPLY_KEYWORD: i16 = 2;
-pub const REPLY_DEFAULT: i16 = 3;
-pub const MATCH_EXACT: i16 = 1;
 
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -56,14 +51,14 @@ impl Rules {
             let rule = Rule {
                 id: row.id,
                 keyword: row.keyword.clone(),
-                exact: row.match_type == MATCH_EXACT,
+                exact: MatchType::from_code(row.match_type) == Some(MatchType::Exact),
                 reply,
             };
-            match row.reply_type {
-                REPLY_FOLLOW => rules.follow.push(rule),
-                REPLY_KEYWORD => rules.keyword.push(rule),
-                REPLY_DEFAULT => rules.default.push(rule),
-                _ => {}
+            match ReplyType::from_code(row.reply_type) {
+                Some(ReplyType::Follow) => rules.follow.push(rule),
+                Some(ReplyType::Keyword) => rules.keyword.push(rule),
+                Some(ReplyType::Default) => rules.default.push(rule),
+                None => {}
             }
         }
         rules
@@ -74,40 +69,25 @@ impl Rules {
     }
 }
 
-/// The reply a rule row describes.
+/// The reply a rule row describes (a news rule holds one article).
 pub fn reply_of(row: &auto_replies::Model) -> Option<Reply> {
-    Some(match row.message_type.as_str() {
-        "text" => Reply::Text {
-            content: row.content.clone(),
-        },
-        "image" => Reply::Image {
-            media_id: row.media_id.clone(),
-        },
-        "voice" => Reply::Voice {
-            media_id: row.media_id.clone(),
-        },
-        "video" => Reply::Video {
-            media_id: row.media_id.clone(),
-            title: row.title.clone(),
-            description: row.description.clone(),
-        },
-        "music" => Reply::Music {
-            title: row.title.clone(),
-            description: row.description.clone(),
-            music_url: row.music_url.clone(),
-            hq_music_url: row.hq_music_url.clone(),
-            thumb_media_id: row.thumb_media_id.clone(),
-        },
-        "news" => Reply::News {
-            articles: vec![Article {
-                title: row.title.clone(),
-                description: row.description.clone(),
-                pic_url: row.pic_url.clone(),
-                url: row.url.clone(),
-            }],
-        },
-        _ => return None,
-    })
+    let articles = vec![Article {
+        title: row.title.clone(),
+        description: row.description.clone(),
+        pic_url: row.pic_url.clone(),
+        url: row.url.clone(),
+    }];
+    let fields = ReplyFields {
+        content: row.content.clone(),
+        media_id: row.media_id.clone(),
+        title: row.title.clone(),
+        description: row.description.clone(),
+        music_url: row.music_url.clone(),
+        hq_music_url: row.hq_music_url.clone(),
+        thumb_media_id: row.thumb_media_id.clone(),
+        articles,
+    };
+    Reply::from_fields(&row.message_type, fields)
 }
 
 /// One account as the callback needs it.

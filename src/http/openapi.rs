@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::routing::{delete, get, post, put, MethodRouter};
+use axum::routing::MethodRouter;
 use axum::Router;
 use sea_orm::ColumnType;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
@@ -15,7 +15,6 @@ use utoipa::openapi::{
     PathsBuilder, Ref, Required, ResponseBuilder, ResponsesBuilder,
 };
 
-use crate::admin::{self, Resource};
 use crate::state::AppState;
 
 /// What the document says of one operation.
@@ -79,57 +78,12 @@ impl Default for Api {
     }
 }
 
-fn list_params<R: Resource>() -> Vec<(&'static str, String)> {
-    let mut params = vec![
-        ("page", "page number, from 1".to_string()),
-        ("page_size", "rows per page, 1–100 (default 20)".to_string()),
-    ];
-    for name in R::FILTERS {
-        params.push((name, format!("only rows whose {name} equals this")));
-    }
-    if admin::columns::<R>()
-        .iter()
-        .any(|(c, _, _)| c == "account_id")
-    {
-        params.push(("account_id", "only rows of this account".to_string()));
-    }
-    if !R::SEARCH.is_empty() {
-        params.push(("keyword", format!("substring of {}", R::SEARCH.join(", "))));
-    }
-    params.push((
-        "start",
-        "created at or after (RFC 3339, YYYY-MM-DD or unix seconds)".into(),
-    ));
-    params.push(("end", "created at or before".into()));
-    params
-}
-
 impl Api {
     /// Adds one route with its documentation.
     pub fn route(mut self, operation: Operation, handler: MethodRouter<AppState>) -> Self {
         self.router = self.router.route(&operation.path, handler);
         self.operations.push(operation);
         self
-    }
-
-    fn schema_name<R: Resource>() -> String {
-        let name: String = R::NOUN
-            .split(' ')
-            .map(|word| {
-                let mut chars = word.chars();
-                chars
-                    .next()
-                    .map(|c| c.to_uppercase().chain(chars).collect::<String>())
-                    .unwrap_or_default()
-            })
-            .collect();
-        name
-    }
-
-    fn register_schema<R: Resource>(&mut self) -> String {
-        let name = Self::schema_name::<R>();
-        self.schemas.insert(name.clone(), admin::columns::<R>());
-        name
     }
 
     /// Documents an operation served by a route added with [`Api::route`]
@@ -139,67 +93,10 @@ impl Api {
         self
     }
 
-    /// `GET {path}`: the paginated, filtered list of a resource.
-    pub fn list<R: Resource>(mut self, path: &str, tag: &str) -> Self {
-        self.register_schema::<R>();
-        self.route(
-            Operation {
-                method: HttpMethod::Get,
-                path: path.into(),
-                tag: tag.into(),
-                summary: format!("List {}s, newest first", R::NOUN),
-                auth: true,
-                query: list_params::<R>(),
-                body: None,
-            },
-            get(admin::list::<R>),
-        )
-    }
-
-    /// `{base}/list|add|edit|del` for a resource.
-    pub fn crud<R: Resource>(mut self, base: &str, tag: &str) -> Self {
-        let schema = self.register_schema::<R>();
-        let op = |method, verb: &str, summary: String, query, body| Operation {
-            method,
-            path: format!("{base}/{verb}"),
-            tag: tag.into(),
-            summary,
-            auth: true,
-            query,
-            body,
-        };
-        let noun = R::NOUN;
-        self.list::<R>(&format!("{base}/list"), tag)
-            .route(
-                op(
-                    HttpMethod::Post,
-                    "add",
-                    format!("Add a {noun}"),
-                    vec![],
-                    Some(Some(schema.clone())),
-                ),
-                post(admin::add::<R>),
-            )
-            .route(
-                op(
-                    HttpMethod::Put,
-                    "edit",
-                    format!("Edit a {noun}: `id` plus the fields to change"),
-                    vec![],
-                    Some(Some(schema)),
-                ),
-                put(admin::edit::<R>),
-            )
-            .route(
-                op(
-                    HttpMethod::Delete,
-                    "del",
-                    format!("Delete {noun}s by id"),
-                    vec![("id", "one id or a comma-separated list".into())],
-                    None,
-                ),
-                delete(admin::del::<R>),
-            )
+    /// Adds a schema component: (column, type, nullable) of each field.
+    pub fn schema(mut self, name: String, columns: Vec<(String, ColumnType, bool)>) -> Self {
+        self.schemas.insert(name, columns);
+        self
     }
 
     pub fn merge(mut self, router: Router<AppState>, operations: Vec<Operation>) -> Self {

@@ -1,0 +1,291 @@
+//! One message's way through the callback: check the signature and the
+//! timestamp, open (decrypt) the message, claim it against retries, store it,
+//! run the chain, store and encode the reply. Every message is committed
+//! before its reply leaves; one that cannot be stored gets a 503, so WeChat
+//! retries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use super::accounts::CallbackAccount;
+use super::chain::Context;
+use super::inflight::Claim;
+use super::record::inbound_record;
+use super::store::Stored;
+use crate::entity::enums::{Direction, MessageMode};
+use crate::entity::messages;
+use crate::error::AppError;
+use crate::messages::service::outbound_message;
+use crate::state::AppState;
+use crate::wechat::{reply, signature, InboundMessage};
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    pub signature: String,
+    #[serde(default)]
+    pub timestamp: String,
+    #[serde(default)]
+    pub nonce: String,
+    pub echostr: Option<String>,
+    pub msg_signature: Option<String>,
+}
+
+pub fn unauthorized(reason: &str) -> AppError {
+    AppError::Unauthorized(format!("callback refused: {reason}"))
+}
+
+/// Checks `signature` against the account's token and the timestamp window.
+pub fn verify_request(
+    state: &AppState,
+    account: &CallbackAccount,
+    query: &CallbackQuery,
+) -> Result<(), AppError> {
+    if !signature::verify(
+        &query.signature,
+        &[&account.model.token, &query.timestamp, &query.nonce],
+    ) {
+        return Err(unauthorized("bad or missing signature"));
+    }
+    check_timestamp(state, &query.timestamp)
+}
+
+pub fn check_timestamp(state: &AppState, timestamp: &str) -> Result<(), AppError> {
+    let max_age = state.config.callback_max_age_secs;
+    if max_age == 0 {
+        return Ok(());
+    }
+    let sent: i64 = timestamp
+        .parse()
+        .map_err(|_| unauthorized("timestamp is not a number"))?;
+    let skew = (chrono::Utc::now().timestamp() - sent).unsigned_abs();
+    if skew > max_age {
+        return Err(unauthorized(&format!(
+            "timestamp is {skew} s away from now (limit {max_age} s): a replay or a wrong clock"
+        )));
+    }
+    Ok(())
+}
+
+pub fn parse_body(body: &str) -> Result<crate::wechat::xml::Fields, AppError> {
+    crate::wechat::xml::parse(body).map_err(|e| AppError::BadRequest(format!("callback body: {e}")))
+}
+
+/// The message to trust (decrypted when the request is encrypted) and the
+/// XML it came from. A plaintext body is parsed only once.
+fn open_message(
+    account: &CallbackAccount,
+    query: &CallbackQuery,
+    body: &str,
+    outer: crate::wechat::xml::Fields,
+) -> Result<(InboundMessage, String, bool), AppError> {
+    let parsed = |result: Result<InboundMessage, crate::wechat::message::ParseError>| {
+        result.map_err(|e| AppError::BadRequest(format!("message: {e}")))
+    };
+    let encrypted = outer.get("Encrypt").filter(|e| !e.is_empty());
+    let mode = MessageMode::from_code(account.model.message_mode);
+    match (mode, encrypted) {
+        (Some(MessageMode::Compatible | MessageMode::Aes), Some(encrypted)) => {
+            let given = query
+                .msg_signature
+                .as_deref()
+                .ok_or_else(|| unauthorized("msg_signature is missing for an encrypted message"))?;
+            if !signature::verify(
+                given,
+                &[
+                    &account.model.token,
+                    &query.timestamp,
+                    &query.nonce,
+                    encrypted,
+                ],
+            ) {
+                return Err(unauthorized("bad msg_signature"));
+            }
+            let crypto = account.crypto.as_ref().ok_or_else(|| {
+                AppError::BadRequest(
+                    "the account has no valid EncodingAESKey to decrypt with".into(),
+                )
+            })?;
+            let xml = crypto
+                .decrypt(encrypted)
+                .map_err(|e| AppError::BadRequest(format!("cannot decrypt: {e}")))?;
+            Ok((parsed(InboundMessage::parse(&xml))?, xml, true))
+        }
+        (Some(MessageMode::Aes), None) => Err(AppError::BadRequest(
+            "the account is in AES mode but the message is not encrypted".into(),
+        )),
+        _ => Ok((
+            parsed(InboundMessage::from_fields(outer))?,
+            body.to_string(),
+            false,
+        )),
+    }
+}
+
+pub async fn receive(
+    state: AppState,
+    account: Arc<CallbackAccount>,
+    query: CallbackQuery,
+    body: &str,
+    outer: Option<crate::wechat::xml::Fields>,
+    arrival: Instant,
+) -> Result<Response, AppError> {
+    let deadline = arrival + Duration::from_millis(state.config.callback_deadline_ms);
+    verify_request(&state, &account, &query)?;
+    let outer = match outer {
+        Some(outer) => outer,
+        None => parse_body(body)?,
+    };
+    let (message, xml, was_encrypted) = open_message(&account, &query, body, outer)?;
+    let original_id = &account.model.original_id;
+    if !original_id.is_empty()
+        && message.to_user != *original_id
+        && message.to_user != account.model.app_id
+    {
+        return Err(AppError::BadRequest(format!(
+            "the message is addressed to {:?}, not to this account ({original_id})",
+            message.to_user
+        )));
+    }
+    let encode = |reply_xml: Option<&str>| encode_reply(&account, was_encrypted, reply_xml);
+
+    let key = (account.model.id, message.dedupe_key());
+    let claim = match state.inflight.claim(key.clone()) {
+        Claim::Waiter(mut waiter) => {
+            // A retry while the first attempt runs: answer what it answers. If
+            // it failed or is still busy, ask WeChat to retry once more.
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            return match tokio::time::timeout(remaining, waiter.wait()).await {
+                Ok(Ok(reply)) => {
+                    tracing::info!(app_id = %account.model.app_id, key = %key.1, "retry answered from the first attempt");
+                    Ok(encode(reply.as_deref()))
+                }
+                _ => Err(AppError::Unavailable(
+                    "the first attempt of this message did not finish; retry".into(),
+                )),
+            };
+        }
+        Claim::Owner(claim) => claim,
+    };
+
+    let message = Arc::new(message);
+    let now = crate::db::now();
+    let message_id = state.ids.next_id()?;
+    let inbound = inbound_record(&state, &account, &message, &xml, message_id, now)?;
+    match state.store.record_inbound(inbound).await {
+        Ok(Stored::New) => {}
+        Ok(Stored::Duplicate(first_id)) => {
+            let reply = stored_reply(&state, first_id, deadline).await;
+            claim.finish(reply.clone());
+            return Ok(encode(reply.as_deref()));
+        }
+        Err(error) => {
+            // Never `success` for a message that was not stored: WeChat retries.
+            tracing::error!(app_id = %account.model.app_id, %error, "received message not stored");
+            return Err(AppError::Unavailable(
+                "the message could not be stored; retry".into(),
+            ));
+        }
+    }
+    if message.msg_type == "image" {
+        state.jobs.notify();
+    }
+
+    let ctx = Arc::new(Context::new(
+        state.clone(),
+        account.clone(),
+        message.clone(),
+        message_id,
+    ));
+    let reply = state.chain.dispatch(ctx, deadline).await;
+    let reply_xml = match reply {
+        Some((handler, reply)) => {
+            let created = chrono::Utc::now().timestamp();
+            let xml = reply.to_xml(&message.from_user, &message.to_user, created);
+            let mut row = outbound_message(
+                &state,
+                account.model.id,
+                &message.from_user,
+                &reply,
+                Some(message_id),
+                &handler,
+            )?;
+            row.raw_xml = xml.clone();
+            if let Err(error) = state.store.record_reply(row).await {
+                tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored");
+            }
+            Some(xml)
+        }
+        None => None,
+    };
+    claim.finish(reply_xml.clone());
+    Ok(encode(reply_xml.as_deref()))
+}
+
+/// The reply stored for an earlier attempt of a message, waiting (until the
+/// deadline) while another process may still be writing it.
+async fn stored_reply(state: &AppState, answered_id: i64, deadline: Instant) -> Option<String> {
+    loop {
+        let found = messages::Entity::find()
+            .filter(messages::Column::ReplyTo.eq(answered_id))
+            .filter(messages::Column::Direction.eq(Direction::Sent))
+            .one(&state.db)
+            .await;
+        match found {
+            Ok(Some(reply)) => return Some(reply.raw_xml),
+            Ok(None) if Instant::now() + Duration::from_millis(400) < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// The HTTP answer: `success` for no reply; the reply encrypted for AES
+/// accounts and for encrypted requests of compatible accounts; else plain.
+fn encode_reply(
+    account: &CallbackAccount,
+    was_encrypted: bool,
+    reply_xml: Option<&str>,
+) -> Response {
+    let Some(xml) = reply_xml else {
+        return (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "success",
+        )
+            .into_response();
+    };
+    let encrypt = match MessageMode::from_code(account.model.message_mode) {
+        Some(MessageMode::Aes) => true,
+        Some(MessageMode::Compatible) => was_encrypted,
+        _ => false,
+    };
+    let body = match (&account.crypto, encrypt) {
+        (Some(crypto), true) => {
+            let encrypted = crypto.encrypt(xml);
+            let timestamp = chrono::Utc::now().timestamp().to_string();
+            let nonce = random_nonce();
+            let msg_signature =
+                signature::sign(&[&account.model.token, &timestamp, &nonce, &encrypted]);
+            reply::encrypted_envelope(&encrypted, &msg_signature, &timestamp, &nonce)
+        }
+        _ => xml.to_string(),
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/xml; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+fn random_nonce() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 16)
+}

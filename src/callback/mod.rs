@@ -1,0 +1,22 @@
+//! The WeChat callback: verify → decrypt → parse → dedupe → store → dispatch
+//! → reply, for plaintext, compatible and AES accounts.
+//!
+//! - [`routes`]: the HTTP endpoints (URL check and messages, with or without the AppID);
+//! - [`flow`]: one message's way from request to reply;
+//! - [`record`]: the received message as rows (message, fan bookkeeping, jobs);
+//! - [`store`]: the writer task that commits those rows (group commit);
+//! - [`inflight`]: retries that arrive while the first attempt runs;
+//! - [`accounts`]: accounts and their compiled rules, cached;
+//! - [`chain`] and [`builtin`]: the handlers that answer, by priority.
+
+pub mod accounts;
+pub mod builtin;
+pub mod chain;
+pub mod flow;
+pub mod inflight;
+pub mod record;
+pub mod routes;
+pub mod store;
+
+/// WeChat's messages are small; anything larger is not from WeChat.
+pub const MAX_CALLBACK_BODY: usize = 64 * 1024;

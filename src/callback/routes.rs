@@ -1,0 +1,190 @@
+//! The callback's HTTP endpoints: URL verification (GET) and messages
+//! (POST), at the shared path (account found by ToUserName or by token) and
+//! at a path per AppID.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use tokio::time::Instant;
+use utoipa::openapi::path::HttpMethod;
+
+use super::accounts::CallbackAccount;
+use super::flow::{
+    check_timestamp, parse_body, receive, unauthorized, verify_request, CallbackQuery,
+};
+use super::MAX_CALLBACK_BODY;
+use crate::error::AppError;
+use crate::http::openapi::{Api, Operation};
+use crate::state::AppState;
+use crate::wechat::signature;
+use std::sync::Arc;
+
+const PATH: &str = "/wechat/official_account/callback";
+
+pub fn register(api: Api) -> Api {
+    let routes = || {
+        get(verify_url_any)
+            .post(receive_any)
+            .layer(DefaultBodyLimit::max(MAX_CALLBACK_BODY))
+    };
+    let routes_for_app = || {
+        get(verify_url_for_app)
+            .post(receive_for_app)
+            .layer(DefaultBodyLimit::max(MAX_CALLBACK_BODY))
+    };
+    let doc = |method, path: &str, summary: &str| {
+        Operation::new(method, path, "wechat callback", summary)
+            .public()
+            .query("signature", "sha1 of token, timestamp and nonce")
+            .query("timestamp", "unix seconds")
+            .query("nonce", "random string")
+    };
+    let with_app = format!("{PATH}/{{app_id}}");
+    let post_doc = |path: &str, summary: &str| {
+        doc(HttpMethod::Post, path, summary)
+            .query(
+                "msg_signature",
+                "signature over the Encrypt element (AES and compatible modes)",
+            )
+            .query("encrypt_type", "aes when encrypted")
+    };
+    api.route(
+        doc(
+            HttpMethod::Get,
+            PATH,
+            "URL verification: echoes echostr when the signature matches an account's token",
+        )
+        .query("echostr", "string to echo"),
+        routes(),
+    )
+    .documented(post_doc(
+        PATH,
+        "A message or event from WeChat; the account is found by ToUserName",
+    ))
+    .route(
+        doc(
+            HttpMethod::Get,
+            &with_app,
+            "URL verification for one account",
+        )
+        .query("echostr", "string to echo"),
+        routes_for_app(),
+    )
+    .documented(post_doc(
+        &with_app,
+        "A message or event from WeChat for one account",
+    ))
+}
+
+async fn account_by_app_id(
+    state: &AppState,
+    app_id: &str,
+) -> Result<Arc<CallbackAccount>, AppError> {
+    state
+        .callback_accounts
+        .by_app_id(app_id)
+        .await
+        .map_err(|e| AppError::Unavailable(format!("database: {e}")))?
+        .ok_or_else(|| AppError::NotFound(format!("no enabled account with AppID {app_id:?}")))
+}
+
+async fn verify_url_for_app(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Response, AppError> {
+    let account = account_by_app_id(&state, &app_id).await?;
+    verify_request(&state, &account, &query).inspect_err(|e| log_refusal(&app_id, e))?;
+    echo(query)
+}
+
+async fn verify_url_any(
+    State(state): State<AppState>,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Response, AppError> {
+    let accounts = state
+        .callback_accounts
+        .all()
+        .await
+        .map_err(|e| AppError::Unavailable(format!("database: {e}")))?;
+    let matching = accounts
+        .iter()
+        .find(|a| {
+            signature::verify(
+                &query.signature,
+                &[&a.model.token, &query.timestamp, &query.nonce],
+            )
+        })
+        .ok_or_else(|| unauthorized("the signature matches no account's token"))
+        .inspect_err(|e| log_refusal("-", e))?;
+    check_timestamp(&state, &query.timestamp)
+        .inspect_err(|e| log_refusal(&matching.model.app_id, e))?;
+    echo(query)
+}
+
+fn echo(query: CallbackQuery) -> Result<Response, AppError> {
+    let echostr = query
+        .echostr
+        .ok_or_else(|| AppError::BadRequest("echostr is missing".into()))?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        echostr,
+    )
+        .into_response())
+}
+
+fn log_refusal(app_id: &str, error: &AppError) {
+    tracing::warn!(app_id, status = error.status().as_u16(), reason = %error, "callback refused");
+}
+
+async fn receive_for_app(
+    State(state): State<AppState>,
+    Path(app_id): Path<String>,
+    Query(query): Query<CallbackQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let arrival = Instant::now();
+    let body = read_body(body).inspect_err(|e| log_refusal(&app_id, e))?;
+    let account = account_by_app_id(&state, &app_id)
+        .await
+        .inspect_err(|e| log_refusal(&app_id, e))?;
+    receive(state, account, query, &body, None, arrival)
+        .await
+        .inspect_err(|e| log_refusal(&app_id, e))
+}
+
+async fn receive_any(
+    State(state): State<AppState>,
+    Query(query): Query<CallbackQuery>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let arrival = Instant::now();
+    let body = read_body(body).inspect_err(|e| log_refusal("-", e))?;
+    // The account is named by ToUserName, readable in every mode.
+    let outer = parse_body(&body).inspect_err(|e| log_refusal("-", e))?;
+    let to_user = outer.text("ToUserName");
+    let lookup = async {
+        if let Some(account) = state.callback_accounts.by_original_id(&to_user).await? {
+            return Ok(Some(account));
+        }
+        state.callback_accounts.by_app_id(&to_user).await
+    };
+    let account = lookup
+        .await
+        .map_err(|e: sea_orm::DbErr| AppError::Unavailable(format!("database: {e}")))?
+        .ok_or_else(|| AppError::NotFound(format!("no enabled account for ToUserName {to_user:?}")))
+        .inspect_err(|e| log_refusal("-", e))?;
+    let app_id = account.model.app_id.clone();
+    receive(state, account, query, &body, Some(outer), arrival)
+        .await
+        .inspect_err(|e| log_refusal(&app_id, e))
+}
+
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<String, AppError> {
+    let bytes = body.map_err(|r| crate::http::body_error(r.status(), r.body_text()))?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| AppError::BadRequest("callback body is not UTF-8".into()))
+}

@@ -1,0 +1,5 @@
+//! Materials: uploaded files, temporary and permanent media on WeChat, news drafts.
+
+pub mod files;
+pub mod routes;
+pub mod service;

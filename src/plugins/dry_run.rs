@@ -1,0 +1,163 @@
+//! Dry runs: one plugin, or the whole chain as the callback would run it,
+//! on a message that is not stored; the reply it would give and what it logged.
+
+use std::sync::Arc;
+
+use super::engine::{LogLine, ScriptOutcome};
+use super::plugin_context;
+use crate::callback::chain::{Context, Outcome};
+use crate::entity::{accounts, users};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::wechat::InboundMessage;
+
+/// A dry run of one plugin or the whole chain: the reply it would give and
+/// what it logged. Nothing is stored.
+#[derive(Debug, serde::Serialize)]
+pub struct DryRun {
+    /// The handler that answered, if any.
+    pub handler: Option<String>,
+    pub outcome: &'static str,
+    pub reply: Option<crate::wechat::Reply>,
+    pub reply_xml: Option<String>,
+    pub logs: Vec<LogLine>,
+    pub error: Option<String>,
+    pub micros: u64,
+}
+
+impl DryRun {
+    pub fn from_outcome(
+        handler: Option<String>,
+        outcome: &ScriptOutcome,
+        message: &InboundMessage,
+    ) -> Self {
+        let (name, reply) = match outcome {
+            ScriptOutcome::Reply(reply) => ("reply", Some(reply.clone())),
+            ScriptOutcome::Continue => ("continue", None),
+            ScriptOutcome::NoReply => ("no_reply", None),
+        };
+        DryRun {
+            handler,
+            outcome: name,
+            reply_xml: reply
+                .as_ref()
+                .map(|r| r.to_xml(&message.from_user, &message.to_user, message.create_time)),
+            reply,
+            logs: Vec::new(),
+            error: None,
+            micros: 0,
+        }
+    }
+}
+
+/// One plugin on `message`, as the fan `openid`.
+pub async fn one_plugin(
+    state: &AppState,
+    account: &accounts::Model,
+    message: &Arc<InboundMessage>,
+    openid: &str,
+    fan: Option<&users::Model>,
+    name: &str,
+) -> Result<DryRun, AppError> {
+    let plugin = state
+        .plugins
+        .get(name)
+        .ok_or_else(|| AppError::field("plugin", format!("no loaded plugin named {name:?}")))?;
+    if !plugin.script.wants(message) {
+        let mut dry = DryRun::from_outcome(None, &ScriptOutcome::Continue, message);
+        dry.error = Some(format!(
+            "{name} does not take this message type or event (see its PLUGIN declaration)"
+        ));
+        return Ok(dry);
+    }
+    let ctx = plugin_context(fan, name, account, openid, true);
+    let report = plugin.run(message.clone(), ctx, account.id).await;
+    Ok(dry_run_of(Some(super::handler_name(name)), report, message))
+}
+
+/// Every handler of the chain in order, as the callback runs them, until one answers.
+pub async fn whole_chain(
+    state: &AppState,
+    account: &accounts::Model,
+    message: Arc<InboundMessage>,
+    openid: &str,
+    fan: Option<&users::Model>,
+) -> Result<DryRun, AppError> {
+    // The whole chain, as the callback would run it, without storing.
+    let callback_account = state
+        .callback_accounts
+        .by_app_id(&account.app_id)
+        .await?
+        .ok_or_else(|| AppError::field("account_id", "the account is disabled"))?;
+    let ctx = Arc::new(Context::new(
+        state.clone(),
+        callback_account,
+        message.clone(),
+        0,
+    ));
+    let mut logs = Vec::new();
+    for handler in state.chain.handlers().iter() {
+        let name = handler.name().to_string();
+        let outcome = match name
+            .strip_prefix("plugin:")
+            .and_then(|p| state.plugins.get(p))
+        {
+            Some(plugin) => {
+                if !plugin.script.wants(&message) {
+                    continue;
+                }
+                let script_ctx = plugin_context(fan, plugin.name(), account, openid, true);
+                let report = plugin.run(message.clone(), script_ctx, account.id).await;
+                logs.extend(report.logs.iter().cloned());
+                match report.outcome {
+                    Ok(outcome) => outcome,
+                    Err(error) => {
+                        logs.push(LogLine {
+                            level: "error".into(),
+                            message: format!("{name}: {error}"),
+                        });
+                        continue;
+                    }
+                }
+            }
+            None => match handler.handle(ctx.clone()).await {
+                Outcome::Reply(reply) => ScriptOutcome::Reply(reply),
+                Outcome::Continue => ScriptOutcome::Continue,
+                Outcome::NoReply => ScriptOutcome::NoReply,
+            },
+        };
+        if outcome != ScriptOutcome::Continue {
+            let mut dry = DryRun::from_outcome(Some(name), &outcome, &message);
+            dry.logs = logs;
+            return Ok(dry);
+        }
+    }
+    let mut dry = DryRun::from_outcome(None, &ScriptOutcome::Continue, &message);
+    dry.logs = logs;
+    Ok(dry)
+}
+
+/// A plugin's call report as a dry-run result (its state writes dropped).
+pub fn dry_run_of(
+    handler: Option<String>,
+    report: super::CallReport,
+    message: &InboundMessage,
+) -> DryRun {
+    match report.outcome {
+        Ok(outcome) => {
+            let mut dry = DryRun::from_outcome(handler, &outcome, message);
+            dry.logs = report.logs;
+            dry.micros = report.micros;
+            dry
+        }
+        Err(error) => DryRun {
+            handler,
+            outcome: "error",
+            reply: None,
+            reply_xml: None,
+            logs: report.logs,
+            error: Some(error.to_string()),
+            micros: report.micros,
+        },
+    }
+}

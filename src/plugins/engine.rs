@@ -1,0 +1,329 @@
+//! The sandboxed Rhai engine: its limits, the state of one call (state reads
+//! and writes, logs, the reply), and the functions registered for scripts.
+
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use rhai::module_resolvers::StaticModuleResolver;
+use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map, Module, Position, Scope};
+
+use super::api::{json_module, random_module, regex_module, reply_module, time_module};
+use crate::wechat::Reply;
+
+/// Sandbox limits. Wall time is per call; the rest bound what one call can build.
+pub const MAX_OPERATIONS: u64 = 20_000_000;
+pub const MAX_CALL_LEVELS: usize = 48;
+pub const MAX_EXPR_DEPTH: usize = 64;
+pub const MAX_STRING: usize = 256 * 1024;
+pub const MAX_ARRAY: usize = 10_000;
+pub const MAX_MAP: usize = 10_000;
+pub const MAX_STATE_VALUE: usize = 64 * 1024;
+pub const MAX_STATE_WRITES: usize = 200;
+
+thread_local! {
+    /// When the script on this thread must stop.
+    pub(super) static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+    /// The call running on this thread (for logs and state).
+    pub(super) static CURRENT: RefCell<Option<Arc<CallState>>> = const { RefCell::new(None) };
+}
+
+/// What a script returned.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScriptOutcome {
+    Reply(Reply),
+    Continue,
+    NoReply,
+}
+
+/// The value `reply::…` builders return; `reply::none()` holds `None`.
+#[derive(Clone, Debug)]
+pub struct ScriptReply(pub Option<Reply>);
+
+/// Where plugin state lives. Reads happen during a call (on the script's
+/// thread); writes are applied after the call succeeded.
+pub trait StateStore: Send + Sync {
+    fn get(&self, scope: &StateScope, key: &str) -> Result<Option<serde_json::Value>, String>;
+}
+
+/// Whose value: a plugin, in an account, optionally for one fan.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StateScope {
+    pub plugin: String,
+    pub account_id: i64,
+    /// Empty for account-wide values.
+    pub openid: String,
+}
+
+/// One pending write: `None` removes the key.
+pub type StateWrites = BTreeMap<(StateScope, String), Option<serde_json::Value>>;
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct LogLine {
+    pub level: String,
+    pub message: String,
+}
+
+/// Everything one call collects: its state reads and writes, and its logs.
+pub struct CallState {
+    pub plugin: String,
+    pub account_id: i64,
+    pub openid: String,
+    store: Arc<dyn StateStore>,
+    pub writes: Mutex<StateWrites>,
+    pub logs: Mutex<Vec<LogLine>>,
+}
+
+impl CallState {
+    pub fn new(plugin: &str, account_id: i64, openid: &str, store: Arc<dyn StateStore>) -> Self {
+        Self {
+            plugin: plugin.to_string(),
+            account_id,
+            openid: openid.to_string(),
+            store,
+            writes: Mutex::new(BTreeMap::new()),
+            logs: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn scope(&self, per_fan: bool) -> StateScope {
+        StateScope {
+            plugin: self.plugin.clone(),
+            account_id: self.account_id,
+            openid: if per_fan {
+                self.openid.clone()
+            } else {
+                String::new()
+            },
+        }
+    }
+
+    fn log(&self, level: &str, message: &str) {
+        match level {
+            "error" => tracing::error!(plugin = %self.plugin, "{message}"),
+            "warn" => tracing::warn!(plugin = %self.plugin, "{message}"),
+            _ => tracing::info!(plugin = %self.plugin, "{message}"),
+        }
+        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
+        if logs.len() < 100 {
+            logs.push(LogLine {
+                level: level.into(),
+                message: message.chars().take(2000).collect(),
+            });
+        }
+    }
+
+    fn get(&self, per_fan: bool, key: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        let scope = self.scope(per_fan);
+        let pending = self
+            .writes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(scope.clone(), key.to_string()))
+            .cloned();
+        let value = match pending {
+            Some(value) => value,
+            None => self
+                .store
+                .get(&scope, key)
+                .map_err(|e| format!("state: {e}"))?,
+        };
+        match value {
+            Some(value) => rhai::serde::to_dynamic(value),
+            None => Ok(Dynamic::UNIT),
+        }
+    }
+
+    fn set(
+        &self,
+        per_fan: bool,
+        key: &str,
+        value: Option<Dynamic>,
+    ) -> Result<(), Box<EvalAltResult>> {
+        if key.is_empty() || key.len() > 191 {
+            return Err("state keys are 1–191 bytes".into());
+        }
+        let value = match value {
+            Some(value) => {
+                let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
+                if json.to_string().len() > MAX_STATE_VALUE {
+                    return Err(
+                        format!("state value for {key:?} is over {MAX_STATE_VALUE} bytes").into(),
+                    );
+                }
+                Some(json)
+            }
+            None => None,
+        };
+        let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        if writes.len() >= MAX_STATE_WRITES {
+            return Err(format!("more than {MAX_STATE_WRITES} state writes in one call").into());
+        }
+        writes.insert((self.scope(per_fan), key.to_string()), value);
+        Ok(())
+    }
+}
+
+fn with_call<T>(
+    f: impl FnOnce(&CallState) -> Result<T, Box<EvalAltResult>>,
+) -> Result<T, Box<EvalAltResult>> {
+    CURRENT.with(|current| match current.borrow().as_ref() {
+        Some(call) => f(call),
+        None => Err("plugin state and logs are only available while a plugin runs".into()),
+    })
+}
+
+/// The `ctx` argument of entry points.
+#[derive(Clone)]
+pub struct PluginContext {
+    pub account: Map,
+    pub fan: Map,
+    pub plugin: ImmutableString,
+    pub dry_run: bool,
+}
+
+/// Modules plugins may import, by name (`import "util" as util;`).
+pub type Modules = BTreeMap<String, String>;
+
+/// A compile error with its place.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ScriptError {
+    pub file: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(column)) => {
+                write!(f, "{}:{line}:{column}: {}", self.file, self.message)
+            }
+            (Some(line), None) => write!(f, "{}:{line}: {}", self.file, self.message),
+            _ => write!(f, "{}: {}", self.file, self.message),
+        }
+    }
+}
+
+pub fn script_error(file: &str, position: Position, message: impl Into<String>) -> ScriptError {
+    ScriptError {
+        file: file.into(),
+        line: position.line(),
+        column: position.position(),
+        message: message.into(),
+    }
+}
+
+/// A sandboxed engine that resolves `import` from `modules` (compiled here).
+pub fn build_engine(modules: &Modules) -> Result<Engine, ScriptError> {
+    let mut engine = Engine::new();
+    engine
+        .set_max_operations(MAX_OPERATIONS)
+        .set_max_call_levels(MAX_CALL_LEVELS)
+        .set_max_expr_depths(MAX_EXPR_DEPTH, MAX_EXPR_DEPTH)
+        .set_max_string_size(MAX_STRING)
+        .set_max_array_size(MAX_ARRAY)
+        .set_max_map_size(MAX_MAP)
+        .set_max_modules(64)
+        .disable_symbol("eval")
+        .on_progress(|_| {
+            let expired = DEADLINE
+                .with(|d| d.get())
+                .is_some_and(|deadline| Instant::now() >= deadline);
+            expired.then(|| Dynamic::from("the plugin ran out of time"))
+        })
+        .on_print(|text| {
+            let _ = with_call(|call| {
+                call.log("info", text);
+                Ok(())
+            });
+        })
+        .on_debug(|text, _, position| {
+            let _ = with_call(|call| {
+                call.log("debug", &format!("{text} @ {position}"));
+                Ok(())
+            });
+        });
+    register_api(&mut engine);
+
+    // Library modules are compiled into memory: importing never reads files.
+    let mut resolver = StaticModuleResolver::new();
+    let mut module_engine = Engine::new();
+    module_engine.disable_symbol("eval");
+    register_api(&mut module_engine);
+    for (name, source) in modules {
+        let file = format!("{name}.rhai");
+        let ast = module_engine
+            .compile(source)
+            .map_err(|e| script_error(&file, e.position(), e.err_type().to_string()))?;
+        let module = Module::eval_ast_as_new(Scope::new(), &ast, &module_engine)
+            .map_err(|e| script_error(&file, e.position(), e.to_string()))?;
+        resolver.insert(name.clone(), module);
+    }
+    engine.set_module_resolver(resolver);
+    Ok(engine)
+}
+
+pub(super) fn text_of(value: &Dynamic) -> String {
+    value
+        .clone()
+        .into_string()
+        .unwrap_or_else(|_| value.to_string())
+}
+
+fn register_api(engine: &mut Engine) {
+    engine.register_type_with_name::<ScriptReply>("Reply");
+    engine.register_type_with_name::<PluginContext>("Context");
+    engine
+        .register_get("account", |ctx: &mut PluginContext| ctx.account.clone())
+        .register_get("fan", |ctx: &mut PluginContext| ctx.fan.clone())
+        .register_get("plugin", |ctx: &mut PluginContext| ctx.plugin.clone())
+        .register_get("dry_run", |ctx: &mut PluginContext| ctx.dry_run)
+        .register_fn("get", |_: &mut PluginContext, key: &str| {
+            with_call(|c| c.get(false, key))
+        })
+        .register_fn("set", |_: &mut PluginContext, key: &str, value: Dynamic| {
+            with_call(|c| c.set(false, key, Some(value)))
+        })
+        .register_fn("remove", |_: &mut PluginContext, key: &str| {
+            with_call(|c| c.set(false, key, None))
+        })
+        .register_fn("fan_get", |_: &mut PluginContext, key: &str| {
+            with_call(|c| c.get(true, key))
+        })
+        .register_fn(
+            "fan_set",
+            |_: &mut PluginContext, key: &str, value: Dynamic| {
+                with_call(|c| c.set(true, key, Some(value)))
+            },
+        )
+        .register_fn("fan_remove", |_: &mut PluginContext, key: &str| {
+            with_call(|c| c.set(true, key, None))
+        })
+        .register_fn("log", |_: &mut PluginContext, message: Dynamic| {
+            with_call(|c| {
+                c.log("info", &text_of(&message));
+                Ok(())
+            })
+        })
+        .register_fn("warn", |_: &mut PluginContext, message: Dynamic| {
+            with_call(|c| {
+                c.log("warn", &text_of(&message));
+                Ok(())
+            })
+        })
+        .register_fn("error", |_: &mut PluginContext, message: Dynamic| {
+            with_call(|c| {
+                c.log("error", &text_of(&message));
+                Ok(())
+            })
+        });
+
+    engine.register_static_module("reply", reply_module().into());
+    engine.register_static_module("time", time_module().into());
+    engine.register_static_module("regex", regex_module().into());
+    engine.register_static_module("json", json_module().into());
+    engine.register_static_module("random", random_module().into());
+}

@@ -1,0 +1,74 @@
+//! A plugin as a handler of the dispatch chain: it runs only for the accounts
+//! it is on for, and a failure passes the message on.
+
+use super::engine::ScriptOutcome;
+use super::{plugin_context, state, Plugin};
+use std::sync::Arc;
+
+use crate::callback::chain::{Context, Handler, HandlerFuture, Outcome};
+
+/// A plugin as a handler of the chain.
+pub(super) struct PluginHandler {
+    pub(super) plugin: Arc<Plugin>,
+    pub(super) handler_name: String,
+}
+
+pub fn handler_name(plugin: &str) -> String {
+    format!("plugin:{plugin}")
+}
+
+impl Handler for PluginHandler {
+    fn name(&self) -> &str {
+        &self.handler_name
+    }
+
+    fn priority(&self) -> i32 {
+        self.plugin.script.declaration.priority
+    }
+
+    fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
+        let plugin = self.plugin.clone();
+        Box::pin(async move {
+            let account = &ctx.account.model;
+            if !plugin.script.wants(&ctx.message) || !plugin.runs_for(&account.app_id) {
+                return Outcome::Continue;
+            }
+            if let Some(switches) = &plugin.runtime.switches {
+                match switches.enabled(plugin.name(), account.id).await {
+                    Ok(true) => {}
+                    Ok(false) => return Outcome::Continue,
+                    Err(error) => {
+                        tracing::warn!(plugin = %plugin.name(), %error, "cannot read plugin switches; skipping");
+                        return Outcome::Continue;
+                    }
+                }
+            }
+            let script_ctx = plugin_context(
+                ctx.fan().await,
+                plugin.name(),
+                account,
+                &ctx.message.from_user,
+                false,
+            );
+            let report = plugin
+                .run(ctx.message.clone(), script_ctx, account.id)
+                .await;
+            match report.outcome {
+                Ok(outcome) => {
+                    if let Err(error) =
+                        state::apply_writes(&ctx.state.db, &ctx.state.ids, report.writes).await
+                    {
+                        tracing::error!(plugin = %plugin.name(), %error, "plugin state not saved");
+                    }
+                    match outcome {
+                        ScriptOutcome::Reply(reply) => Outcome::Reply(reply),
+                        ScriptOutcome::Continue => Outcome::Continue,
+                        ScriptOutcome::NoReply => Outcome::NoReply,
+                    }
+                }
+                // Logged and counted in `run`; a failing script never hurts the reply.
+                Err(_) => Outcome::Continue,
+            }
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! Admin endpoints for template messages: sync, send one, send to many.
+
+use axum::extract::State;
+use axum::routing::post;
+use sea_orm::{ActiveModelTrait, IntoActiveModel};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use utoipa::openapi::path::HttpMethod;
+
+use super::job::SendTemplates;
+use super::service::{checked_template, send_one, sync_from_wechat, TemplateMessage};
+use crate::auth::{account_for, account_in_body, CurrentAdmin};
+use crate::error::{ok, ApiResult, AppError};
+use crate::http::openapi::{Api, Operation};
+use crate::http::{parse_json_body, JsonBody};
+use crate::jobs::Job;
+use crate::state::AppState;
+
+pub fn register(api: Api) -> Api {
+    let op = |path: &str, summary: &str| {
+        Operation::new(HttpMethod::Post, path, "templates", summary).json_body()
+    };
+    api.route(
+        op("/wechat/wxtemplates/sync", "Sync the account's templates from WeChat: {account_id}"),
+        post(sync_templates),
+    )
+    .route(
+        op(
+            "/wechat/wxtemplates/send",
+            "Send a template message: {account_id, template_id, openid, data, url?, miniprogram?}",
+        ),
+        post(send_template),
+    )
+    .route(
+        op(
+            "/wechat/wxtemplates/send_bulk",
+            "Send a template message to many fans as a paced background job: {account_id, template_id, openids, data, url?}",
+        ),
+        post(send_bulk),
+    )
+}
+
+async fn sync_templates(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let account = account_in_body(&state, &admin, body).await?;
+    Ok(ok(sync_from_wechat(&state, &account).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendTemplate {
+    #[serde(with = "crate::ids::json_id")]
+    account_id: i64,
+    template_id: String,
+    openid: String,
+    data: Map<String, Value>,
+    #[serde(default)]
+    url: String,
+    miniprogram: Option<Value>,
+}
+
+async fn send_template(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let request: SendTemplate = parse_json_body(body)?;
+    let account = account_for(&state, &admin, request.account_id).await?;
+    if request.openid.trim().is_empty() {
+        return Err(AppError::field("openid", "is required"));
+    }
+    let (template, data) =
+        checked_template(&state, account.id, &request.template_id, request.data).await?;
+    let message = TemplateMessage {
+        template: &template,
+        openid: &request.openid,
+        data: &data,
+        url: &request.url,
+        miniprogram: request.miniprogram.as_ref(),
+    };
+    match send_one(&state, &account, message).await? {
+        (log, Ok(())) => Ok(ok(log)),
+        (_, Err(error)) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SendBulk {
+    #[serde(with = "crate::ids::json_id")]
+    account_id: i64,
+    template_id: String,
+    openids: Vec<String>,
+    data: Map<String, Value>,
+    #[serde(default)]
+    url: String,
+    miniprogram: Option<Value>,
+}
+
+async fn send_bulk(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let request: SendBulk = parse_json_body(body)?;
+    let account = account_for(&state, &admin, request.account_id).await?;
+    let openids: Vec<String> = request
+        .openids
+        .iter()
+        .map(|o| o.trim().to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if openids.is_empty() || openids.len() > 10_000 {
+        return Err(AppError::field("openids", "1 to 10 000 openids"));
+    }
+    let (template, data) =
+        checked_template(&state, account.id, &request.template_id, request.data).await?;
+    let job = crate::jobs::new_job(
+        state.ids.next_id()?,
+        SendTemplates::NAME,
+        json!({
+            "account_id": account.id.to_string(), "template_id": template.template_id, "openids": openids,
+            "data": data, "url": request.url, "miniprogram": request.miniprogram,
+            "total": openids.len(), "next": 0, "sent": 0, "failed": 0,
+        }),
+        crate::db::now(),
+    );
+    let job = job
+        .into_active_model()
+        .reset_all()
+        .insert(&state.db)
+        .await?;
+    state.jobs.notify();
+    Ok(ok(job))
+}

@@ -1,0 +1,3 @@
+//! The account's own web pages opened in WeChat: OAuth and the JS-SDK.
+
+pub mod routes;
