@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod dev;
 pub mod entity;
 pub mod error;
 pub mod http;

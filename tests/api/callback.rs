@@ -1,13 +1,11 @@
 //! The WeChat callback over HTTP: every mode, every message type, fans,
 //! retries, bad input, the deadline and the handler chain.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::wechat::{add_rule, Peer, TOKEN};
-use common::TestApp;
+use crate::helpers::TestApp;
+use crate::wechat::{add_rule, Peer, TOKEN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use wxmp::pipeline::chain::{Context, Handler, HandlerFuture, Outcome};
@@ -381,7 +379,7 @@ async fn bad_input_is_refused_clearly_and_stores_nothing() {
         )
     };
     let other_app =
-        wxmp::wechat::MessageCrypto::new(common::wechat::AES_KEY, "wxsomeoneelse").unwrap();
+        wxmp::wechat::MessageCrypto::new(crate::wechat::AES_KEY, "wxsomeoneelse").unwrap();
     let text = peer.text("o_bad", "hi", 1);
     let old = (chrono::Utc::now().timestamp() - 3600).to_string();
     let cases: Vec<(&str, String, String, StatusCode, &str)> = vec![
@@ -605,7 +603,7 @@ async fn the_chain_runs_by_priority() {
         json!({"reply_type": 3, "content": "from default"}),
     )
     .await;
-    let content = |answer: common::wechat::Answer| answer.reply.map(|r| r.text("Content"));
+    let content = |answer: crate::wechat::Answer| answer.reply.map(|r| r.text("Content"));
     assert_eq!(
         content(peer.send(&app, &peer.text("o", "menu", 1)).await).as_deref(),
         Some("from keyword")
@@ -735,7 +733,7 @@ async fn wxmp_simulate_sends_and_prints_the_decrypted_reply() {
         "--token",
         TOKEN,
         "--aes-key",
-        common::wechat::AES_KEY,
+        crate::wechat::AES_KEY,
         "--mode",
         "2",
         "--original-id",

@@ -2,10 +2,8 @@
 //! protocol: `wechatpy` (PyPI) encrypts and signs the request as WeChat does,
 //! and decrypts and verifies wxmp's encrypted reply.
 
-mod common;
-
-use common::wechat::{add_rule, Peer, AES_KEY, TOKEN};
-use common::TestApp;
+use crate::helpers::TestApp;
+use crate::wechat::{add_rule, Peer, AES_KEY, TOKEN};
 use serde_json::{json, Value};
 
 fn run_wechatpy(args: Vec<String>) -> Value {

@@ -1,13 +1,11 @@
 //! Rhai plugins on a running server with a temporary plugins directory: hot
 //! reload, the sandbox, state, switches, priorities and dry runs.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::wechat::{add_rule, Peer};
-use common::TestApp;
+use crate::helpers::TestApp;
+use crate::wechat::{add_rule, Peer};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -181,7 +179,7 @@ fn on_message(msg, ctx) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_survives_a_restart_and_dry_runs_store_nothing() {
     let data_dir = tempfile::tempdir().unwrap();
-    let config = common::test_config(data_dir.path()).await;
+    let config = crate::helpers::test_config(data_dir.path()).await;
     std::fs::create_dir_all(&config.plugins_dir).unwrap();
     std::fs::write(config.plugins_dir.join("counter.rhai"), COUNTER).unwrap();
 
@@ -295,7 +293,7 @@ async fn plugins_can_be_switched_off_per_account_and_take_their_place_in_the_cha
             json!({"plugin": "nope", "account_id": one.account_id}),
         )
         .await;
-    common::assert_field_error(status, &body, "plugin");
+    crate::helpers::assert_field_error(status, &body, "plugin");
 }
 
 /// Copies the repository's example plugins into the server's plugins dir.

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use wxmp::wechat::{signature, xml, MessageCrypto};
 
-use super::TestApp;
+use crate::helpers::TestApp;
 
 pub const TOKEN: &str = "callbacktoken";
 pub const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
