@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::helpers::TestApp;
-use crate::wechat::{add_rule, Peer, TOKEN};
+use crate::wechat::{Peer, TOKEN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use wxmp::pipeline::chain::{Context, Handler, HandlerFuture, Outcome};
@@ -83,12 +83,9 @@ async fn every_mode_replies_in_its_own_form() {
         (2, "wxmodeaes0000001"),
     ] {
         let peer = Peer::create(&app, app_id, mode).await;
-        add_rule(
-            &app,
-            &peer.account_id,
-            json!({"keyword": "你好", "match_type": 1, "content": "欢迎 ]]> 🎉"}),
-        )
-        .await;
+        app.seed(&peer.account_id)
+            .rule(json!({"keyword": "你好", "match_type": 1, "content": "欢迎 ]]> 🎉"}))
+            .await;
         let answer = peer
             .send(&app, &peer.text("o_fan", "你好", 1000 + i64::from(mode)))
             .await;
@@ -255,12 +252,9 @@ async fn every_message_type_and_event_is_stored_with_its_fields() {
 async fn fans_are_created_and_kept_up_to_date() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxfans000000001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 1, "content": "感谢关注"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 1, "content": "感谢关注"}))
+        .await;
     let answer = peer
         .send(
             &app,
@@ -301,12 +295,9 @@ async fn fans_are_created_and_kept_up_to_date() {
 async fn twenty_concurrent_retries_store_once_and_get_the_same_reply() {
     let app = Arc::new(TestApp::spawn().await);
     let peer = Peer::create(&app, "wxretry00000001", 2).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "retry", "content": "只回复一次"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "retry", "content": "只回复一次"}))
+        .await;
     let message = peer.text("o_retry", "retry", 424242);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
@@ -553,12 +544,9 @@ impl Handler for Scripted {
 async fn a_slow_handler_is_abandoned_at_the_deadline() {
     let app = TestApp::spawn_with(|config| config.callback_deadline_ms = 1000).await;
     let peer = Peer::create(&app, "wxslow000000001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "默认回复"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "默认回复"}))
+        .await;
     app.server.state.chain.register(Arc::new(Scripted {
         name: "slow",
         priority: 1000,
@@ -585,24 +573,15 @@ async fn a_slow_handler_is_abandoned_at_the_deadline() {
 async fn the_chain_runs_by_priority() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxchain00000001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "menu", "match_type": 2, "content": "from keyword"}),
-    )
-    .await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "CLICK_KEY", "content": "from click"}),
-    )
-    .await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "from default"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "menu", "match_type": 2, "content": "from keyword"}))
+        .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "CLICK_KEY", "content": "from click"}))
+        .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "from default"}))
+        .await;
     let content = |answer: crate::wechat::Answer| answer.reply.map(|r| r.text("Content"));
     assert_eq!(
         content(peer.send(&app, &peer.text("o", "menu", 1)).await).as_deref(),
@@ -717,12 +696,9 @@ async fn a_message_that_cannot_be_stored_is_answered_with_5xx() {
 async fn wxmp_simulate_sends_and_prints_the_decrypted_reply() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxsimulate000001", 2).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "试试", "content": "模拟成功"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "试试", "content": "模拟成功"}))
+        .await;
     let server = format!("http://{}", app.server.addr);
     let args = [
         "simulate",
@@ -767,18 +743,12 @@ async fn wxmp_simulate_sends_and_prints_the_decrypted_reply() {
 async fn replies_say_who_answered_and_the_dashboard_counts_them() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxdashboard00001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "价格", "match_type": 2, "content": "99 元"}),
-    )
-    .await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 1, "content": "欢迎"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "价格", "match_type": 2, "content": "99 元"}))
+        .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 1, "content": "欢迎"}))
+        .await;
     peer.send(&app, &peer.event("o_a", "subscribe", "", 1_700_000_000))
         .await;
     peer.send(&app, &peer.text("o_a", "价格多少", 1)).await;

@@ -163,7 +163,7 @@ fn verify_with_merchant_key(message: &[u8], signature_b64: &str) {
 }
 
 #[tokio::test]
-async fn jsapi_order_is_signed_and_paid_once() {
+async fn a_jsapi_order_is_signed_and_paid_once() {
     let pay = setup(KeyMode::PublicKey).await;
     let created = pay.create("JSAPI", 1234).await;
     let order = &created["order"];
@@ -281,7 +281,7 @@ async fn concurrent_deliveries_of_one_notification_have_one_effect() {
 }
 
 #[tokio::test]
-async fn native_order_qr_code_query_and_close() {
+async fn a_native_order_has_a_qr_code_and_can_be_queried_and_closed() {
     let pay = setup(KeyMode::PublicKey).await;
     let created = pay.create("NATIVE", 500).await;
     let id = created["order"]["id"].as_str().unwrap().to_string();
@@ -591,7 +591,7 @@ async fn amount_mismatch_is_flagged_and_unknown_orders_are_recorded() {
 }
 
 #[tokio::test]
-async fn refunds_partial_full_over_refused_and_refused_by_wechat() {
+async fn partial_and_full_refunds_go_through_while_over_refunds_and_wechat_refusals_do_not() {
     let pay = setup(KeyMode::PublicKey).await;
     let (id, out_trade_no) = pay.paid_order(100).await;
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::helpers::TestApp;
-use crate::wechat::{add_rule, Peer};
+use crate::wechat::Peer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -66,12 +66,9 @@ fn on_message(msg, ctx) {
 async fn files_are_picked_up_changed_broken_and_removed_without_restart() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxplugreload0001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "default"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "default"}))
+        .await;
     assert_eq!(
         reply_to(&app, &peer, "hi").await.as_deref(),
         Some("default")
@@ -119,12 +116,9 @@ async fn files_are_picked_up_changed_broken_and_removed_without_restart() {
 async fn runaway_scripts_are_stopped_and_the_reply_still_comes() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxplugloop000001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "default"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "default"}))
+        .await;
     write(&app, "spin.rhai", "const PLUGIN = #{ name: \"spin\", priority: 500 };\nfn on_message(msg, ctx) {\n    if msg.content == \"spin\" { loop { } }\n    ()\n}\n");
     write(&app, "grow.rhai", "const PLUGIN = #{ name: \"grow\", priority: 400 };\nfn on_message(msg, ctx) {\n    if msg.content != \"grow\" { return; }\n    let s = \"x\";\n    loop { s += s; }\n}\n");
     write(&app, "oops.rhai", "const PLUGIN = #{ name: \"oops\", priority: 300 };\nfn on_message(msg, ctx) {\n    if msg.content == \"oops\" { throw \"broken on purpose\"; }\n}\n");
@@ -232,12 +226,9 @@ async fn plugins_can_be_switched_off_per_account_and_take_their_place_in_the_cha
     let one = Peer::create(&app, "wxplugswitch0001", 0).await;
     let two = Peer::create(&app, "wxplugswitch0002", 0).await;
     for peer in [&one, &two] {
-        add_rule(
-            &app,
-            &peer.account_id,
-            json!({"keyword": "hi", "content": "keyword rule"}),
-        )
-        .await;
+        app.seed(&peer.account_id)
+            .rule(json!({"keyword": "hi", "content": "keyword rule"}))
+            .await;
     }
     // Below the keyword rules (200): the rule answers first.
     write(

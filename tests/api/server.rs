@@ -40,7 +40,7 @@ const SPEC_PATHS: &[(&str, &str)] = &[
 ];
 
 #[tokio::test]
-async fn health_and_readiness() {
+async fn health_and_readiness_answer_without_a_token() {
     let app = TestApp::spawn().await;
     let (status, body) = app.send(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);

@@ -165,10 +165,3 @@ impl Peer {
         }
     }
 }
-
-/// Adds an enabled auto-reply rule.
-pub async fn add_rule(app: &TestApp, account_id: &str, rule: serde_json::Value) {
-    let mut rule = rule;
-    rule["account_id"] = json!(account_id);
-    app.add("/wechat/wxautoreplies/add", rule).await;
-}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::helpers::TestApp;
-use crate::wechat::{add_rule, Peer};
+use crate::wechat::Peer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use wxmp::sandbox::FakeWeChat;
@@ -512,12 +512,9 @@ async fn a_reply_that_missed_the_deadline_goes_out_as_a_customer_service_message
     })
     .await;
     let peer = account(&app, "wxlate000000001").await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "默认"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "默认"}))
+        .await;
     app.server.state.chain.register(Arc::new(Late));
     let answer = peer.send(&app, &peer.text("o_late", "hello", 77)).await;
     assert_eq!(

@@ -148,10 +148,7 @@ async fn tries_messages_against_the_rules_and_picks_reply_media() {
     let app = TestApp::spawn().await;
     let account = app.add_account("wxuitry000000001").await;
     app.add_account("wxuitry000000002").await;
-    app.add(
-        "/wechat/wxautoreplies/add",
-        json!({"account_id": account, "reply_type": 2, "keyword": "营业时间", "match_type": 1, "message_type": "text", "content": "每天 8:00–22:00 营业 ☕"}),
-    )
+    app.seed(&account).rule(json!({"reply_type": 2, "keyword": "营业时间", "match_type": 1, "message_type": "text", "content": "每天 8:00–22:00 营业 ☕"}))
     .await;
     let b = browser().await;
     sign_in(&b, &app).await;
@@ -165,15 +162,9 @@ async fn tries_messages_against_the_rules_and_picks_reply_media() {
         image_path.as_str().unwrap().starts_with("uploads/"),
         "{image_path}"
     );
-    app.add(
-        "/wechat/wxmaterials/add",
-        json!({"account_id": account, "media_type": "image", "media_id": "MEDIA_X", "name": "菜单.png", "local_path": image_path, "is_permanent": 1, "sync_status": 1}),
-    )
+    app.seed(&account).material(json!({"media_type": "image", "media_id": "MEDIA_X", "name": "菜单.png", "local_path": image_path, "is_permanent": 1, "sync_status": 1}))
     .await;
-    app.add(
-        "/wechat/wxmaterials/add",
-        json!({"account_id": account, "media_type": "voice", "media_id": "MEDIA_V", "name": "欢迎.wav", "local_path": voice_path, "is_permanent": 1, "sync_status": 1}),
-    )
+    app.seed(&account).material(json!({"media_type": "voice", "media_id": "MEDIA_V", "name": "欢迎.wav", "local_path": voice_path, "is_permanent": 1, "sync_status": 1}))
     .await;
 
     // All accounts: the box asks for one first.

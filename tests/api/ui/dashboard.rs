@@ -10,22 +10,16 @@ use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn dashboard_charts_show_an_accounts_messages_follows_and_who_answered() {
-    use crate::wechat::{add_rule, Peer};
+    use crate::wechat::Peer;
     const APP_ID: &str = "wxuicharts000001";
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, APP_ID, 2).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 1, "content": "感谢关注"}),
-    )
-    .await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "营业时间", "match_type": 1, "content": "每天 9:00–21:00"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 1, "content": "感谢关注"}))
+        .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "营业时间", "match_type": 1, "content": "每天 9:00–21:00"}))
+        .await;
     let now = chrono::Utc::now().timestamp();
     for (n, fan) in ["o_chart_1", "o_chart_2", "o_chart_3"].iter().enumerate() {
         let answer = peer

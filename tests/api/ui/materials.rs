@@ -122,10 +122,7 @@ async fn creates_a_news_draft_from_the_dialog() {
     const APP_ID: &str = "wxuinews00000001";
     let (app, fake) = with_fake_wechat(&[APP_ID]).await;
     let account = app.add_account(APP_ID).await;
-    app.add(
-        "/wechat/wxmaterials/add",
-        json!({"account_id": account, "media_type": "image", "media_id": "MEDIA_COVER_1", "name": "封面.jpg", "is_permanent": 1, "sync_status": 1}),
-    )
+    app.seed(&account).material(json!({"media_type": "image", "media_id": "MEDIA_COVER_1", "name": "封面.jpg", "is_permanent": 1, "sync_status": 1}))
     .await;
     let b = browser().await;
     sign_in(&b, &app).await;

@@ -20,10 +20,7 @@ async fn replies_in_the_conversation_after_a_fan_writes() {
         json!({"id": peer.account_id, "app_secret": SECRET}),
     )
     .await;
-    app.add(
-        "/wechat/wxmaterials/add",
-        json!({"account_id": peer.account_id, "media_type": "image", "media_id": "MEDIA_PERM_1", "name": "门店照片.png", "is_permanent": 1, "sync_status": 1}),
-    )
+    app.seed(&peer.account_id).material(json!({"media_type": "image", "media_id": "MEDIA_PERM_1", "name": "门店照片.png", "is_permanent": 1, "sync_status": 1}))
     .await;
     // The fan writes, as WeChat delivers it: signed and encrypted.
     let answer = peer

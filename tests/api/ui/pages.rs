@@ -75,11 +75,9 @@ async fn every_page_loads_without_errors() {
 
     // Paging: 25 fans make two pages of 20; the page is kept in the URL.
     for n in 0..24 {
-        app.add(
-            "/wechat/wxusers/add",
-            json!({"account_id": account, "openid": format!("o_fan_page_{n:02}"), "nickname": format!("粉丝 {n}")}),
-        )
-        .await;
+        app.seed(&account)
+            .fan(json!({"openid": format!("o_fan_page_{n:02}"), "nickname": format!("粉丝 {n}")}))
+            .await;
     }
     open(&b, &app, "/wechat/wxusers").await;
     b.wait_for(".table tbody tr").await;

@@ -8,7 +8,7 @@ use super::{
 use crate::helpers::{TestApp, ADMIN_PASSWORD, ADMIN_USER};
 
 #[tokio::test]
-async fn signing_in_and_out_and_expired_sessions() {
+async fn signs_in_and_out_and_an_expired_session_returns_to_the_login_page() {
     let app = TestApp::spawn().await;
     let b = browser().await;
 
