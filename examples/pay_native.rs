@@ -1,4 +1,4 @@
-//! The whole WeChat Pay path, against the fake WeChat Pay the tests use:
+//! The whole WeChat Pay path, against the fake WeChat Pay (`wxmp::dev::fake_pay`):
 //! a merchant account, a Native order and its QR code, the payer pays, the
 //! signed and encrypted notification marks the order paid (and its replay
 //! changes nothing), OAuth for the payer's openid and a JSAPI order with its
@@ -7,12 +7,9 @@
 //!
 //! `cargo run --example pay_native`
 
-#[path = "../tests/common/fake_pay.rs"]
-mod fake_pay;
-
-use fake_pay::{FakePay, SignWith};
 use serde_json::{json, Value};
 use wxmp::config::Config;
+use wxmp::dev::fake_pay::{self, FakePay, SignWith};
 
 struct Admin {
     client: reqwest::Client,

@@ -45,6 +45,12 @@ export function clear(el) {
   return el;
 }
 
+let uid = 0;
+/** An element id no other element of the page has: `prefix-N`. */
+export function nextId(prefix) {
+  return `${prefix}-${++uid}`;
+}
+
 // Icons drawn for wxmp: 24×24, stroked with the current text colour.
 const ICONS = {
   dashboard: '<rect x="3" y="3" width="7" height="9" rx="1.5"/><rect x="14" y="3" width="7" height="5" rx="1.5"/><rect x="14" y="12" width="7" height="9" rx="1.5"/><rect x="3" y="16" width="7" height="5" rx="1.5"/>',

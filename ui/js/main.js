@@ -3,7 +3,8 @@
 
 import { h, clear, icon, button, toast, alertDialog } from "./dom.js";
 import { api, session, ApiError } from "./api.js";
-import { formDialog, errorState, loadingState } from "./components.js";
+import { errorState, loadingState } from "./states.js";
+import { formDialog } from "./form.js";
 
 const NAV = [
   { group: "Overview", items: [{ path: "/dashboard", title: "Dashboard", icon: "dashboard", page: "dashboard" }] },

@@ -2,7 +2,9 @@
 
 import { h, badge, button, timeEl, copyText, toast } from "../dom.js";
 import { resource } from "../api.js";
-import { listView, pageHeader, formDialog } from "../components.js";
+import { pageHeader } from "../states.js";
+import { listView } from "../list.js";
+import { formDialog } from "../form.js";
 import { deleteButton, editButton, statusBadge } from "./common.js";
 
 const TYPES = [[0, "Subscription account · 订阅号"], [1, "Subscription, upgraded · 订阅号"], [2, "Service account · 服务号"], [3, "Test account · 测试号"]];

@@ -2,7 +2,9 @@
 
 import { h, badge, button, toast, timeEl } from "../dom.js";
 import { api } from "../api.js";
-import { listView, pageHeader, formDialog } from "../components.js";
+import { pageHeader } from "../states.js";
+import { listView } from "../list.js";
+import { formDialog } from "../form.js";
 import { deleteButton, editButton, statusBadge } from "./common.js";
 
 const ROLES = [["operator", "Operator: content of assigned accounts"], ["admin", "Admin: everything, including admins"]];

@@ -2,7 +2,9 @@
 
 import { h, icon, badge, button, toast, truncate, clear } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
-import { listView, pageHeader, formDialog, tabs, buildForm } from "../components.js";
+import { pageHeader, tabs } from "../states.js";
+import { listView } from "../list.js";
+import { formDialog, buildForm } from "../form.js";
 import { scope, noAccounts, accountField, defaultAccount, accountColumn, deleteButton, editButton, mediaPicker } from "./common.js";
 import { resultView, materialLookup } from "./dryrun.js";
 import { answeredBy } from "./messages.js";

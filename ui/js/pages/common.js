@@ -2,7 +2,8 @@
 
 import { h, icon, button, confirmDialog, alertDialog, openModal, toast, imageOr } from "../dom.js";
 import { api, resource, ApiError, cachedFileUrl } from "../api.js";
-import { emptyState, formDialog } from "../components.js";
+import { emptyState } from "../states.js";
+import { formDialog } from "../form.js";
 
 /** `account_id` for list queries: the picked account, or all. */
 export function scope(ctx) {

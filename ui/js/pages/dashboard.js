@@ -2,7 +2,7 @@
 
 import { h, icon, badge, timeEl, truncate } from "../dom.js";
 import { api, count, ApiError } from "../api.js";
-import { pageHeader, emptyState, errorState, loadingState } from "../components.js";
+import { pageHeader, emptyState, errorState, loadingState } from "../states.js";
 import { scope } from "./common.js";
 import { summarize, kindIcon, isEvent, answeredBy } from "./messages.js";
 import { dayChart, rankList } from "../charts.js";

@@ -2,7 +2,9 @@
 
 import { h, icon, imageOr, toast, timeEl, truncate, button } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
-import { listView, pageHeader, formDialog } from "../components.js";
+import { pageHeader } from "../states.js";
+import { listView } from "../list.js";
+import { formDialog } from "../form.js";
 import { scope, noAccounts, accountColumn, editButton, statusBadge, chooseAccount, actionButton } from "./common.js";
 
 const JOB_KEY = "wxmp.fan-sync-job";

@@ -4,7 +4,9 @@
 
 import { h, icon, badge, button, toast, formatBytes, timeEl, relativeTime, clear, confirmDialog, openModal } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
-import { listView, pageHeader, formDialog, tabs } from "../components.js";
+import { pageHeader, tabs } from "../states.js";
+import { listView } from "../list.js";
+import { formDialog } from "../form.js";
 import { scope, noAccounts, accountField, defaultAccount, deleteButton, editButton, chooseAccount, actionButton, busy, filePreview, mediaPicker, mediaPlayer } from "./common.js";
 
 const MEDIA_TYPES = [["image", "Image"], ["voice", "Voice"], ["video", "Video"], ["thumb", "Thumbnail"], ["news", "News"]];

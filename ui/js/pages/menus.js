@@ -5,7 +5,7 @@
 
 import { h, icon, button, clear, byteLength, toast, confirmDialog } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
-import { pageHeader, loadingState, errorState, emptyState } from "../components.js";
+import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
 import { noAccounts, busy } from "./common.js";
 
 const MAX_TOP = 3;

@@ -4,7 +4,8 @@
 
 import { h, icon, imageOr, badge, timeEl, truncate, formatTime, relativeTime, clear, button, openModal, toast } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
-import { listView, pageHeader, loadingState, errorState, emptyState } from "../components.js";
+import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
+import { listView } from "../list.js";
 import { scope, noAccounts, accountColumn, MESSAGE_TYPES, showActionError, filePreview } from "./common.js";
 
 const EVENTS = {

@@ -5,7 +5,9 @@
 
 import { h, icon, badge, button, timeEl, money, truncate, toast, copyText, openModal, confirmDialog, alertDialog } from "../dom.js";
 import { api, blobUrl, ApiError } from "../api.js";
-import { listView, pageHeader, tabs, formDialog, loadingState, errorState } from "../components.js";
+import { pageHeader, tabs, loadingState, errorState } from "../states.js";
+import { listView } from "../list.js";
+import { formDialog } from "../form.js";
 import { scope, noAccounts, accountColumn, accountField, busy, actionButton } from "./common.js";
 
 const TRADE_STATES = [

@@ -4,7 +4,8 @@
 
 import { h, icon, badge, button, toast, timeEl, clear } from "../dom.js";
 import { api, ApiError } from "../api.js";
-import { pageHeader, loadingState, errorState, emptyState, buildForm } from "../components.js";
+import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
+import { buildForm } from "../form.js";
 import { noAccounts, busy, showActionError, accountField, defaultAccount } from "./common.js";
 import { resultView, materialLookup, number } from "./dryrun.js";
 

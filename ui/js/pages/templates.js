@@ -2,7 +2,9 @@
 
 import { h, badge, button, toast, timeEl, truncate } from "../dom.js";
 import { resource, api, ApiError } from "../api.js";
-import { listView, pageHeader, formDialog, tabs } from "../components.js";
+import { pageHeader, tabs } from "../states.js";
+import { listView } from "../list.js";
+import { formDialog } from "../form.js";
 import { scope, noAccounts, accountField, defaultAccount, accountColumn, deleteButton, editButton, statusBadge, chooseAccount, actionButton } from "./common.js";
 
 /** Statuses of a send: the request, then WeChat's delivery report. */

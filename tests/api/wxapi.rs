@@ -2,13 +2,11 @@
 //! WeChat over real HTTP: tokens, retries, menus, customer-service messages,
 //! the conversation view, templates and late replies.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::wechat::{add_rule, Peer};
-use common::TestApp;
+use crate::helpers::TestApp;
+use crate::wechat::Peer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use wxmp::dev::fake_wechat::FakeWeChat;
@@ -371,7 +369,7 @@ async fn customer_service_replies_respect_the_48_hour_window() {
             json!({"account_id": peer.account_id, "openid": "o_fan", "msg_type": "image"}),
         )
         .await;
-    common::assert_field_error(status, &body, "media_id");
+    crate::helpers::assert_field_error(status, &body, "media_id");
 
     // The conversation: both ways, in time order, with the fan.
     let (status, body) = app
@@ -434,7 +432,7 @@ async fn templates_sync_send_and_learn_their_delivery() {
         )
     };
     let (status, body) = send(json!({"first": "您好"})).await;
-    common::assert_field_error(status, &body, "data");
+    crate::helpers::assert_field_error(status, &body, "data");
     assert!(
         body["data"]["fields"]["data"]
             .as_str()
@@ -514,12 +512,9 @@ async fn a_reply_that_missed_the_deadline_goes_out_as_a_customer_service_message
     })
     .await;
     let peer = account(&app, "wxlate000000001").await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "默认"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "默认"}))
+        .await;
     app.server.state.chain.register(Arc::new(Late));
     let answer = peer.send(&app, &peer.text("o_late", "hello", 77)).await;
     assert_eq!(
@@ -649,7 +644,7 @@ async fn materials_are_checked_uploaded_synced_and_deleted() {
         Some(("fake.png", b"not a picture".to_vec())),
     )
     .await;
-    common::assert_field_error(status, &body, "file");
+    crate::helpers::assert_field_error(status, &body, "file");
     let big_thumb = [&[0xff, 0xd8, 0xff][..], &vec![0u8; 70 * 1024]].concat();
     let (status, body) = upload(
         &app,
@@ -658,7 +653,7 @@ async fn materials_are_checked_uploaded_synced_and_deleted() {
         Some(("t.jpg", big_thumb)),
     )
     .await;
-    common::assert_field_error(status, &body, "file");
+    crate::helpers::assert_field_error(status, &body, "file");
     assert!(
         body["data"]["fields"]["file"]
             .as_str()
@@ -717,7 +712,7 @@ async fn materials_are_checked_uploaded_synced_and_deleted() {
         Some(("v.mp4", mp4.clone())),
     )
     .await;
-    common::assert_field_error(status, &body, "title");
+    crate::helpers::assert_field_error(status, &body, "title");
     let (status, body) = upload(
         &app,
         "/wechat/wxmaterials/upload_permanent_media",
@@ -756,7 +751,7 @@ async fn materials_are_checked_uploaded_synced_and_deleted() {
             json!({"account_id": id, "articles": [article("nope")]}),
         )
         .await;
-    common::assert_field_error(status, &body, "articles[0].thumb_media_id");
+    crate::helpers::assert_field_error(status, &body, "articles[0].thumb_media_id");
     let (status, body) = app
         .post(
             "/wechat/wxmaterials/upload_news",
@@ -1004,7 +999,7 @@ async fn bulk_template_sends_run_as_a_paced_job_that_resumes_after_quota_errors(
     let (status, body) = app
         .post("/wechat/wxtemplates/send_bulk", json!({"account_id": peer.account_id, "template_id": "TPL", "openids": [], "data": {"first": "x"}}))
         .await;
-    common::assert_field_error(status, &body, "openids");
+    crate::helpers::assert_field_error(status, &body, "openids");
     let (status, job) = app
         .post("/wechat/wxtemplates/send_bulk", json!({"account_id": peer.account_id, "template_id": "TPL", "openids": openids, "data": {"first": "大促开始"}}))
         .await;

@@ -1,21 +1,19 @@
 //! WeChat Pay API v3 end to end against the fake WeChat Pay in
-//! `common/fake_pay.rs`: signatures, JSAPI and Native orders, query, close,
+//! `wxmp::dev::fake_pay`: signatures, JSAPI and Native orders, query, close,
 //! notifications (verified, idempotent, amount-checked), refunds (also
 //! concurrent), both kinds of WeChat Pay keys, and key validation.
 
-mod common;
-#[path = "common/fake_pay.rs"]
-mod fake_pay;
-
+use crate::helpers::TestApp;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use common::TestApp;
-use fake_pay::{keys, FakePay, SignWith, API_V3_KEY, APP_ID, MCH_ID, MERCHANT_SERIAL, PUB_KEY_ID};
 use reqwest::{Method, StatusCode};
 use rsa::pkcs1v15::{Signature, VerifyingKey};
 use rsa::sha2::Sha256;
 use rsa::signature::Verifier;
 use serde_json::{json, Value};
+use wxmp::dev::fake_pay::{
+    self, keys, FakePay, SignWith, API_V3_KEY, APP_ID, MCH_ID, MERCHANT_SERIAL, PUB_KEY_ID,
+};
 
 type Headers = Vec<(String, String)>;
 
@@ -165,7 +163,7 @@ fn verify_with_merchant_key(message: &[u8], signature_b64: &str) {
 }
 
 #[tokio::test]
-async fn jsapi_order_is_signed_and_paid_once() {
+async fn a_jsapi_order_is_signed_and_paid_once() {
     let pay = setup(KeyMode::PublicKey).await;
     let created = pay.create("JSAPI", 1234).await;
     let order = &created["order"];
@@ -283,7 +281,7 @@ async fn concurrent_deliveries_of_one_notification_have_one_effect() {
 }
 
 #[tokio::test]
-async fn native_order_qr_code_query_and_close() {
+async fn a_native_order_has_a_qr_code_and_can_be_queried_and_closed() {
     let pay = setup(KeyMode::PublicKey).await;
     let created = pay.create("NATIVE", 500).await;
     let id = created["order"]["id"].as_str().unwrap().to_string();
@@ -412,7 +410,7 @@ async fn native_order_qr_code_query_and_close() {
         ),
     ] {
         let (status, body) = pay.app.post("/wechat/wxpay/create_order", body).await;
-        common::assert_field_error(status, &body, field);
+        crate::helpers::assert_field_error(status, &body, field);
     }
     assert_eq!(pay.fake.requests().len(), sent);
     // Expiry: sent as time_expire in China time, kept as expire_at.
@@ -593,7 +591,7 @@ async fn amount_mismatch_is_flagged_and_unknown_orders_are_recorded() {
 }
 
 #[tokio::test]
-async fn refunds_partial_full_over_refused_and_refused_by_wechat() {
+async fn partial_and_full_refunds_go_through_while_over_refunds_and_wechat_refusals_do_not() {
     let pay = setup(KeyMode::PublicKey).await;
     let (id, out_trade_no) = pay.paid_order(100).await;
 
@@ -925,7 +923,7 @@ async fn malformed_keys_are_refused_when_the_account_is_saved() {
         let mut body = fields.clone();
         body["id"] = json!(account_id);
         let (status, response) = app.put("/wechat/wxaccounts/edit", body).await;
-        common::assert_field_error(status, &response, field);
+        crate::helpers::assert_field_error(status, &response, field);
         assert!(
             !response.to_string().contains("MII"),
             "no key material echoed"

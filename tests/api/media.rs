@@ -1,14 +1,12 @@
 //! Image messages: the durable download job, end to end against a local image
 //! host put on the allowlist, and the refusals around it.
 
-mod common;
-
 use std::time::Duration;
 
+use crate::helpers::TestApp;
+use crate::wechat::Peer;
 use axum::http::header;
 use axum::routing::get;
-use common::wechat::Peer;
-use common::TestApp;
 use reqwest::{Method, StatusCode};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use wxmp::entity::jobs;

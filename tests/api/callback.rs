@@ -1,13 +1,11 @@
 //! The WeChat callback over HTTP: every mode, every message type, fans,
 //! retries, bad input, the deadline and the handler chain.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::wechat::{add_rule, Peer, TOKEN};
-use common::TestApp;
+use crate::helpers::TestApp;
+use crate::wechat::{Peer, TOKEN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use wxmp::callback::chain::{Context, Handler, HandlerFuture, Outcome};
@@ -85,12 +83,9 @@ async fn every_mode_replies_in_its_own_form() {
         (2, "wxmodeaes0000001"),
     ] {
         let peer = Peer::create(&app, app_id, mode).await;
-        add_rule(
-            &app,
-            &peer.account_id,
-            json!({"keyword": "你好", "match_type": 1, "content": "欢迎 ]]> 🎉"}),
-        )
-        .await;
+        app.seed(&peer.account_id)
+            .rule(json!({"keyword": "你好", "match_type": 1, "content": "欢迎 ]]> 🎉"}))
+            .await;
         let answer = peer
             .send(&app, &peer.text("o_fan", "你好", 1000 + i64::from(mode)))
             .await;
@@ -257,12 +252,9 @@ async fn every_message_type_and_event_is_stored_with_its_fields() {
 async fn fans_are_created_and_kept_up_to_date() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxfans000000001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 1, "content": "感谢关注"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 1, "content": "感谢关注"}))
+        .await;
     let answer = peer
         .send(
             &app,
@@ -303,12 +295,9 @@ async fn fans_are_created_and_kept_up_to_date() {
 async fn twenty_concurrent_retries_store_once_and_get_the_same_reply() {
     let app = Arc::new(TestApp::spawn().await);
     let peer = Peer::create(&app, "wxretry00000001", 2).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "retry", "content": "只回复一次"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "retry", "content": "只回复一次"}))
+        .await;
     let message = peer.text("o_retry", "retry", 424242);
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
@@ -381,7 +370,7 @@ async fn bad_input_is_refused_clearly_and_stores_nothing() {
         )
     };
     let other_app =
-        wxmp::wechat::MessageCrypto::new(common::wechat::AES_KEY, "wxsomeoneelse").unwrap();
+        wxmp::wechat::MessageCrypto::new(crate::wechat::AES_KEY, "wxsomeoneelse").unwrap();
     let text = peer.text("o_bad", "hi", 1);
     let old = (chrono::Utc::now().timestamp() - 3600).to_string();
     let cases: Vec<(&str, String, String, StatusCode, &str)> = vec![
@@ -555,12 +544,9 @@ impl Handler for Scripted {
 async fn a_slow_handler_is_abandoned_at_the_deadline() {
     let app = TestApp::spawn_with(|config| config.callback_deadline_ms = 1000).await;
     let peer = Peer::create(&app, "wxslow000000001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "默认回复"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "默认回复"}))
+        .await;
     app.server.state.chain.register(Arc::new(Scripted {
         name: "slow",
         priority: 1000,
@@ -587,25 +573,16 @@ async fn a_slow_handler_is_abandoned_at_the_deadline() {
 async fn the_chain_runs_by_priority() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxchain00000001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "menu", "match_type": 2, "content": "from keyword"}),
-    )
-    .await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "CLICK_KEY", "content": "from click"}),
-    )
-    .await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "from default"}),
-    )
-    .await;
-    let content = |answer: common::wechat::Answer| answer.reply.map(|r| r.text("Content"));
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "menu", "match_type": 2, "content": "from keyword"}))
+        .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "CLICK_KEY", "content": "from click"}))
+        .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "from default"}))
+        .await;
+    let content = |answer: crate::wechat::Answer| answer.reply.map(|r| r.text("Content"));
     assert_eq!(
         content(peer.send(&app, &peer.text("o", "menu", 1)).await).as_deref(),
         Some("from keyword")
@@ -719,12 +696,9 @@ async fn a_message_that_cannot_be_stored_is_answered_with_5xx() {
 async fn wxmp_simulate_sends_and_prints_the_decrypted_reply() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxsimulate000001", 2).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "试试", "content": "模拟成功"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "试试", "content": "模拟成功"}))
+        .await;
     let server = format!("http://{}", app.server.addr);
     let args = [
         "simulate",
@@ -735,7 +709,7 @@ async fn wxmp_simulate_sends_and_prints_the_decrypted_reply() {
         "--token",
         TOKEN,
         "--aes-key",
-        common::wechat::AES_KEY,
+        crate::wechat::AES_KEY,
         "--mode",
         "2",
         "--original-id",
@@ -769,18 +743,12 @@ async fn wxmp_simulate_sends_and_prints_the_decrypted_reply() {
 async fn replies_say_who_answered_and_the_dashboard_counts_them() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxdashboard00001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "价格", "match_type": 2, "content": "99 元"}),
-    )
-    .await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 1, "content": "欢迎"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "价格", "match_type": 2, "content": "99 元"}))
+        .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 1, "content": "欢迎"}))
+        .await;
     peer.send(&app, &peer.event("o_a", "subscribe", "", 1_700_000_000))
         .await;
     peer.send(&app, &peer.text("o_a", "价格多少", 1)).await;

@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use wxmp::wechat::{signature, xml, MessageCrypto};
 
-use super::TestApp;
+use crate::helpers::TestApp;
 
 pub const TOKEN: &str = "callbacktoken";
 pub const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
@@ -164,11 +164,4 @@ impl Peer {
             None => (Some(outer), false),
         }
     }
-}
-
-/// Adds an enabled auto-reply rule.
-pub async fn add_rule(app: &TestApp, account_id: &str, rule: serde_json::Value) {
-    let mut rule = rule;
-    rule["account_id"] = json!(account_id);
-    app.add("/wechat/wxautoreplies/add", rule).await;
 }

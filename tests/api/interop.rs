@@ -2,10 +2,8 @@
 //! protocol: `wechatpy` (PyPI) encrypts and signs the request as WeChat does,
 //! and decrypts and verifies wxmp's encrypted reply.
 
-mod common;
-
-use common::wechat::{add_rule, Peer, AES_KEY, TOKEN};
-use common::TestApp;
+use crate::helpers::TestApp;
+use crate::wechat::{Peer, AES_KEY, TOKEN};
 use serde_json::{json, Value};
 
 fn run_wechatpy(args: Vec<String>) -> Value {
@@ -31,12 +29,9 @@ fn run_wechatpy(args: Vec<String>) -> Value {
 async fn wechatpy_as_wechat_talks_to_wxmp_in_aes_mode() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxinterop0000001", 2).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"keyword": "互通", "match_type": 2, "content": "wechatpy 你好 ✅"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"keyword": "互通", "match_type": 2, "content": "wechatpy 你好 ✅"}))
+        .await;
     let url = app.url(&format!(
         "/wechat/official_account/callback/{}",
         peer.app_id

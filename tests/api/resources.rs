@@ -1,9 +1,7 @@
 //! The admin REST API for every `wx_*` resource, over HTTP, on the database
 //! `WXMP_TEST_DATABASE` names.
 
-mod common;
-
-use common::{assert_field_error, TestApp};
+use crate::helpers::{assert_field_error, TestApp};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
 use serde_json::{json, Value};

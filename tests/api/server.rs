@@ -1,9 +1,7 @@
 //! The server as a whole: health, the OpenAPI document, the binary's start-up
 //! errors and graceful shutdown.
 
-mod common;
-
-use common::TestApp;
+use crate::helpers::TestApp;
 use reqwest::{Method, StatusCode};
 
 /// Every authenticated path of the specification.
@@ -42,7 +40,7 @@ const SPEC_PATHS: &[(&str, &str)] = &[
 ];
 
 #[tokio::test]
-async fn health_and_readiness() {
+async fn health_and_readiness_answer_without_a_token() {
     let app = TestApp::spawn().await;
     let (status, body) = app.send(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
@@ -179,7 +177,7 @@ impl wxmp::callback::chain::Handler for Slow {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_lets_requests_in_flight_finish() {
     let app = TestApp::spawn().await;
-    let peer = common::wechat::Peer::create(&app, "wxshutdown000001", 0).await;
+    let peer = crate::wechat::Peer::create(&app, "wxshutdown000001", 0).await;
     app.server.state.chain.register(std::sync::Arc::new(Slow));
     let in_flight = {
         let (peer, message, client) = (
@@ -193,8 +191,7 @@ async fn shutdown_lets_requests_in_flight_finish() {
         ));
         tokio::spawn(async move {
             let timestamp = chrono::Utc::now().timestamp().to_string();
-            let signature =
-                wxmp::wechat::signature::sign(&[common::wechat::TOKEN, &timestamp, "n"]);
+            let signature = wxmp::wechat::signature::sign(&[crate::wechat::TOKEN, &timestamp, "n"]);
             let response = client
                 .post(format!(
                     "{url}?signature={signature}&timestamp={timestamp}&nonce=n"

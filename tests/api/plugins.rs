@@ -1,13 +1,11 @@
 //! Rhai plugins on a running server with a temporary plugins directory: hot
 //! reload, the sandbox, state, switches, priorities and dry runs.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::wechat::{add_rule, Peer};
-use common::TestApp;
+use crate::helpers::TestApp;
+use crate::wechat::Peer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -68,12 +66,9 @@ fn on_message(msg, ctx) {
 async fn files_are_picked_up_changed_broken_and_removed_without_restart() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxplugreload0001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "default"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "default"}))
+        .await;
     assert_eq!(
         reply_to(&app, &peer, "hi").await.as_deref(),
         Some("default")
@@ -121,12 +116,9 @@ async fn files_are_picked_up_changed_broken_and_removed_without_restart() {
 async fn runaway_scripts_are_stopped_and_the_reply_still_comes() {
     let app = TestApp::spawn().await;
     let peer = Peer::create(&app, "wxplugloop000001", 0).await;
-    add_rule(
-        &app,
-        &peer.account_id,
-        json!({"reply_type": 3, "content": "default"}),
-    )
-    .await;
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "default"}))
+        .await;
     write(&app, "spin.rhai", "const PLUGIN = #{ name: \"spin\", priority: 500 };\nfn on_message(msg, ctx) {\n    if msg.content == \"spin\" { loop { } }\n    ()\n}\n");
     write(&app, "grow.rhai", "const PLUGIN = #{ name: \"grow\", priority: 400 };\nfn on_message(msg, ctx) {\n    if msg.content != \"grow\" { return; }\n    let s = \"x\";\n    loop { s += s; }\n}\n");
     write(&app, "oops.rhai", "const PLUGIN = #{ name: \"oops\", priority: 300 };\nfn on_message(msg, ctx) {\n    if msg.content == \"oops\" { throw \"broken on purpose\"; }\n}\n");
@@ -181,7 +173,7 @@ fn on_message(msg, ctx) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_survives_a_restart_and_dry_runs_store_nothing() {
     let data_dir = tempfile::tempdir().unwrap();
-    let config = common::test_config(data_dir.path()).await;
+    let config = crate::helpers::test_config(data_dir.path()).await;
     std::fs::create_dir_all(&config.plugins_dir).unwrap();
     std::fs::write(config.plugins_dir.join("counter.rhai"), COUNTER).unwrap();
 
@@ -234,12 +226,9 @@ async fn plugins_can_be_switched_off_per_account_and_take_their_place_in_the_cha
     let one = Peer::create(&app, "wxplugswitch0001", 0).await;
     let two = Peer::create(&app, "wxplugswitch0002", 0).await;
     for peer in [&one, &two] {
-        add_rule(
-            &app,
-            &peer.account_id,
-            json!({"keyword": "hi", "content": "keyword rule"}),
-        )
-        .await;
+        app.seed(&peer.account_id)
+            .rule(json!({"keyword": "hi", "content": "keyword rule"}))
+            .await;
     }
     // Below the keyword rules (200): the rule answers first.
     write(
@@ -295,7 +284,7 @@ async fn plugins_can_be_switched_off_per_account_and_take_their_place_in_the_cha
             json!({"plugin": "nope", "account_id": one.account_id}),
         )
         .await;
-    common::assert_field_error(status, &body, "plugin");
+    crate::helpers::assert_field_error(status, &body, "plugin");
 }
 
 /// Copies the repository's example plugins into the server's plugins dir.

@@ -2,12 +2,11 @@
 //! its own fresh database. `WXMP_TEST_DATABASE` picks the engine: `sqlite`
 //! (default), `mysql` (server at `WXMP_TEST_MYSQL_URL`) or `postgres`
 //! (server at `WXMP_TEST_POSTGRES_URL`); `scripts/test` runs all three.
-#![allow(dead_code)]
-
-pub mod wechat;
 
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ConnectionTrait, Database, EntityTrait, IntoActiveModel,
+};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use wxmp::config::Config;
@@ -22,11 +21,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The first admin's token.
     pub token: String,
-    pub backend: String,
     _data_dir: Option<TempDir>,
 }
 
-pub fn backend() -> String {
+/// The engine `WXMP_TEST_DATABASE` names (SQLite by default).
+fn backend() -> String {
     std::env::var("WXMP_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
 }
 
@@ -103,7 +102,6 @@ impl TestApp {
             server,
             client: reqwest::Client::new(),
             token: String::new(),
-            backend: backend(),
             _data_dir: None,
         };
         app.token = app.login(ADMIN_USER, ADMIN_PASSWORD).await;
@@ -207,4 +205,106 @@ pub fn assert_field_error(status: StatusCode, body: &Value, field: &str) {
         body["data"]["fields"].get(field).is_some(),
         "expected an error on {field}: {body}"
     );
+}
+
+/// The rows a test needs before it starts, for one account: through the admin
+/// API where it has an endpoint (with the account filled in), straight into
+/// the database for rows only the server itself writes (payments, template
+/// sends).
+pub struct Seed<'a> {
+    app: &'a TestApp,
+    /// The account's id as the API spells it (a string).
+    pub account: String,
+}
+
+impl TestApp {
+    /// Adds an account (see [`TestApp::add_account`]) to seed rows for.
+    pub async fn seed_account(&self, app_id: &str) -> Seed<'_> {
+        let account = self.add_account(app_id).await;
+        self.seed(&account)
+    }
+
+    /// Seeds rows for an account added otherwise.
+    pub fn seed(&self, account: &str) -> Seed<'_> {
+        Seed {
+            app: self,
+            account: account.to_string(),
+        }
+    }
+}
+
+impl Seed<'_> {
+    /// POSTs `fields` with this account's `account_id` to `path`; returns `data`.
+    async fn add(&self, path: &str, fields: Value) -> Value {
+        let mut body = json!({ "account_id": self.account });
+        body.as_object_mut()
+            .expect("an object")
+            .extend(fields.as_object().expect("fields are an object").clone());
+        self.app.add(path, body).await
+    }
+
+    /// An auto-reply rule (follow, keyword or default, by `reply_type`).
+    pub async fn rule(&self, fields: Value) -> Value {
+        self.add("/wechat/wxautoreplies/add", fields).await
+    }
+
+    pub async fn material(&self, fields: Value) -> Value {
+        self.add("/wechat/wxmaterials/add", fields).await
+    }
+
+    pub async fn menu_button(&self, fields: Value) -> Value {
+        self.add("/wechat/wxmenus/add", fields).await
+    }
+
+    pub async fn fan(&self, fields: Value) -> Value {
+        self.add("/wechat/wxusers/add", fields).await
+    }
+
+    pub async fn template(&self, fields: Value) -> Value {
+        self.add("/wechat/wxtemplates/add", fields).await
+    }
+
+    /// Messages between the account and the fan `openid`, in order: each
+    /// `(direction, msg_type, content, other fields)`, direction 1 for
+    /// received and 0 for sent.
+    pub async fn conversation(&self, openid: &str, messages: &[(i16, &str, &str, Value)]) {
+        for (direction, msg_type, content, extra) in messages {
+            let mut fields = json!({
+                "openid": openid,
+                "direction": direction,
+                "msg_type": msg_type,
+                "content": content,
+            });
+            fields.as_object_mut().expect("an object").extend(
+                extra
+                    .as_object()
+                    .expect("extra fields are an object")
+                    .clone(),
+            );
+            self.add("/wechat/wxmessages/add", fields).await;
+        }
+    }
+
+    /// This account's id as stored in the database.
+    pub fn account_id(&self) -> i64 {
+        self.account.parse().expect("account ids are numbers")
+    }
+
+    /// A fresh id for a row stored with [`Seed::row`].
+    pub fn next_id(&self) -> i64 {
+        self.app.server.state.ids.next_id().expect("an id")
+    }
+
+    /// Stores a row as it is (every field set, the id included), for tables
+    /// the admin API does not write.
+    pub async fn row<A>(&self, row: A)
+    where
+        A: ActiveModelTrait + ActiveModelBehavior + Send,
+        <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    {
+        row.reset_all()
+            .insert(&self.app.server.state.db)
+            .await
+            .expect("the row is stored");
+    }
 }

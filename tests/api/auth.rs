@@ -1,8 +1,6 @@
 //! Sign-in, tokens, roles and the slowing of password guessing, over HTTP.
 
-mod common;
-
-use common::{assert_field_error, TestApp, ADMIN_PASSWORD, ADMIN_USER, JWT_SECRET};
+use crate::helpers::{assert_field_error, TestApp, ADMIN_PASSWORD, ADMIN_USER, JWT_SECRET};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

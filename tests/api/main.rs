@@ -1,0 +1,18 @@
+//! wxmp's test suite as one binary: each module tests one part of the server
+//! as a user would, over HTTP (and, in `ui`, in a browser) against a server
+//! of its own on a fresh database. `helpers` starts them; `wechat` plays
+//! WeChat's side of the callback.
+
+mod helpers;
+mod wechat;
+
+mod auth;
+mod callback;
+mod interop;
+mod media;
+mod pay;
+mod plugins;
+mod resources;
+mod server;
+mod ui;
+mod wxapi;

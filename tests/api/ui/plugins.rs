@@ -1,0 +1,72 @@
+//! The plugins page: switches and dry runs.
+
+use serde_json::json;
+
+use super::{
+    assert_no_page_errors, browser, list, open, screenshot_path, sign_in, write_plugin, ECHO_PLUGIN,
+};
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn the_plugins_page_switches_plugins_and_dry_runs_a_message() {
+    let app = TestApp::spawn().await;
+    let account = app.add_account("wxuiplugin000001").await;
+    write_plugin(&app, "echo.rhai", ECHO_PLUGIN).await;
+    write_plugin(
+        &app,
+        "broken.rhai",
+        "const PLUGIN = #{ name: \"broken\" };\n\nfn on_message(msg, ctx) {\n    let x = ;\n}\n",
+    )
+    .await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/plugins").await;
+    b.wait_for(".plugin-card[data-plugin=echo]").await;
+    assert!(b
+        .text(".plugin-card[data-plugin=echo]")
+        .await
+        .contains("Says back what the fan wrote"));
+    // A file that does not compile shows where.
+    let error = b.text(".plugin-card [data-role=compile-error]").await;
+    assert!(error.contains("broken.rhai:4:"), "{error}");
+
+    // Off and on again for the account.
+    b.click_css(".plugin-card[data-plugin=echo] .switch").await;
+    b.wait_until(
+        "!document.querySelector('.plugin-card[data-plugin=echo] input[role=switch]').checked && !document.querySelector('.plugin-card[data-plugin=echo] input[role=switch]').disabled",
+        "the switch to turn off",
+    )
+    .await;
+    let plugins = list(&app, "/wechat/plugins/list").await;
+    let echo = plugins.iter().find(|p| p["name"] == "echo").unwrap();
+    assert_eq!(echo["disabled_accounts"], json!([account]));
+    b.click_css(".plugin-card[data-plugin=echo] .switch").await;
+    b.wait_until(
+        "document.querySelector('.plugin-card[data-plugin=echo] input[role=switch]').checked && !document.querySelector('.plugin-card[data-plugin=echo] input[role=switch]').disabled",
+        "the switch to turn on",
+    )
+    .await;
+    let plugins = list(&app, "/wechat/plugins/list").await;
+    let echo = plugins.iter().find(|p| p["name"] == "echo").unwrap();
+    assert_eq!(echo["disabled_accounts"], json!([]));
+
+    // A dry run through the whole chain.
+    b.type_into("#dry-run-form textarea", "echo 你好").await;
+    b.click_css("[data-action=dry-run]").await;
+    b.wait_for("[data-role=dry-reply]").await;
+    assert_eq!(b.text("[data-role=dry-reply]").await, "你说：echo 你好");
+    assert!(b.text(".dry-summary").await.contains("plugin:echo"));
+    assert!(b
+        .text("[data-role=dry-logs]")
+        .await
+        .contains("echo saw: echo 你好"));
+    b.screenshot(&screenshot_path("plugins-dry-run")).await;
+
+    // The reload button rescans the folder.
+    std::fs::remove_file(app.server.state.config.plugins_dir.join("broken.rhai")).unwrap();
+    b.js("window.scrollTo(0, 0)", vec![]).await;
+    b.click_css("[data-action=reload-plugins]").await;
+    b.wait_gone(".plugin-card[data-plugin=broken]").await;
+    assert_no_page_errors(&b, "plugins").await;
+    b.quit().await;
+}
