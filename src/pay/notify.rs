@@ -37,7 +37,7 @@ pub async fn notify(
     let Ok(account_id) = account_id.parse::<i64>() else {
         return fail(StatusCode::NOT_FOUND, "no such account");
     };
-    let account = match super::routes::load_account(&state, account_id).await {
+    let account = match super::service::load_account(&state, account_id).await {
         Ok(account) => account,
         Err(AppError::NotFound(_)) => return fail(StatusCode::NOT_FOUND, "no such account"),
         Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

@@ -1,0 +1,175 @@
+//! What the pay routes share: the account and its merchant settings, the
+//! notify URL, how orders and refunds are shown, and the WeChat Pay
+//! round trips that bring an order's or refund's state up to date.
+
+use axum::http::{header, HeaderMap, Method};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::client::{self, PayAccount, PayError};
+use super::ledger::{self, TradeReport};
+use crate::auth::CurrentAdmin;
+use crate::entity::{accounts, pay_orders, pay_refunds};
+use crate::error::AppError;
+use crate::state::AppState;
+
+pub const MAX_TOTAL_FEE: i64 = 10_000_000_000;
+
+pub async fn load_account(state: &AppState, account_id: i64) -> Result<accounts::Model, AppError> {
+    accounts::Entity::find_by_id(account_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("account {account_id} not found")))
+}
+
+pub async fn pay_account(state: &AppState, account_id: i64) -> Result<PayAccount, AppError> {
+    PayAccount::from_model(&load_account(state, account_id).await?)
+}
+
+/// `{public_url}/wechat/wxpay/notify/{account_id}`, the public URL derived
+/// from the request when not configured.
+pub fn notify_url(state: &AppState, headers: &HeaderMap, account_id: i64) -> String {
+    let base = match &state.config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            let scheme = headers
+                .get("x-forwarded-proto")
+                .and_then(|h| h.to_str().ok())
+                .filter(|p| matches!(*p, "http" | "https"))
+                .unwrap_or("http");
+            format!("{scheme}://{host}")
+        }
+    };
+    format!("{base}/wechat/wxpay/notify/{account_id}")
+}
+
+/// `out_trade_no` / `out_refund_no`: what WeChat Pay accepts.
+pub fn valid_merchant_no(value: &str, min: usize, max: usize) -> bool {
+    (min..=max).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '|' | '*'))
+}
+
+pub fn present_order(order: &pay_orders::Model) -> Result<Value, AppError> {
+    serde_json::to_value(order).map_err(AppError::internal)
+}
+
+pub fn present_refund(refund: &pay_refunds::Model) -> Result<Value, AppError> {
+    serde_json::to_value(refund).map_err(AppError::internal)
+}
+
+pub async fn set_order_note<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    order_id: i64,
+    note: &str,
+) -> Result<(), AppError> {
+    pay_orders::Entity::update_many()
+        .col_expr(
+            pay_orders::Column::Note,
+            Expr::value(ledger::truncate(note, 255)),
+        )
+        .filter(pay_orders::Column::Id.eq(order_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_order_ref(
+    state: &AppState,
+    viewer: &CurrentAdmin,
+    order_id: Option<i64>,
+    account_id: Option<i64>,
+    out_trade_no: &str,
+) -> Result<pay_orders::Model, AppError> {
+    let order = match (order_id, account_id) {
+        (Some(id), _) => ledger::find_order(&state.db, id).await?,
+        (None, Some(account_id)) if !out_trade_no.is_empty() => {
+            viewer.require_account(account_id)?;
+            pay_orders::Entity::find()
+                .filter(pay_orders::Column::AccountId.eq(account_id))
+                .filter(pay_orders::Column::OutTradeNo.eq(out_trade_no))
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| {
+                    AppError::NotFound(format!("no order {out_trade_no} in account {account_id}"))
+                })?
+        }
+        _ => {
+            return Err(AppError::field(
+                "order_id",
+                "is required (or account_id and out_trade_no)",
+            ))
+        }
+    };
+    viewer.require_account(order.account_id)?;
+    Ok(order)
+}
+
+/// Asks WeChat Pay about an order and records the answer.
+pub async fn sync_order(
+    state: &AppState,
+    account: &mut PayAccount,
+    order: &pay_orders::Model,
+) -> Result<ledger::Applied, AppError> {
+    let path = format!(
+        "/v3/pay/transactions/out-trade-no/{}?mchid={}",
+        order.out_trade_no, account.mch_id
+    );
+    let answer = client::call(state, account, Method::GET, &path, None).await?;
+    if answer["out_trade_no"].as_str() != Some(order.out_trade_no.as_str()) {
+        return Err(AppError::Unavailable(
+            "WeChat Pay answered about another order".into(),
+        ));
+    }
+    let txn = ledger::begin_locked(&state.db, order.id).await?;
+    let applied = ledger::apply_trade(&txn, order.id, &TradeReport::from_json(&answer)).await?;
+    txn.commit().await?;
+    Ok(applied)
+}
+
+pub async fn mark_unknown(
+    state: &AppState,
+    refund_id: i64,
+    error: &PayError,
+) -> Result<(), AppError> {
+    pay_refunds::Entity::update_many()
+        .col_expr(
+            pay_refunds::Column::Note,
+            Expr::value(ledger::truncate(&format!("outcome unknown: {error}"), 255)),
+        )
+        .filter(pay_refunds::Column::Id.eq(refund_id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_refund(state: &AppState, id: i64) -> Result<pay_refunds::Model, AppError> {
+    pay_refunds::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("refund {id} not found")))
+}
+
+/// Longer than a refund request to WeChat Pay can take (see the client's
+/// timeout): a refund still unknown to WeChat Pay after this was never
+/// received, so no money moved.
+pub const SUBMISSION_WINDOW: chrono::Duration = chrono::Duration::seconds(120);
+
+/// An order by `order_id`, or by `account_id` + `out_trade_no`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRef {
+    #[serde(default, with = "crate::ids::json_opt_id")]
+    pub order_id: Option<i64>,
+    #[serde(default, with = "crate::ids::json_opt_id")]
+    pub account_id: Option<i64>,
+    #[serde(default)]
+    pub out_trade_no: String,
+}
