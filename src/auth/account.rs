@@ -26,6 +26,19 @@ pub async fn account_in_body(
     account_for(state, admin, request.account_id).await
 }
 
+/// The account an `account_id` query parameter names, checked against the admin's accounts.
+pub async fn account_in_query(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    raw: &str,
+) -> Result<accounts::Model, AppError> {
+    let account_id: i64 = raw
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest(format!("account_id={raw:?} is not an id")))?;
+    account_for(state, admin, account_id).await
+}
+
 /// The account of a request, checked against the admin's accounts.
 pub async fn account_for(
     state: &AppState,

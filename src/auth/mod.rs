@@ -6,7 +6,7 @@ pub mod routes;
 pub mod service;
 mod throttle;
 
-pub use account::{account_for, account_in_body};
+pub use account::{account_for, account_in_body, account_in_query};
 pub use service::{create_admin, set_password, valid_username};
 pub use throttle::LoginThrottle;
 

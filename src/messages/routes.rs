@@ -9,7 +9,7 @@ use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
 use super::service::{send_and_store, ADMIN_SENDER, SERVICE_WINDOW};
-use crate::auth::{account_for, CurrentAdmin};
+use crate::auth::{account_for, account_in_query, CurrentAdmin};
 use crate::entity::{messages, users};
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
@@ -125,10 +125,7 @@ async fn conversation(
     admin: CurrentAdmin,
     Query(query): Query<ConversationQuery>,
 ) -> ApiResult {
-    let account_id: i64 = query.account_id.parse().map_err(|_| {
-        AppError::BadRequest(format!("account_id={:?} is not an id", query.account_id))
-    })?;
-    let account = account_for(&state, &admin, account_id).await?;
+    let account = account_in_query(&state, &admin, &query.account_id).await?;
     let page = query.page.unwrap_or(1).max(1);
     let page_size = query.page_size.unwrap_or(50).clamp(1, 100);
     // Newest first for paging; each page is then put in time order.

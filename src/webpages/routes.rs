@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
 
-use crate::auth::{account_for, CurrentAdmin};
+use crate::auth::{account_for, account_in_query, CurrentAdmin};
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
 use crate::http::{parse_json_body, JsonBody};
@@ -67,11 +67,7 @@ async fn authorize_url(
     admin: CurrentAdmin,
     Query(query): Query<AuthorizeQuery>,
 ) -> ApiResult {
-    let account_id: i64 = query
-        .account_id
-        .parse()
-        .map_err(|_| AppError::BadRequest("account_id is not an id".into()))?;
-    let account = account_for(&state, &admin, account_id).await?;
+    let account = account_in_query(&state, &admin, &query.account_id).await?;
     let scope = query.scope.unwrap_or_else(|| "snsapi_base".into());
     if scope != "snsapi_base" && scope != "snsapi_userinfo" {
         return Err(AppError::field("scope", "snsapi_base or snsapi_userinfo"));

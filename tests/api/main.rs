@@ -9,6 +9,7 @@ mod wechat;
 mod auth;
 mod callback;
 mod interop;
+mod layering;
 mod media;
 mod pay;
 mod plugins;
