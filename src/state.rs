@@ -16,21 +16,38 @@ use crate::config::Config;
 use crate::ids::IdGenerator;
 use crate::jobs::JobSignal;
 
+/// What every request can reach: one `Arc`, so a clone per request is one
+/// increment. Reads go through `Deref` to [`App`] (`state.db`, `state.ids`, …).
 #[derive(Clone)]
-pub struct AppState {
-    pub config: Arc<Config>,
+pub struct AppState(Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+pub struct App {
+    /// The configuration the server started with.
+    pub config: Config,
+    /// The database pool.
     pub db: DatabaseConnection,
+    /// Snowflake ids for every new row.
     pub ids: Arc<IdGenerator>,
-    pub jwt: Arc<JwtKeys>,
-    pub login_throttle: Arc<LoginThrottle>,
+    /// Signs and checks admin tokens.
+    pub jwt: JwtKeys,
+    /// Slows down password guessing.
+    pub login_throttle: LoginThrottle,
     /// Accounts and their compiled rules, as the callback reads them.
-    pub callback_accounts: Arc<AccountCache>,
+    pub callback_accounts: AccountCache,
     /// The callback's writer (group commit).
     pub store: MessageStore,
     /// Handlers that answer messages, by priority.
     pub chain: Arc<Chain>,
     /// Messages being handled now (retries wait for them).
-    pub inflight: Arc<Inflight>,
+    pub inflight: Inflight,
     /// Wakes the job worker.
     pub jobs: JobSignal,
     /// Rhai plugins, loaded from the plugins directory.
@@ -70,23 +87,23 @@ impl AppState {
             chain.clone(),
             plugin_runtime,
         ));
-        Ok(Self {
+        Ok(Self(Arc::new(App {
             wxapi: Arc::new(crate::wxapi::WxApi::new(
                 &config.wechat_api_base,
                 db.clone(),
             )),
             plugins,
-            jwt: Arc::new(JwtKeys::new(&secret, config.jwt_ttl_secs)),
-            config: Arc::new(config),
-            callback_accounts: Arc::new(AccountCache::new(db.clone())),
+            jwt: JwtKeys::new(&secret, config.jwt_ttl_secs),
+            config,
+            callback_accounts: AccountCache::new(db.clone()),
             store: MessageStore::start(db.clone(), ids.clone()),
             chain,
-            inflight: Arc::new(Inflight::default()),
+            inflight: Inflight::default(),
             jobs: JobSignal::default(),
             db,
             ids,
-            login_throttle: Arc::new(LoginThrottle::default()),
-        })
+            login_throttle: LoginThrottle::default(),
+        })))
     }
 }
 

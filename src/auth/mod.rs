@@ -14,7 +14,7 @@ use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
 use argon2::Argon2;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::EntityTrait;
@@ -195,10 +195,15 @@ pub fn account_ids_of(model: &admins::Model) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-impl FromRequestParts<AppState> for CurrentAdmin {
+impl<S> FromRequestParts<S> for CurrentAdmin
+where
+    S: Send + Sync,
+    AppState: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let state = AppState::from_ref(state);
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

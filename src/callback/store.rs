@@ -55,8 +55,11 @@ pub enum Stored {
 }
 
 enum Request {
-    Inbound(Box<Inbound>, oneshot::Sender<Result<Stored, String>>),
-    Reply(Box<messages::Model>, oneshot::Sender<Result<(), String>>),
+    Inbound(Box<Inbound>, oneshot::Sender<Result<Stored, StoreError>>),
+    Reply(
+        Box<messages::Model>,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
 }
 
 #[derive(Clone)]
@@ -65,8 +68,12 @@ pub struct MessageStore {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot store the message: {0}")]
-pub struct StoreError(pub String);
+pub enum StoreError {
+    #[error("cannot store the message: database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("cannot store the message: the writer has stopped")]
+    WriterStopped,
+}
 
 impl MessageStore {
     /// Starts the writer task on the current runtime.
@@ -81,10 +88,8 @@ impl MessageStore {
         self.sender
             .send(Request::Inbound(Box::new(inbound), tx))
             .await
-            .map_err(|_| StoreError("the writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| StoreError("the writer dropped the request".into()))?
-            .map_err(StoreError)
+            .map_err(|_| StoreError::WriterStopped)?;
+        rx.await.map_err(|_| StoreError::WriterStopped)?
     }
 
     pub async fn record_reply(&self, reply: messages::Model) -> Result<(), StoreError> {
@@ -92,10 +97,8 @@ impl MessageStore {
         self.sender
             .send(Request::Reply(Box::new(reply), tx))
             .await
-            .map_err(|_| StoreError("the writer has stopped".into()))?;
-        rx.await
-            .map_err(|_| StoreError("the writer dropped the request".into()))?
-            .map_err(StoreError)
+            .map_err(|_| StoreError::WriterStopped)?;
+        rx.await.map_err(|_| StoreError::WriterStopped)?
     }
 }
 
@@ -106,20 +109,19 @@ async fn writer(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
-        let results = match apply_batch(&db, &ids, &batch).await {
-            Ok(results) => results,
+        let results: Vec<Result<Option<Stored>, StoreError>> = match apply_batch(&db, &ids, &batch)
+            .await
+        {
+            Ok(results) => results.into_iter().map(Ok).collect(),
             Err(error) => {
                 // One bad request must not fail the others: retry each alone.
                 tracing::warn!(%error, size = batch.len(), "group commit failed; writing one by one");
                 let mut results = Vec::with_capacity(batch.len());
                 for request in &batch {
                     let single = apply_batch(&db, &ids, std::slice::from_ref(request)).await;
-                    results.push(single.map(|mut r| r.remove(0)).map_err(|e| e.to_string()));
+                    results.push(single.map(|mut r| r.remove(0)).map_err(StoreError::from));
                 }
                 results
-                    .into_iter()
-                    .map(|r| r.and_then(|inner| inner))
-                    .collect()
             }
         };
         for (request, result) in batch.drain(..).zip(results) {
@@ -135,25 +137,24 @@ async fn writer(
     }
 }
 
-type Outcome = Result<Option<Stored>, String>;
-
 async fn apply_batch(
     db: &DatabaseConnection,
     ids: &crate::ids::IdGenerator,
     batch: &[Request],
-) -> Result<Vec<Outcome>, sea_orm::DbErr> {
+) -> Result<Vec<Option<Stored>>, sea_orm::DbErr> {
+    // `Some` for a received message (new or duplicate), `None` for a reply.
     let txn = db.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     for request in batch {
         match request {
             Request::Inbound(inbound, _) => {
-                results.push(Ok(Some(store_inbound(&txn, ids, inbound).await?)))
+                results.push(Some(store_inbound(&txn, ids, inbound).await?))
             }
             Request::Reply(reply, _) => {
                 messages::Entity::insert(reply.as_ref().clone().into_active_model().reset_all())
                     .exec_without_returning(&txn)
                     .await?;
-                results.push(Ok(None));
+                results.push(None);
             }
         }
     }

@@ -3,3 +3,4 @@
 pub mod files;
 pub mod routes;
 pub mod service;
+pub mod sync;

@@ -1,137 +1,236 @@
-//! Materials on WeChat brought into the table: every permanent material,
-//! page by page, added or updated; ones gone on WeChat kept and marked.
+//! Materials on WeChat: temporary and permanent media uploaded (and kept
+//! here too), news drafts, counts, deletion. The files are checked before
+//! WeChat is called (see [`super::files`]).
 
 use std::collections::BTreeSet;
 
 use reqwest::Method;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde_json::{json, Value};
 
+use super::files::{media_part, store_locally, Upload};
 use crate::entity::{accounts, materials};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::wxapi::Body;
+use crate::wxapi::{Body, Part};
 
-/// Pages of this size are what batchget allows.
-const PAGE: i64 = 20;
+/// Temporary media live three days on WeChat.
+const TEMPORARY_LIFETIME: chrono::Duration = chrono::Duration::days(3);
 
-/// Makes the stored materials match WeChat's; returns the counts.
-pub async fn sync_from_wechat(
+async fn save_row(state: &AppState, row: materials::Model) -> Result<materials::Model, AppError> {
+    Ok(row
+        .into_active_model()
+        .reset_all()
+        .insert(&state.db)
+        .await?)
+}
+
+fn new_row(
+    state: &AppState,
+    account_id: i64,
+    upload: &Upload,
+    local_path: String,
+) -> Result<materials::Model, AppError> {
+    let now = crate::db::now();
+    Ok(materials::Model {
+        id: state.ids.next_id()?,
+        account_id,
+        media_type: upload.media_type.clone(),
+        name: upload.name.clone(),
+        local_path,
+        file_size: upload.bytes.len() as i64,
+        width: upload.width,
+        height: upload.height,
+        sync_status: 1,
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    })
+}
+
+/// Uploads temporary media (kept three days by WeChat) and records it.
+pub async fn upload_temporary(
     state: &AppState,
     account: &accounts::Model,
-) -> Result<Value, AppError> {
-    let mut remote = Vec::new();
-    for kind in ["image", "voice", "video", "news"] {
-        let mut offset = 0;
-        loop {
-            let page = state
-                .wxapi
-                .call(
-                    account,
-                    Method::POST,
-                    "/cgi-bin/material/batchget_material",
-                    &[],
-                    Body::Json(json!({ "type": kind, "offset": offset, "count": PAGE })),
-                )
-                .await?;
-            let items = page["item"].as_array().cloned().unwrap_or_default();
-            let total = page["total_count"].as_i64().unwrap_or(0);
-            offset += items.len() as i64;
-            remote.extend(items.into_iter().map(|item| (kind, item)));
-            if offset >= total || page["item_count"].as_i64().unwrap_or(0) == 0 {
-                break;
-            }
+    upload: &Upload,
+) -> Result<materials::Model, AppError> {
+    let answer = state
+        .wxapi
+        .call(
+            account,
+            Method::POST,
+            "/cgi-bin/media/upload",
+            &[("type", upload.media_type.clone())],
+            Body::Multipart(vec![media_part(upload)]),
+        )
+        .await?;
+    let local_path = store_locally(state, upload).await?;
+    let mut row = new_row(state, account.id, upload, local_path)?;
+    row.media_id = answer["media_id"]
+        .as_str()
+        .or(answer["thumb_media_id"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    row.is_permanent = 0;
+    let created = answer["created_at"]
+        .as_i64()
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .unwrap_or_else(chrono::Utc::now);
+    row.expires_at = Some(created + TEMPORARY_LIFETIME);
+    save_row(state, row).await
+}
+
+/// Uploads permanent media and records it; a video needs a title.
+pub async fn upload_permanent(
+    state: &AppState,
+    account: &accounts::Model,
+    upload: &Upload,
+    title: String,
+    introduction: String,
+) -> Result<materials::Model, AppError> {
+    let mut parts = vec![media_part(upload)];
+    if upload.media_type == "video" {
+        if title.trim().is_empty() {
+            return Err(AppError::field("title", "a video needs a title"));
         }
+        parts.push(Part {
+            name: "description".into(),
+            file_name: None,
+            content_type: None,
+            bytes: json!({ "title": title, "introduction": introduction })
+                .to_string()
+                .into_bytes(),
+        });
     }
-    let existing: std::collections::HashMap<String, materials::Model> = materials::Entity::find()
+    let answer = state
+        .wxapi
+        .call(
+            account,
+            Method::POST,
+            "/cgi-bin/material/add_material",
+            &[("type", upload.media_type.clone())],
+            Body::Multipart(parts),
+        )
+        .await?;
+    let local_path = store_locally(state, upload).await?;
+    let mut row = new_row(state, account.id, upload, local_path)?;
+    row.media_id = answer["media_id"].as_str().unwrap_or_default().to_string();
+    row.url = answer["url"].as_str().unwrap_or_default().to_string();
+    row.is_permanent = 1;
+    row.title = title;
+    row.introduction = introduction;
+    save_row(state, row).await
+}
+
+/// Creates a news draft of 1 to 8 articles, each with a permanent thumb image
+/// of this account, and records it.
+pub async fn create_news_draft(
+    state: &AppState,
+    account: &accounts::Model,
+    articles: Vec<Value>,
+) -> Result<materials::Model, AppError> {
+    if articles.is_empty() || articles.len() > 8 {
+        return Err(AppError::field("articles", "1 to 8 articles"));
+    }
+    let permanent_images: BTreeSet<String> = materials::Entity::find()
         .filter(materials::Column::AccountId.eq(account.id))
         .filter(materials::Column::IsPermanent.eq(1))
+        .filter(materials::Column::MediaType.is_in(["image", "thumb"]))
         .all(&state.db)
         .await?
         .into_iter()
-        .map(|m| (m.media_id.clone(), m))
+        .map(|m| m.media_id)
         .collect();
+    for (n, article) in articles.iter().enumerate() {
+        for field in ["title", "content", "thumb_media_id"] {
+            if article[field].as_str().is_none_or(|v| v.trim().is_empty()) {
+                return Err(AppError::field(
+                    &format!("articles[{n}].{field}"),
+                    "is required",
+                ));
+            }
+        }
+        let thumb = article["thumb_media_id"].as_str().unwrap_or_default();
+        if !permanent_images.contains(thumb) {
+            return Err(AppError::field(
+                &format!("articles[{n}].thumb_media_id"),
+                "must be a permanent image of this account (upload_permanent_media)",
+            ));
+        }
+    }
+    let answer = state
+        .wxapi
+        .call(
+            account,
+            Method::POST,
+            "/cgi-bin/draft/add",
+            &[],
+            Body::Json(json!({ "articles": articles })),
+        )
+        .await?;
     let now = crate::db::now();
-    let (mut added, mut updated, mut gone) = (0, 0, 0);
-    let mut seen = BTreeSet::new();
-    let txn = state.db.begin().await?;
-    for (kind, item) in &remote {
-        let media_id = item["media_id"].as_str().unwrap_or_default().to_string();
-        if media_id.is_empty() {
-            continue;
-        }
-        seen.insert(media_id.clone());
-        let news = item["content"]["news_item"].as_array().cloned();
-        let name = item["name"]
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| {
-                news.as_ref()
-                    .and_then(|n| n.first())
-                    .and_then(|a| a["title"].as_str())
-                    .map(str::to_string)
-            })
-            .unwrap_or_default();
-        let url = item["url"].as_str().unwrap_or_default().to_string();
-        match existing.get(&media_id) {
-            Some(old) => {
-                let news_items = news.clone().map(Value::Array).or(old.news_items.clone());
-                if old.name != name
-                    || old.url != url
-                    || old.sync_status != 1
-                    || old.news_items != news_items
-                {
-                    let mut row = old.clone().into_active_model();
-                    row.name = sea_orm::Set(name);
-                    row.url = sea_orm::Set(url);
-                    row.news_items = sea_orm::Set(news_items);
-                    row.sync_status = sea_orm::Set(1);
-                    row.updated_at = sea_orm::Set(now);
-                    row.update(&txn).await?;
-                    updated += 1;
-                }
-            }
-            None => {
-                materials::Model {
-                    id: state.ids.next_id()?,
-                    account_id: account.id,
-                    media_type: kind.to_string(),
-                    media_id,
-                    title: name.clone(),
-                    name,
-                    url,
-                    news_items: news.map(Value::Array),
-                    is_permanent: 1,
-                    sync_status: 1,
-                    created_at: now,
-                    updated_at: now,
-                    ..Default::default()
-                }
-                .into_active_model()
-                .reset_all()
-                .insert(&txn)
-                .await?;
-                added += 1;
-            }
-        }
-    }
-    // Gone on WeChat: kept here, marked (sync_status 2).
-    for (media_id, old) in &existing {
-        if !media_id.is_empty() && !seen.contains(media_id) && old.sync_status != 2 {
-            materials::Entity::update_many()
-                .col_expr(materials::Column::SyncStatus, Expr::value(2i16))
-                .col_expr(materials::Column::UpdatedAt, Expr::value(now))
-                .filter(materials::Column::Id.eq(old.id))
-                .exec(&txn)
-                .await?;
-            gone += 1;
-        }
-    }
-    txn.commit().await?;
-    Ok(
-        json!({ "remote": remote.len(), "added": added, "updated": updated, "deleted_on_wechat": gone }),
-    )
+    let row = materials::Model {
+        id: state.ids.next_id()?,
+        account_id: account.id,
+        media_type: "news".into(),
+        media_id: answer["media_id"].as_str().unwrap_or_default().into(),
+        name: articles[0]["title"].as_str().unwrap_or_default().into(),
+        title: articles[0]["title"].as_str().unwrap_or_default().into(),
+        news_items: Some(Value::Array(articles)),
+        is_permanent: 1,
+        sync_status: 1,
+        created_at: now,
+        updated_at: now,
+        ..Default::default()
+    };
+    save_row(state, row).await
+}
+
+/// WeChat's counts of the account's permanent materials.
+pub async fn counts_on_wechat(
+    state: &AppState,
+    account: &accounts::Model,
+) -> Result<Value, AppError> {
+    let counts = state
+        .wxapi
+        .call(
+            account,
+            Method::GET,
+            "/cgi-bin/material/get_materialcount",
+            &[],
+            Body::Empty,
+        )
+        .await?;
+    Ok(json!({
+        "voice_count": counts["voice_count"], "video_count": counts["video_count"],
+        "image_count": counts["image_count"], "news_count": counts["news_count"],
+    }))
+}
+
+/// Deletes a permanent material on WeChat; the rows here are kept, marked
+/// gone (sync_status 2). Returns how many rows were marked.
+pub async fn delete_on_wechat(
+    state: &AppState,
+    account: &accounts::Model,
+    media_id: &str,
+) -> Result<u64, AppError> {
+    state
+        .wxapi
+        .call(
+            account,
+            Method::POST,
+            "/cgi-bin/material/del_material",
+            &[],
+            Body::Json(json!({ "media_id": media_id })),
+        )
+        .await?;
+    let marked = materials::Entity::update_many()
+        .col_expr(materials::Column::SyncStatus, Expr::value(2i16))
+        .col_expr(materials::Column::UpdatedAt, Expr::value(crate::db::now()))
+        .filter(materials::Column::AccountId.eq(account.id))
+        .filter(materials::Column::MediaId.eq(media_id))
+        .exec(&state.db)
+        .await?;
+    Ok(marked.rows_affected)
 }

@@ -103,10 +103,40 @@ impl Applied {
     }
 }
 
+/// Why a change to the ledger was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+    #[error("pay order {0} not found")]
+    OrderNotFound(i64),
+    #[error("refund {0} not found")]
+    RefundNotFound(i64),
+    /// Another request changed the row first; trying again is safe.
+    #[error("{0}")]
+    ChangedMeanwhile(String),
+    /// The stored rows contradict each other: for a person to look at.
+    #[error("{0}")]
+    Inconsistent(String),
+}
+
+impl From<LedgerError> for AppError {
+    fn from(error: LedgerError) -> Self {
+        match error {
+            LedgerError::Database(error) => error.into(),
+            LedgerError::OrderNotFound(_) | LedgerError::RefundNotFound(_) => {
+                AppError::NotFound(error.to_string())
+            }
+            LedgerError::ChangedMeanwhile(message) => AppError::Conflict(message),
+            LedgerError::Inconsistent(message) => AppError::Internal(message),
+        }
+    }
+}
+
 /// Takes the write lock on an order's row for the rest of the transaction,
 /// so everything touching its money happens one at a time (and SQLite's
 /// transaction starts as a writer).
-pub async fn lock_order<C: ConnectionTrait>(db: &C, order_id: i64) -> Result<(), AppError> {
+pub async fn lock_order<C: ConnectionTrait>(db: &C, order_id: i64) -> Result<(), LedgerError> {
     pay_orders::Entity::update_many()
         .col_expr(
             pay_orders::Column::UpdatedAt,
@@ -121,11 +151,11 @@ pub async fn lock_order<C: ConnectionTrait>(db: &C, order_id: i64) -> Result<(),
 pub async fn find_order<C: ConnectionTrait>(
     db: &C,
     order_id: i64,
-) -> Result<pay_orders::Model, AppError> {
+) -> Result<pay_orders::Model, LedgerError> {
     pay_orders::Entity::find_by_id(order_id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("pay order {order_id} not found")))
+        .ok_or(LedgerError::OrderNotFound(order_id))
 }
 
 /// Flags an order for a person and keeps the reason.
@@ -133,7 +163,7 @@ pub async fn flag_order<C: ConnectionTrait>(
     db: &C,
     order_id: i64,
     reason: &str,
-) -> Result<(), AppError> {
+) -> Result<(), LedgerError> {
     tracing::error!(order_id, reason, "pay order flagged");
     pay_orders::Entity::update_many()
         .col_expr(pay_orders::Column::Flagged, Expr::value(1i16))
@@ -154,14 +184,14 @@ pub async fn apply_trade<C: ConnectionTrait>(
     db: &C,
     order_id: i64,
     report: &TradeReport,
-) -> Result<Applied, AppError> {
+) -> Result<Applied, LedgerError> {
     let order = find_order(db, order_id).await?;
     let Some(next) = TradeState::parse(&report.trade_state) else {
         tracing::warn!(order_id, state = %report.trade_state, "unknown trade_state reported");
         return Ok(Applied::UnknownState(report.trade_state.clone()));
     };
     let current = TradeState::parse(&order.trade_state).ok_or_else(|| {
-        AppError::internal(format!(
+        LedgerError::Inconsistent(format!(
             "order {order_id} has state {:?}",
             order.trade_state
         ))
@@ -236,7 +266,7 @@ pub async fn apply_trade<C: ConnectionTrait>(
         .exec(db)
         .await?;
     if done.rows_affected != 1 {
-        return Err(AppError::Conflict(format!(
+        return Err(LedgerError::ChangedMeanwhile(format!(
             "order {order_id} changed meanwhile; try again"
         )));
     }
@@ -254,7 +284,7 @@ pub async fn reserve_refund<C: ConnectionTrait>(
     db: &C,
     order_id: i64,
     amount: i64,
-) -> Result<bool, AppError> {
+) -> Result<bool, LedgerError> {
     let done = pay_orders::Entity::update_many()
         .col_expr(
             pay_orders::Column::RefundedTotal,
@@ -281,7 +311,7 @@ async fn release_refund<C: ConnectionTrait>(
     db: &C,
     order_id: i64,
     amount: i64,
-) -> Result<(), AppError> {
+) -> Result<(), LedgerError> {
     let done = pay_orders::Entity::update_many()
         .col_expr(
             pay_orders::Column::RefundedTotal,
@@ -293,7 +323,7 @@ async fn release_refund<C: ConnectionTrait>(
         .exec(db)
         .await?;
     if done.rows_affected != 1 {
-        return Err(AppError::internal(format!(
+        return Err(LedgerError::Inconsistent(format!(
             "order {order_id}: cannot release {amount} fen, less is reserved"
         )));
     }
@@ -306,17 +336,17 @@ pub async fn apply_refund<C: ConnectionTrait>(
     refund_row_id: i64,
     report: &RefundReport,
     note: Option<&str>,
-) -> Result<Applied, AppError> {
+) -> Result<Applied, LedgerError> {
     let refund = pay_refunds::Entity::find_by_id(refund_row_id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("refund {refund_row_id} not found")))?;
+        .ok_or(LedgerError::RefundNotFound(refund_row_id))?;
     let Some(next) = RefundStatus::parse(&report.status) else {
         tracing::warn!(refund_row_id, status = %report.status, "unknown refund status reported");
         return Ok(Applied::UnknownState(report.status.clone()));
     };
     let current = RefundStatus::parse(&refund.status).ok_or_else(|| {
-        AppError::internal(format!(
+        LedgerError::Inconsistent(format!(
             "refund {refund_row_id} has status {:?}",
             refund.status
         ))
@@ -390,7 +420,7 @@ pub async fn apply_refund<C: ConnectionTrait>(
         .exec(db)
         .await?;
     if done.rows_affected != 1 {
-        return Err(AppError::Conflict(format!(
+        return Err(LedgerError::ChangedMeanwhile(format!(
             "refund {refund_row_id} changed meanwhile; try again"
         )));
     }
@@ -425,7 +455,7 @@ pub async fn apply_refund<C: ConnectionTrait>(
 pub async fn insert_refund<C: ConnectionTrait>(
     db: &C,
     row: pay_refunds::Model,
-) -> Result<(), AppError> {
+) -> Result<(), LedgerError> {
     pay_refunds::Entity::insert(row.into_active_model().reset_all())
         .exec_without_returning(db)
         .await?;
@@ -436,7 +466,7 @@ pub async fn insert_refund<C: ConnectionTrait>(
 pub async fn begin_locked(
     db: &sea_orm::DatabaseConnection,
     order_id: i64,
-) -> Result<sea_orm::DatabaseTransaction, AppError> {
+) -> Result<sea_orm::DatabaseTransaction, LedgerError> {
     let txn = db.begin().await?;
     lock_order(&txn, order_id).await?;
     Ok(txn)

@@ -1,5 +1,6 @@
-//! Creating an order: checked, stored first (so a crash cannot lose it), then
-//! placed with WeChat Pay; the JSAPI pay parameters or the Native code_url back.
+//! Orders: creating one (checked, stored first so a crash cannot lose it, then
+//! placed with WeChat Pay; the JSAPI pay parameters or the Native code_url
+//! back), querying its state, closing it.
 
 use axum::http::{HeaderMap, Method};
 use sea_orm::sea_query::Expr;
@@ -10,12 +11,14 @@ use serde_json::{json, Value};
 use super::client::{self, PayError};
 use super::crypto;
 use super::ledger::{self, TradeReport};
-use super::service::*;
+use super::service::{notify_url, pay_account, present_order, sync_order, valid_merchant_no};
 use super::states::TradeState;
 use crate::auth::CurrentAdmin;
 use crate::entity::pay_orders;
 use crate::error::{AppError, FieldErrors};
 use crate::state::AppState;
+
+pub const MAX_TOTAL_FEE: i64 = 10_000_000_000;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -218,4 +221,84 @@ pub async fn create(
     tracing::info!(admin = %viewer.username, order_id = id, %out_trade_no, total_fee = request.total_fee, trade_type = %request.trade_type, "pay order created");
     result["order"] = present_order(&ledger::find_order(&state.db, id).await?)?;
     Ok(result)
+}
+
+pub async fn set_order_note<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    order_id: i64,
+    note: &str,
+) -> Result<(), AppError> {
+    pay_orders::Entity::update_many()
+        .col_expr(
+            pay_orders::Column::Note,
+            Expr::value(ledger::truncate(note, 255)),
+        )
+        .filter(pay_orders::Column::Id.eq(order_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Asks WeChat Pay about an order and records what it says.
+pub async fn query(state: &AppState, order: &pay_orders::Model) -> Result<Value, AppError> {
+    let mut account = pay_account(state, order.account_id).await?;
+    let applied = sync_order(state, &mut account, order).await?;
+    let order = ledger::find_order(&state.db, order.id).await?;
+    Ok(json!({
+        "order": present_order(&order)?,
+        "trade_state": order.trade_state,
+        "result": applied.result(),
+    }))
+}
+
+/// Closes an unpaid order on WeChat Pay and records it; an order paid
+/// meanwhile is recorded as paid and the close refused.
+pub async fn close(
+    state: &AppState,
+    viewer: &CurrentAdmin,
+    order: &pay_orders::Model,
+) -> Result<Value, AppError> {
+    let current = TradeState::parse(&order.trade_state)
+        .ok_or_else(|| AppError::internal("stored trade_state unknown"))?;
+    if current == TradeState::Closed {
+        return Ok(json!({ "order": present_order(order)?, "result": "unchanged" }));
+    }
+    if !current.is_open() {
+        return Err(AppError::Conflict(format!(
+            "only unpaid orders can be closed; order {} is {current}",
+            order.id
+        )));
+    }
+    let mut account = pay_account(state, order.account_id).await?;
+    let path = format!(
+        "/v3/pay/transactions/out-trade-no/{}/close",
+        order.out_trade_no
+    );
+    let body = json!({ "mchid": account.mch_id });
+    match client::call(state, &mut account, Method::POST, &path, Some(&body)).await {
+        Ok(_) => {}
+        Err(PayError::Rejected { code, message, .. }) if code == "ORDERPAID" => {
+            // Paid meanwhile: record the payment rather than the close.
+            sync_order(state, &mut account, order).await?;
+            return Err(AppError::Conflict(format!(
+                "order {} was paid meanwhile and cannot be closed ({message})",
+                order.id
+            )));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let txn = ledger::begin_locked(&state.db, order.id).await?;
+    let applied = ledger::apply_trade(
+        &txn,
+        order.id,
+        &TradeReport {
+            trade_state: TradeState::Closed.as_str().into(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(admin = %viewer.username, order_id = order.id, "pay order closed");
+    let order = ledger::find_order(&state.db, order.id).await?;
+    Ok(json!({ "order": present_order(&order)?, "result": applied.result() }))
 }

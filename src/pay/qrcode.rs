@@ -2,6 +2,7 @@
 
 use crate::error::AppError;
 
+/// A QR code as a grayscale PNG: 8 pixels a module, a 4-module quiet zone.
 pub fn qr_png(text: &str) -> Result<Vec<u8>, AppError> {
     const SCALE: usize = 8;
     const QUIET: usize = 4;

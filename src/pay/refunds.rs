@@ -2,13 +2,14 @@
 //! up to more than was paid, and one whose outcome is unknown stays reserved.
 
 use axum::http::{HeaderMap, Method};
-use sea_orm::TransactionTrait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::client::{self, PayError};
 use super::ledger::{self, RefundReport};
-use super::service::*;
+use super::service::{find_order_ref, notify_url, pay_account, present_refund, valid_merchant_no};
 use super::states::{RefundStatus, TradeState};
 use crate::auth::CurrentAdmin;
 use crate::entity::pay_refunds;
@@ -111,7 +112,7 @@ pub async fn request_refund(
     };
     if let Err(error) = ledger::insert_refund(&txn, row).await {
         txn.rollback().await?;
-        return Err(match error {
+        return Err(match AppError::from(error) {
             AppError::Conflict(_) => {
                 AppError::Conflict(format!("out_refund_no {out_refund_no} is already used"))
             }
@@ -173,5 +174,103 @@ pub async fn request_refund(
     }
     tracing::info!(admin = %viewer.username, order_id = order.id, refund = id, %out_refund_no, refund_fee = request.refund_fee, "refund requested");
     let refund = find_refund(state, id).await?;
+    Ok(json!({ "refund": present_refund(&refund)?, "result": applied.result() }))
+}
+
+pub async fn mark_unknown(
+    state: &AppState,
+    refund_id: i64,
+    error: &PayError,
+) -> Result<(), AppError> {
+    pay_refunds::Entity::update_many()
+        .col_expr(
+            pay_refunds::Column::Note,
+            Expr::value(ledger::truncate(&format!("outcome unknown: {error}"), 255)),
+        )
+        .filter(pay_refunds::Column::Id.eq(refund_id))
+        .exec(&state.db)
+        .await?;
+    Ok(())
+}
+
+pub async fn find_refund(state: &AppState, id: i64) -> Result<pay_refunds::Model, AppError> {
+    pay_refunds::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("refund {id} not found")))
+}
+
+/// A refund by its `id`, or by `account_id` + `out_refund_no`, checked
+/// against the admin's accounts.
+pub async fn find_refund_ref(
+    state: &AppState,
+    viewer: &CurrentAdmin,
+    id: Option<i64>,
+    account_id: Option<i64>,
+    out_refund_no: &str,
+) -> Result<pay_refunds::Model, AppError> {
+    let refund = match (id, account_id) {
+        (Some(id), _) => find_refund(state, id).await?,
+        (None, Some(account_id)) if !out_refund_no.is_empty() => {
+            viewer.require_account(account_id)?;
+            pay_refunds::Entity::find()
+                .filter(pay_refunds::Column::AccountId.eq(account_id))
+                .filter(pay_refunds::Column::OutRefundNo.eq(out_refund_no))
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("no refund {out_refund_no}")))?
+        }
+        _ => {
+            return Err(AppError::field(
+                "id",
+                "is required (or account_id and out_refund_no)",
+            ))
+        }
+    };
+    viewer.require_account(refund.account_id)?;
+    Ok(refund)
+}
+
+/// Longer than a refund request to WeChat Pay can take (see the client's
+/// timeout): a refund still unknown to WeChat Pay after this was never
+/// received, so no money moved.
+pub const SUBMISSION_WINDOW: chrono::Duration = chrono::Duration::seconds(120);
+
+/// Asks WeChat Pay about a refund and records its status; a refund WeChat Pay
+/// never received (unknown after the submission window) is recorded failed.
+pub async fn query(state: &AppState, refund: &pay_refunds::Model) -> Result<Value, AppError> {
+    let mut account = pay_account(state, refund.account_id).await?;
+    let path = format!("/v3/refund/domestic/refunds/{}", refund.out_refund_no);
+    let (report, note) = match client::call(state, &mut account, Method::GET, &path, None).await {
+        Ok(answer) => {
+            if answer["out_refund_no"].as_str() != Some(refund.out_refund_no.as_str()) {
+                return Err(AppError::Unavailable(
+                    "WeChat Pay answered about another refund".into(),
+                ));
+            }
+            (RefundReport::from_json(&answer), None)
+        }
+        Err(PayError::Rejected {
+            status: 404,
+            code,
+            message,
+        }) if refund.status == RefundStatus::Submitting.as_str()
+            && refund.created_at < crate::db::now() - SUBMISSION_WINDOW =>
+        {
+            // The request never reached WeChat Pay: no money moved.
+            (
+                RefundReport {
+                    status: RefundStatus::Failed.as_str().into(),
+                    ..Default::default()
+                },
+                Some(format!("WeChat Pay has no such refund: {code}: {message}")),
+            )
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let txn = ledger::begin_locked(&state.db, refund.order_id).await?;
+    let applied = ledger::apply_refund(&txn, refund.id, &report, note.as_deref()).await?;
+    txn.commit().await?;
+    let refund = find_refund(state, refund.id).await?;
     Ok(json!({ "refund": present_refund(&refund)?, "result": applied.result() }))
 }

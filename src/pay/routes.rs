@@ -4,21 +4,19 @@
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::client::{self, PayError};
-use super::ledger::{self, RefundReport, TradeReport};
+use super::client::{self};
+use super::ledger::{self};
 use super::orders::{self, CreateOrder};
 use super::qrcode::qr_png;
 use super::refunds::{self, RefundRequest};
-use super::service::*;
-use super::states::{RefundStatus, TradeState};
+use super::service::{find_order_ref, pay_account};
+use super::states::TradeState;
 use crate::auth::CurrentAdmin;
-use crate::entity::pay_refunds;
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
 use crate::http::{parse_json_body, JsonBody};
@@ -109,7 +107,7 @@ pub fn register(api: Api) -> Api {
 }
 
 /// Largest order WeChat Pay's JSAPI and Native accept, in fen.
-pub async fn create_order(
+async fn create_order(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
     headers: HeaderMap,
@@ -121,87 +119,46 @@ pub async fn create_order(
 
 // ---------------------------------------------------------------- lookups
 
-pub async fn query_order(
-    State(state): State<AppState>,
-    viewer: CurrentAdmin,
-    JsonBody(body): JsonBody,
-) -> ApiResult {
-    let r: OrderRef = parse_json_body(body)?;
-    let order = find_order_ref(&state, &viewer, r.order_id, r.account_id, &r.out_trade_no).await?;
-    let mut account = pay_account(&state, order.account_id).await?;
-    let applied = sync_order(&state, &mut account, &order).await?;
-    let order = ledger::find_order(&state.db, order.id).await?;
-    Ok(ok(json!({
-        "order": present_order(&order)?,
-        "trade_state": order.trade_state,
-        "result": applied.result(),
-    })))
+/// An order by `order_id`, or by `account_id` + `out_trade_no`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRef {
+    #[serde(default, with = "crate::ids::json_opt_id")]
+    pub order_id: Option<i64>,
+    #[serde(default, with = "crate::ids::json_opt_id")]
+    pub account_id: Option<i64>,
+    #[serde(default)]
+    pub out_trade_no: String,
 }
 
-pub async fn close_order(
+async fn query_order(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let r: OrderRef = parse_json_body(body)?;
     let order = find_order_ref(&state, &viewer, r.order_id, r.account_id, &r.out_trade_no).await?;
-    let current = TradeState::parse(&order.trade_state)
-        .ok_or_else(|| AppError::internal("stored trade_state unknown"))?;
-    if current == TradeState::Closed {
-        return Ok(ok(
-            json!({ "order": present_order(&order)?, "result": "unchanged" }),
-        ));
-    }
-    if !current.is_open() {
-        return Err(AppError::Conflict(format!(
-            "only unpaid orders can be closed; order {} is {current}",
-            order.id
-        )));
-    }
-    let mut account = pay_account(&state, order.account_id).await?;
-    let path = format!(
-        "/v3/pay/transactions/out-trade-no/{}/close",
-        order.out_trade_no
-    );
-    let body = json!({ "mchid": account.mch_id });
-    match client::call(&state, &mut account, Method::POST, &path, Some(&body)).await {
-        Ok(_) => {}
-        Err(PayError::Rejected { code, message, .. }) if code == "ORDERPAID" => {
-            // Paid meanwhile: record the payment rather than the close.
-            sync_order(&state, &mut account, &order).await?;
-            return Err(AppError::Conflict(format!(
-                "order {} was paid meanwhile and cannot be closed ({message})",
-                order.id
-            )));
-        }
-        Err(error) => return Err(error.into()),
-    }
-    let txn = ledger::begin_locked(&state.db, order.id).await?;
-    let applied = ledger::apply_trade(
-        &txn,
-        order.id,
-        &TradeReport {
-            trade_state: TradeState::Closed.as_str().into(),
-            ..Default::default()
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    tracing::info!(admin = %viewer.username, order_id = order.id, "pay order closed");
-    let order = ledger::find_order(&state.db, order.id).await?;
-    Ok(ok(
-        json!({ "order": present_order(&order)?, "result": applied.result() }),
-    ))
+    Ok(ok(orders::query(&state, &order).await?))
+}
+
+async fn close_order(
+    State(state): State<AppState>,
+    viewer: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let r: OrderRef = parse_json_body(body)?;
+    let order = find_order_ref(&state, &viewer, r.order_id, r.account_id, &r.out_trade_no).await?;
+    Ok(ok(orders::close(&state, &viewer, &order).await?))
 }
 
 // ---------------------------------------------------------------- QR code
 
 #[derive(Deserialize)]
-pub struct QrQuery {
+struct QrQuery {
     order_id: String,
 }
 
-pub async fn qrcode(
+async fn qrcode(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
     Query(query): Query<QrQuery>,
@@ -235,8 +192,7 @@ pub async fn qrcode(
         .into_response())
 }
 
-/// A QR code as a grayscale PNG: 8 pixels a module, a 4-module quiet zone.
-pub async fn refund(
+async fn refund(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
     headers: HeaderMap,
@@ -261,67 +217,15 @@ struct RefundRef {
     out_refund_no: String,
 }
 
-pub async fn query_refund(
+async fn query_refund(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let r: RefundRef = parse_json_body(body)?;
-    let refund = match (r.id, r.account_id) {
-        (Some(id), _) => find_refund(&state, id).await?,
-        (None, Some(account_id)) if !r.out_refund_no.is_empty() => {
-            viewer.require_account(account_id)?;
-            pay_refunds::Entity::find()
-                .filter(pay_refunds::Column::AccountId.eq(account_id))
-                .filter(pay_refunds::Column::OutRefundNo.eq(r.out_refund_no.as_str()))
-                .one(&state.db)
-                .await?
-                .ok_or_else(|| AppError::NotFound(format!("no refund {}", r.out_refund_no)))?
-        }
-        _ => {
-            return Err(AppError::field(
-                "id",
-                "is required (or account_id and out_refund_no)",
-            ))
-        }
-    };
-    viewer.require_account(refund.account_id)?;
-    let mut account = pay_account(&state, refund.account_id).await?;
-    let path = format!("/v3/refund/domestic/refunds/{}", refund.out_refund_no);
-    let (report, note) = match client::call(&state, &mut account, Method::GET, &path, None).await {
-        Ok(answer) => {
-            if answer["out_refund_no"].as_str() != Some(refund.out_refund_no.as_str()) {
-                return Err(AppError::Unavailable(
-                    "WeChat Pay answered about another refund".into(),
-                ));
-            }
-            (RefundReport::from_json(&answer), None)
-        }
-        Err(PayError::Rejected {
-            status: 404,
-            code,
-            message,
-        }) if refund.status == RefundStatus::Submitting.as_str()
-            && refund.created_at < crate::db::now() - SUBMISSION_WINDOW =>
-        {
-            // The request never reached WeChat Pay: no money moved.
-            (
-                RefundReport {
-                    status: RefundStatus::Failed.as_str().into(),
-                    ..Default::default()
-                },
-                Some(format!("WeChat Pay has no such refund: {code}: {message}")),
-            )
-        }
-        Err(error) => return Err(error.into()),
-    };
-    let txn = ledger::begin_locked(&state.db, refund.order_id).await?;
-    let applied = ledger::apply_refund(&txn, refund.id, &report, note.as_deref()).await?;
-    txn.commit().await?;
-    let refund = find_refund(&state, refund.id).await?;
-    Ok(ok(
-        json!({ "refund": present_refund(&refund)?, "result": applied.result() }),
-    ))
+    let refund =
+        refunds::find_refund_ref(&state, &viewer, r.id, r.account_id, &r.out_refund_no).await?;
+    Ok(ok(refunds::query(&state, &refund).await?))
 }
 
 // ---------------------------------------------------------------- certificates
@@ -333,7 +237,7 @@ struct AccountRef {
     account_id: i64,
 }
 
-pub async fn refresh_certificates(
+async fn refresh_certificates(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
     JsonBody(body): JsonBody,

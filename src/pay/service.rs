@@ -3,19 +3,15 @@
 //! round trips that bring an order's or refund's state up to date.
 
 use axum::http::{header, HeaderMap, Method};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::client::{self, PayAccount, PayError};
+use super::client::{self, PayAccount};
 use super::ledger::{self, TradeReport};
 use crate::auth::CurrentAdmin;
 use crate::entity::{accounts, pay_orders, pay_refunds};
 use crate::error::AppError;
 use crate::state::AppState;
-
-pub const MAX_TOTAL_FEE: i64 = 10_000_000_000;
 
 pub async fn load_account(state: &AppState, account_id: i64) -> Result<accounts::Model, AppError> {
     accounts::Entity::find_by_id(account_id)
@@ -63,22 +59,6 @@ pub fn present_order(order: &pay_orders::Model) -> Result<Value, AppError> {
 
 pub fn present_refund(refund: &pay_refunds::Model) -> Result<Value, AppError> {
     serde_json::to_value(refund).map_err(AppError::internal)
-}
-
-pub async fn set_order_note<C: sea_orm::ConnectionTrait>(
-    db: &C,
-    order_id: i64,
-    note: &str,
-) -> Result<(), AppError> {
-    pay_orders::Entity::update_many()
-        .col_expr(
-            pay_orders::Column::Note,
-            Expr::value(ledger::truncate(note, 255)),
-        )
-        .filter(pay_orders::Column::Id.eq(order_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 pub async fn find_order_ref(
@@ -132,44 +112,4 @@ pub async fn sync_order(
     let applied = ledger::apply_trade(&txn, order.id, &TradeReport::from_json(&answer)).await?;
     txn.commit().await?;
     Ok(applied)
-}
-
-pub async fn mark_unknown(
-    state: &AppState,
-    refund_id: i64,
-    error: &PayError,
-) -> Result<(), AppError> {
-    pay_refunds::Entity::update_many()
-        .col_expr(
-            pay_refunds::Column::Note,
-            Expr::value(ledger::truncate(&format!("outcome unknown: {error}"), 255)),
-        )
-        .filter(pay_refunds::Column::Id.eq(refund_id))
-        .exec(&state.db)
-        .await?;
-    Ok(())
-}
-
-pub async fn find_refund(state: &AppState, id: i64) -> Result<pay_refunds::Model, AppError> {
-    pay_refunds::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("refund {id} not found")))
-}
-
-/// Longer than a refund request to WeChat Pay can take (see the client's
-/// timeout): a refund still unknown to WeChat Pay after this was never
-/// received, so no money moved.
-pub const SUBMISSION_WINDOW: chrono::Duration = chrono::Duration::seconds(120);
-
-/// An order by `order_id`, or by `account_id` + `out_trade_no`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OrderRef {
-    #[serde(default, with = "crate::ids::json_opt_id")]
-    pub order_id: Option<i64>,
-    #[serde(default, with = "crate::ids::json_opt_id")]
-    pub account_id: Option<i64>,
-    #[serde(default)]
-    pub out_trade_no: String,
 }

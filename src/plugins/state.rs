@@ -47,22 +47,31 @@ impl StateStore for DbState {
     }
 }
 
+/// Why a plugin's state or switch was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    #[error(transparent)]
+    Ids(#[from] crate::ids::IdError),
+}
+
 /// Applies a call's writes in one transaction, after the call succeeded.
 pub async fn apply_writes(
     db: &DatabaseConnection,
     ids: &IdGenerator,
     writes: StateWrites,
-) -> Result<(), String> {
+) -> Result<(), StateError> {
     if writes.is_empty() {
         return Ok(());
     }
-    let txn = db.begin().await.map_err(|e| e.to_string())?;
+    let txn = db.begin().await?;
     let now = crate::db::now();
     for ((scope, key), value) in writes {
         match value {
             Some(value) => {
                 let row = plugin_state::Model {
-                    id: ids.next_id().map_err(|e| e.to_string())?,
+                    id: ids.next_id()?,
                     plugin: scope.plugin.clone(),
                     account_id: scope.account_id,
                     openid: scope.openid.clone(),
@@ -86,8 +95,7 @@ pub async fn apply_writes(
                         .to_owned(),
                     )
                     .exec_without_returning(&txn)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
             }
             None => {
                 plugin_state::Entity::delete_many()
@@ -96,12 +104,11 @@ pub async fn apply_writes(
                     .filter(plugin_state::Column::Openid.eq(scope.openid.as_str()))
                     .filter(plugin_state::Column::StateKey.eq(key.as_str()))
                     .exec(&txn)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
             }
         }
     }
-    txn.commit().await.map_err(|e| e.to_string())
+    Ok(txn.commit().await?)
 }
 
 /// State in memory: for `wxmp plugin test`, which has no database.
@@ -168,10 +175,10 @@ impl Switches {
         plugin: &str,
         account_id: i64,
         enabled: bool,
-    ) -> Result<(), String> {
+    ) -> Result<(), StateError> {
         let now = crate::db::now();
         let row = plugin_settings::Model {
-            id: ids.next_id().map_err(|e| e.to_string())?,
+            id: ids.next_id()?,
             plugin: plugin.to_string(),
             account_id,
             enabled: i16::from(enabled),
@@ -191,8 +198,7 @@ impl Switches {
                 .to_owned(),
             )
             .exec_without_returning(&self.db)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         *self.cache.write().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(())
     }

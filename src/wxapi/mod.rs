@@ -154,13 +154,7 @@ impl WxApi {
         if let Some(token) = self.cached(account.id) {
             return Ok(token.token);
         }
-        let lock = self
-            .refreshing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(account.id)
-            .or_default()
-            .clone();
+        let lock = self.refresh_lock(account.id);
         let _one_refresh = lock.lock().await;
         if let Some(token) = self.cached(account.id) {
             return Ok(token.token);
@@ -171,6 +165,16 @@ impl WxApi {
         }
         let fetched = self.fetch_token(account, false).await?;
         Ok(self.store_token(account.id, fetched).await?.token)
+    }
+
+    /// The lock that lets one caller at a time refresh an account's token.
+    fn refresh_lock(&self, account_id: i64) -> Arc<tokio::sync::Mutex<()>> {
+        self.refreshing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(account_id)
+            .or_default()
+            .clone()
     }
 
     fn remember(&self, account_id: i64, token: CachedToken) {
@@ -320,13 +324,7 @@ impl WxApi {
                     token_retried = true;
                     tracing::warn!(app_id = %account.app_id, errcode, "access token rejected; refreshing once");
                     self.invalidate(account.id, &token).await?;
-                    let lock = self
-                        .refreshing
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .entry(account.id)
-                        .or_default()
-                        .clone();
+                    let lock = self.refresh_lock(account.id);
                     let _one_refresh = lock.lock().await;
                     if self.cached(account.id).is_none() {
                         let fetched = self.fetch_token(account, true).await?;
