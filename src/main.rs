@@ -42,11 +42,15 @@ enum Command {
     /// running server and print the decrypted reply
     #[command(group(clap::ArgGroup::new("what").required(true).args(["text", "event", "click", "image"])))]
     Simulate(Box<SimulateArgs>),
-    /// Run a fake WeChat API server for local demos (point WXMP_WECHAT_API_BASE at it)
+    /// Run a fake WeChat API and a fake WeChat Pay for local demos (point
+    /// WXMP_WECHAT_API_BASE and WXMP_PAY_API_BASE at them)
     Sandbox {
-        /// Address to serve the fake on
+        /// Address to serve the fake WeChat API on
         #[arg(long, default_value = "127.0.0.1:9100")]
         listen: std::net::SocketAddr,
+        /// Address to serve the fake WeChat Pay on (default: the port after --listen)
+        #[arg(long)]
+        pay_listen: Option<std::net::SocketAddr>,
     },
     /// Check or dry-run a Rhai plugin file, without a server or database
     Plugin {
@@ -186,10 +190,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Admin { command } => admin(command, config).await,
         Command::Simulate(args) => simulate(*args, config).await,
         Command::Plugin { command } => plugin(command, config).await,
-        Command::Sandbox { listen } => {
-            let fake = wxmp::dev::fake_wechat::FakeWeChat::new(&[]);
-            let bound = fake.start(listen).await?;
-            println!("fake WeChat API on http://{bound} (any AppID and secret); run wxmp with WXMP_WECHAT_API_BASE=http://{bound}");
+        Command::Sandbox { listen, pay_listen } => {
+            use wxmp::dev::sandbox::{next_port, Sandbox};
+            let pay_listen = pay_listen.unwrap_or_else(|| next_port(listen));
+            let sandbox = Sandbox::start(listen, pay_listen).await?;
+            print!("{}", sandbox.banner());
             shutdown_signal().await;
             Ok(())
         }

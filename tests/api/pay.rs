@@ -1021,3 +1021,113 @@ async fn operators_reach_only_their_accounts_and_routes_are_documented() {
     }
     assert!(document["paths"]["/wechat/wxpay/notify/{account_id}"]["post"]["security"].is_null());
 }
+
+/// Posts to the fake WeChat Pay's `/sandbox/` controls; returns status and JSON.
+async fn sandbox_control(pay: &Pay, path: &str, body: Value) -> (StatusCode, Value) {
+    let response = pay
+        .app
+        .client
+        .post(format!("{}/sandbox/{path}", pay.fake.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+/// WeChat Pay v3's error JSON: `{"code", "message"}`.
+fn assert_pay_error(answer: &(StatusCode, Value), status: StatusCode, code: &str) {
+    assert_eq!(answer.0, status, "{}", answer.1);
+    assert_eq!(answer.1["code"], code, "{}", answer.1);
+    assert!(
+        answer.1["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{}",
+        answer.1
+    );
+}
+
+#[tokio::test]
+async fn the_sandbox_payer_pays_and_refunds_over_http_and_mistakes_get_wechat_pay_errors() {
+    let pay = setup(KeyMode::PublicKey).await;
+    let created = pay.create("NATIVE", 300).await;
+    let id = created["order"]["id"].as_str().unwrap();
+    let out_trade_no = created["order"]["out_trade_no"].as_str().unwrap();
+
+    // Paying notifies wxmp at the order's notify_url; wxmp marks it paid.
+    let (status, body) =
+        sandbox_control(&pay, &format!("orders/{out_trade_no}/pay"), json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["trade_state"], "SUCCESS");
+    assert_eq!(body["notified"]["status"], 204, "{body}");
+    assert!(body["notified"]["url"]
+        .as_str()
+        .unwrap()
+        .ends_with(&pay.notify_path()));
+    assert_eq!(pay.order(id).await["trade_state"], "SUCCESS");
+
+    // Mistakes: answered, not panicked on; the order is untouched.
+    let again = sandbox_control(&pay, &format!("orders/{out_trade_no}/pay"), json!({})).await;
+    assert_pay_error(&again, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    let unknown = sandbox_control(&pay, "orders/NO_SUCH_ORDER/pay", json!({})).await;
+    assert_pay_error(&unknown, StatusCode::NOT_FOUND, "ORDER_NOT_EXIST");
+    let nowhere = sandbox_control(&pay, "orders/pay", json!({})).await;
+    assert_pay_error(&nowhere, StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert_eq!(pay.fake.order(out_trade_no).unwrap().trade_state, "SUCCESS");
+
+    // A refund finishes by the sandbox's notification.
+    let (status, body) = pay.refund(id, 100).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let out_refund_no = body["data"]["refund"]["out_refund_no"].as_str().unwrap();
+    let finish = format!("refunds/{out_refund_no}/finish");
+    let bad_status = sandbox_control(&pay, &finish, json!({ "status": "DONE" })).await;
+    assert_pay_error(&bad_status, StatusCode::BAD_REQUEST, "PARAM_ERROR");
+    let (status, body) = sandbox_control(&pay, &finish, json!({ "status": "SUCCESS" })).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["notified"]["status"], 204, "{body}");
+    let refunds = pay.list("refunds").await;
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0]["status"], "SUCCESS", "{refunds:?}");
+    let twice = sandbox_control(&pay, &finish, json!({})).await;
+    assert_pay_error(&twice, StatusCode::BAD_REQUEST, "INVALID_REQUEST");
+    let unknown = sandbox_control(&pay, "refunds/NO_SUCH_REFUND/finish", json!({})).await;
+    assert_pay_error(&unknown, StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS");
+}
+
+#[tokio::test]
+async fn a_signed_request_for_a_path_the_fake_does_not_serve_gets_an_error_not_a_panic() {
+    use rsa::pkcs1v15::SigningKey;
+    use rsa::signature::{SignatureEncoding, Signer};
+    let fake = FakePay::start(SignWith::PublicKey).await;
+    // No order number between out-trade-no/ and /close.
+    let (path, body) = (
+        "/v3/pay/transactions/out-trade-no/close",
+        r#"{"mchid":"1900000109"}"#,
+    );
+    let timestamp = chrono::Utc::now().timestamp();
+    let message = format!("POST\n{path}\n{timestamp}\nnonce\n{body}\n");
+    let signature = B64.encode(
+        SigningKey::<Sha256>::new(keys().merchant.clone())
+            .sign(message.as_bytes())
+            .to_bytes(),
+    );
+    let authorization = format!(
+        "WECHATPAY2-SHA256-RSA2048 mchid=\"{MCH_ID}\",nonce_str=\"nonce\",signature=\"{signature}\",\
+         timestamp=\"{timestamp}\",serial_no=\"{MERCHANT_SERIAL}\""
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", fake.base_url()))
+        .header("Authorization", authorization)
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("an answer, not a dropped connection");
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap();
+    assert!(
+        fake.requests()[0].signature_ok,
+        "the request was signed right"
+    );
+    assert_pay_error(&(status, answer), StatusCode::NOT_FOUND, "NOT_FOUND");
+}

@@ -217,3 +217,97 @@ async fn shutdown_lets_requests_in_flight_finish() {
         "no longer serving"
     );
 }
+
+/// A port free at the time of asking.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn wxmp_sandbox_serves_the_fake_wechat_api_and_the_fake_wechat_pay() {
+    let (wechat_port, pay_port) = (free_port(), free_port());
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .args(["sandbox", "--listen", &format!("127.0.0.1:{wechat_port}")])
+        .args(["--pay-listen", &format!("127.0.0.1:{pay_port}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (wechat, pay) = (
+        format!("http://127.0.0.1:{wechat_port}"),
+        format!("http://127.0.0.1:{pay_port}"),
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (token, unsigned, unknown_order) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        // The fake WeChat Pay starts last (after making its RSA keys).
+        let mut unsigned = None;
+        for _ in 0..600 {
+            if let Ok(response) = client.get(format!("{pay}/v3/certificates")).send().await {
+                let status = response.status();
+                unsigned = Some((status, response.json::<serde_json::Value>().await.unwrap()));
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let token = client
+            .get(format!(
+                "{wechat}/cgi-bin/token?grant_type=client_credential&appid=wxany&secret=s"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        let unknown = client
+            .post(format!("{pay}/sandbox/orders/NO_SUCH_ORDER/pay"))
+            .send()
+            .await
+            .unwrap();
+        let unknown = (
+            unknown.status(),
+            unknown.json::<serde_json::Value>().await.unwrap(),
+        );
+        (token, unsigned, unknown)
+    });
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let unsigned = unsigned.expect("the fake WeChat Pay did not answer");
+    assert!(
+        token["access_token"].is_string(),
+        "any AppID and secret: {token}"
+    );
+    assert_eq!(unsigned.0, StatusCode::UNAUTHORIZED, "{}", unsigned.1);
+    assert_eq!(unsigned.1["code"], "SIGN_ERROR");
+    assert_eq!(
+        unknown_order.0,
+        StatusCode::NOT_FOUND,
+        "{}",
+        unknown_order.1
+    );
+    assert_eq!(unknown_order.1["code"], "ORDER_NOT_EXIST");
+    assert!(output.status.success(), "exit status {:?}", output.status);
+    for expected in [
+        format!("WXMP_WECHAT_API_BASE={wechat}"),
+        format!("WXMP_PAY_API_BASE={pay}"),
+        format!("mch_id: {}", wxmp::dev::fake_pay::MCH_ID),
+        format!("pay_cert_serial: {}", wxmp::dev::fake_pay::MERCHANT_SERIAL),
+        format!("pay_api_v3_key: {}", wxmp::dev::fake_pay::API_V3_KEY),
+        format!("pay_public_key_id: {}", wxmp::dev::fake_pay::PUB_KEY_ID),
+        "-----BEGIN PRIVATE KEY-----".to_string(),
+        "-----BEGIN PUBLIC KEY-----".to_string(),
+    ] {
+        assert!(
+            stdout.contains(&expected),
+            "{expected} missing from:\n{stdout}"
+        );
+    }
+}

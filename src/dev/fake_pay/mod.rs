@@ -6,8 +6,12 @@
 //! encrypted notifications to send to wxmp. It uses the `rsa`, `aes-gcm`
 //! and `x509-cert` crates directly, not wxmp's own code, so it checks wxmp
 //! rather than agreeing with it.
+//!
+//! `sandbox` adds what WeChat's payer side would do, over HTTP, for
+//! `wxmp sandbox`: pay an order, finish a refund, each notified to wxmp.
 
 mod keys;
+mod sandbox;
 mod server;
 
 use std::collections::HashMap;
@@ -18,13 +22,13 @@ use std::time::Duration;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, Uri};
 use rsa::RsaPublicKey;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use keys::random_text;
 pub use keys::{
     encrypt, keys, private_pem, public_pem, signed_headers, wechat_sign, Keys, SignWith,
 };
-use server::{handle, order_json, refund_json};
+use sandbox::notification;
+use server::handle;
 
 pub const MCH_ID: &str = "1900000109";
 pub const APP_ID: &str = "wxpaytest0000001";
@@ -104,8 +108,18 @@ impl Drop for FakePay {
 }
 
 impl FakePay {
-    /// Starts the fake with the test merchant [`MCH_ID`] registered.
+    /// Starts the fake on a free port of 127.0.0.1 with the test merchant
+    /// [`MCH_ID`] registered.
     pub async fn start(sign_with: SignWith) -> Self {
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::start_on(any_port, sign_with)
+            .await
+            .expect("bind 127.0.0.1")
+    }
+
+    /// Starts the fake on `addr` (port 0 picks one) with the test merchant
+    /// [`MCH_ID`] registered.
+    pub async fn start_on(addr: SocketAddr, sign_with: SignWith) -> std::io::Result<Self> {
         let inner = Arc::new(Mutex::new(Inner::default()));
         inner.lock().unwrap().merchants.insert(
             MCH_ID.into(),
@@ -116,8 +130,8 @@ impl FakePay {
                 sign_with,
             },
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
         let shared = inner.clone();
         let app = axum::Router::new().fallback(
             move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
@@ -128,7 +142,7 @@ impl FakePay {
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.ok();
         });
-        Self { addr, inner, task }
+        Ok(Self { addr, inner, task })
     }
 
     pub fn base_url(&self) -> String {
@@ -165,39 +179,26 @@ impl FakePay {
 
     /// The payer pays: the order becomes SUCCESS. Returns the decrypted
     /// TRANSACTION.SUCCESS resource WeChat would notify.
+    /// Panics when the order is unknown or not NOTPAY (a test's mistake).
     pub fn pay(&self, out_trade_no: &str) -> Value {
-        let mut inner = self.inner.lock().unwrap();
-        inner.sequence += 1;
-        let sequence = inner.sequence;
-        let order = inner.orders.get_mut(out_trade_no).expect("order exists");
-        assert_eq!(
-            order.trade_state, "NOTPAY",
-            "only unpaid orders can be paid"
-        );
-        order.trade_state = "SUCCESS".into();
-        order.transaction_id = format!("42000000{sequence:020}");
-        order.success_time = chrono::Utc::now()
-            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
-        order_json(order)
+        match self.inner.lock().unwrap().pay(out_trade_no) {
+            Ok(resource) => resource,
+            Err(refused) => panic!("cannot pay {out_trade_no}: {}", refused.message),
+        }
     }
 
     /// WeChat finishes a refund: SUCCESS (or CLOSED). Returns the REFUND.* resource.
+    /// Panics when the refund is unknown (a test's mistake).
     pub fn finish_refund(&self, out_refund_no: &str, status: &str) -> Value {
-        let mut inner = self.inner.lock().unwrap();
-        let refund = inner.refunds.get_mut(out_refund_no).expect("refund exists");
-        refund.status = status.into();
-        let (out_trade_no, amount) = (refund.out_trade_no.clone(), refund.refund);
-        // Notifications name it refund_status; answers name it status.
-        let mut resource = refund_json(refund);
-        let status_value = resource.as_object_mut().unwrap().remove("status").unwrap();
-        resource["refund_status"] = status_value;
-        if status == "CLOSED" {
-            if let Some(order) = inner.orders.get_mut(&out_trade_no) {
-                order.refunded -= amount;
-            }
+        match self
+            .inner
+            .lock()
+            .unwrap()
+            .finish_refund(out_refund_no, status)
+        {
+            Ok(resource) => resource,
+            Err(refused) => panic!("cannot finish {out_refund_no}: {}", refused.message),
         }
-        resource
     }
 
     /// A signed, encrypted notification: (headers, body).
@@ -207,27 +208,15 @@ impl FakePay {
         resource: &Value,
         with: SignWith,
     ) -> (Vec<(String, String)>, String) {
-        let nonce = random_text(12);
-        let associated_data = if event_type.starts_with("REFUND.") {
-            "refund"
-        } else {
-            "transaction"
-        };
-        let body = json!({
-            "id": format!("EV-{}", random_text(20)),
-            "create_time": chrono::Utc::now().to_rfc3339(),
-            "resource_type": "encrypt-resource",
-            "event_type": event_type,
-            "summary": "支付成功",
-            "resource": {
-                "original_type": associated_data,
-                "algorithm": "AEAD_AES_256_GCM",
-                "ciphertext": encrypt(API_V3_KEY, &nonce, associated_data, resource.to_string().as_bytes()),
-                "associated_data": associated_data,
-                "nonce": nonce,
-            }
-        })
-        .to_string();
-        (signed_headers(with, body.as_bytes(), None), body)
+        notification(event_type, resource, with)
+    }
+}
+
+impl Inner {
+    /// Which key signs this merchant's answers and notifications.
+    fn sign_with(&self, mchid: &str) -> SignWith {
+        self.merchants
+            .get(mchid)
+            .map_or(SignWith::PublicKey, |m| m.sign_with)
     }
 }

@@ -1,6 +1,8 @@
 //! The fake WeChat Pay's HTTP side: checks each request's `Authorization`
 //! signature with the merchant's public key, records it, answers the v3
 //! endpoints wxmp uses from the order and refund state, and signs every answer.
+//! Paths under `/sandbox/` go to `sandbox` instead. Every mistake a caller can
+//! make is answered with WeChat Pay's error JSON, never a panic.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +17,7 @@ use rsa::sha2::Sha256;
 use rsa::signature::Verifier;
 use serde_json::{json, Value};
 
-use super::keys::{encrypt, keys, random_text, signed_headers, SignWith};
+use super::keys::{encrypt, keys, random_text, signed_headers};
 use super::{FakeOrder, FakeRefund, Inner, Recorded, MCH_ID};
 
 pub(super) fn order_json(order: &FakeOrder) -> Value {
@@ -110,6 +112,9 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(control) = uri.path().strip_prefix("/sandbox/") {
+        return super::sandbox::handle(&shared, &method, control, &body).await;
+    }
     let path_and_query = uri
         .path_and_query()
         .map(|p| p.as_str().to_string())
@@ -152,12 +157,7 @@ fn respond(
     mchid: &str,
     (status, body): (u16, Option<Value>),
 ) -> Response {
-    let with = shared
-        .lock()
-        .unwrap()
-        .merchants
-        .get(mchid)
-        .map_or(SignWith::PublicKey, |m| m.sign_with);
+    let with = shared.lock().unwrap().sign_with(mchid);
     let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut response = (StatusCode::from_u16(status).unwrap(), body.clone()).into_response();
     for (name, value) in signed_headers(with, body.as_bytes(), None) {
@@ -172,6 +172,12 @@ fn respond(
             .insert("content-type", HeaderValue::from_static("application/json"));
     }
     response
+}
+
+/// The order number in `/v3/pay/transactions/out-trade-no/{no}/close`.
+fn close_path(path: &str) -> Option<&str> {
+    path.strip_prefix("/v3/pay/transactions/out-trade-no/")?
+        .strip_suffix("/close")
 }
 
 fn route(
@@ -248,11 +254,8 @@ fn route(
                 _ => error(404, "ORDER_NOT_EXIST", "no such order"),
             }
         }
-        ("POST", _)
-            if path.starts_with("/v3/pay/transactions/out-trade-no/")
-                && path.ends_with("/close") =>
-        {
-            let no = &path["/v3/pay/transactions/out-trade-no/".len()..path.len() - "/close".len()];
+        ("POST", _) if close_path(path).is_some() => {
+            let no = close_path(path).unwrap_or_default();
             if text(&request["mchid"]) != mchid {
                 return error(400, "PARAM_ERROR", "mchid is required");
             }
