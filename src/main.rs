@@ -433,8 +433,15 @@ async fn admin(command: AdminCommand, config: Config) -> anyhow::Result<()> {
             } else {
                 wxmp::auth::ROLE_ADMIN
             };
-            let admin =
-                wxmp::auth::create_admin(&state, &username, &password, role, Vec::new()).await?;
+            let admin = wxmp::auth::create_admin(
+                &state.db,
+                &state.ids,
+                &username,
+                &password,
+                role,
+                Vec::new(),
+            )
+            .await?;
             println!(
                 "created {} {} (id {})",
                 admin.role, admin.username, admin.id
@@ -449,7 +456,7 @@ async fn admin(command: AdminCommand, config: Config) -> anyhow::Result<()> {
             let password = read_password(password)?;
             wxmp::auth::check_password_strength(&password)
                 .map_err(|r| anyhow::anyhow!("password {r}"))?;
-            wxmp::auth::set_password(&state, admin, &password).await?;
+            wxmp::auth::set_password(&state.db, admin, &password).await?;
             println!("password of {username} changed; their old tokens no longer work");
         }
         AdminCommand::List => {

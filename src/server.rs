@@ -49,7 +49,8 @@ async fn ensure_first_admin(state: &AppState) -> anyhow::Result<()> {
         anyhow::bail!("WXMP_ADMIN_PASSWORD is not valid: {reason}");
     }
     crate::auth::create_admin(
-        state,
+        &state.db,
+        &state.ids,
         &username,
         &password,
         crate::auth::ROLE_ADMIN,

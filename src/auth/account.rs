@@ -8,7 +8,7 @@ use super::CurrentAdmin;
 use crate::entity::accounts;
 use crate::error::AppError;
 use crate::http::parse_json_body;
-use crate::state::AppState;
+use sea_orm::DatabaseConnection;
 
 #[derive(Deserialize)]
 struct AccountRequest {
@@ -18,17 +18,17 @@ struct AccountRequest {
 
 /// The account a `{"account_id": …}` body names, checked against the admin's accounts.
 pub async fn account_in_body(
-    state: &AppState,
+    db: &DatabaseConnection,
     admin: &CurrentAdmin,
     body: Value,
 ) -> Result<accounts::Model, AppError> {
     let request: AccountRequest = parse_json_body(body)?;
-    account_for(state, admin, request.account_id).await
+    account_for(db, admin, request.account_id).await
 }
 
 /// The account an `account_id` query parameter names, checked against the admin's accounts.
 pub async fn account_in_query(
-    state: &AppState,
+    db: &DatabaseConnection,
     admin: &CurrentAdmin,
     raw: &str,
 ) -> Result<accounts::Model, AppError> {
@@ -36,18 +36,18 @@ pub async fn account_in_query(
         .trim()
         .parse()
         .map_err(|_| AppError::BadRequest(format!("account_id={raw:?} is not an id")))?;
-    account_for(state, admin, account_id).await
+    account_for(db, admin, account_id).await
 }
 
 /// The account of a request, checked against the admin's accounts.
 pub async fn account_for(
-    state: &AppState,
+    db: &DatabaseConnection,
     admin: &CurrentAdmin,
     account_id: i64,
 ) -> Result<accounts::Model, AppError> {
     admin.require_account(account_id)?;
     accounts::Entity::find_by_id(account_id)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| AppError::field("account_id", format!("no account with id {account_id}")))
 }

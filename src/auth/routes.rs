@@ -184,7 +184,7 @@ async fn change_own_password(
             "does not match the current password",
         ));
     }
-    set_password(&state, admin, &request.new_password).await?;
+    set_password(&state.db, admin, &request.new_password).await?;
     Ok(ok(json!({ "changed": true })))
 }
 
@@ -305,7 +305,8 @@ async fn add_admin(
         return Err(AppError::Validation(errors));
     }
     let admin = create_admin(
-        &state,
+        &state.db,
+        &state.ids,
         &username,
         &password,
         role.as_deref().unwrap_or(ROLE_OPERATOR),
@@ -357,7 +358,7 @@ async fn edit_admin(
     }
     let mut admin = admin;
     if let Some(password) = password {
-        admin = set_password(&state, admin, password).await?;
+        admin = set_password(&state.db, admin, password).await?;
     }
     let mut active = admin.into_active_model();
     if let Some(role) = role {

@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use super::{account_ids_of, hash_password};
 use crate::entity::admins;
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::ids::IdGenerator;
+use sea_orm::DatabaseConnection;
 
 pub fn admin_json(admin: &admins::Model) -> Value {
     json!({
@@ -23,7 +24,7 @@ pub fn admin_json(admin: &admins::Model) -> Value {
 }
 
 pub async fn set_password(
-    state: &AppState,
+    db: &DatabaseConnection,
     admin: admins::Model,
     password: &str,
 ) -> Result<admins::Model, AppError> {
@@ -34,7 +35,7 @@ pub async fn set_password(
     let mut active = admin.into_active_model();
     active.password_hash = Set(hash);
     active.updated_at = Set(chrono::Utc::now());
-    Ok(active.update(&state.db).await?)
+    Ok(active.update(db).await?)
 }
 
 pub fn valid_username(name: &str) -> bool {
@@ -46,7 +47,8 @@ pub fn valid_username(name: &str) -> bool {
 
 /// Creates an admin; a taken user name is a 409.
 pub async fn create_admin(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
     username: &str,
     password: &str,
     role: &str,
@@ -58,7 +60,7 @@ pub async fn create_admin(
         .map_err(AppError::internal)??;
     let now = chrono::Utc::now();
     let model = admins::ActiveModel {
-        id: Set(state.ids.next_id()?),
+        id: Set(ids.next_id()?),
         username: Set(username.to_string()),
         password_hash: Set(hash),
         role: Set(role.to_string()),
@@ -72,7 +74,7 @@ pub async fn create_admin(
         updated_at: Set(now),
     };
     admins::Entity::insert(model)
-        .exec_without_returning(&state.db)
+        .exec_without_returning(db)
         .await
         .map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict(format!("user name {username:?} is taken")),
@@ -80,7 +82,7 @@ pub async fn create_admin(
         })?;
     admins::Entity::find()
         .filter(admins::Column::Username.eq(username))
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| AppError::internal("admin vanished after insert"))
 }

@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::accounts::CallbackAccount;
 use super::builtin::{DefaultReply, FollowReply, KeywordReply};
 use crate::entity::users;
+use crate::messages::service::Outgoing;
 use crate::state::AppState;
 use crate::wechat::{InboundMessage, Reply};
 
@@ -190,12 +191,16 @@ async fn deliver_late_reply(ctx: &Context, handler: &str, reply: &Reply) {
         return;
     }
     let sent = crate::messages::service::send_and_store(
-        &ctx.state,
+        &ctx.state.db,
+        &ctx.state.ids,
+        &ctx.state.wxapi,
         account,
-        &ctx.message.from_user,
-        reply,
-        Some(ctx.message_id),
-        handler,
+        Outgoing {
+            openid: &ctx.message.from_user,
+            reply,
+            reply_to: Some(ctx.message_id),
+            answered_by: handler,
+        },
     )
     .await;
     match sent {

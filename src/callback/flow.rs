@@ -21,7 +21,7 @@ use super::store::Stored;
 use crate::entity::enums::{Direction, MessageMode};
 use crate::entity::messages;
 use crate::error::AppError;
-use crate::messages::service::outbound_message;
+use crate::messages::service::{outbound_message, Outgoing};
 use crate::state::AppState;
 use crate::wechat::{reply, signature, InboundMessage};
 
@@ -208,14 +208,13 @@ pub async fn receive(
         Some((handler, reply)) => {
             let created = chrono::Utc::now().timestamp();
             let xml = reply.to_xml(&message.from_user, &message.to_user, created);
-            let mut row = outbound_message(
-                &state,
-                account.model.id,
-                &message.from_user,
-                &reply,
-                Some(message_id),
-                &handler,
-            )?;
+            let outgoing = Outgoing {
+                openid: &message.from_user,
+                reply: &reply,
+                reply_to: Some(message_id),
+                answered_by: &handler,
+            };
+            let mut row = outbound_message(&state.ids, account.model.id, &outgoing)?;
             row.raw_xml = xml.clone();
             if let Err(error) = state.store.record_reply(row).await {
                 tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored");

@@ -74,7 +74,7 @@ async fn sync_fans(state: &AppState, job: &jobs::Model) -> Result<(), JobError> 
             )
             .await?;
         for fan in info["user_info_list"].as_array().into_iter().flatten() {
-            upsert_fan(state, account.id, fan).await?;
+            upsert_fan(&state.db, &state.ids, account.id, fan).await?;
             stored += 1;
         }
         payload["stored"] = json!(stored);

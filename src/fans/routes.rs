@@ -32,7 +32,7 @@ async fn sync_fans(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let account = account_in_body(&state, &admin, body).await?;
+    let account = account_in_body(&state.db, &admin, body).await?;
     let now = crate::db::now();
     let job = crate::jobs::new_job(
         state.ids.next_id()?,

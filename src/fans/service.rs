@@ -6,7 +6,8 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, Query
 use serde_json::Value;
 
 use crate::entity::users;
-use crate::state::AppState;
+use crate::ids::IdGenerator;
+use sea_orm::DatabaseConnection;
 
 /// The fan `openid` of an account, if stored (a failed read counts as unknown).
 pub async fn load_fan(
@@ -26,7 +27,8 @@ pub async fn load_fan(
 
 /// Inserts or updates a fan from WeChat's user info, keeping our counters.
 pub async fn upsert_fan(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
     account_id: i64,
     info: &Value,
 ) -> Result<(), sea_orm::DbErr> {
@@ -39,8 +41,7 @@ pub async fn upsert_fan(
     };
     let now = crate::db::now();
     let fan = users::Model {
-        id: state
-            .ids
+        id: ids
             .next_id()
             .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?,
         account_id,
@@ -83,7 +84,7 @@ pub async fn upsert_fan(
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(&state.db)
+        .exec_without_returning(db)
         .await?;
     Ok(())
 }

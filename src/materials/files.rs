@@ -5,7 +5,6 @@
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::wxapi::Part;
 
 use crate::files::UPLOADS_DIR;
@@ -106,14 +105,17 @@ fn safe_name(name: &str, extension: &str) -> String {
 }
 
 /// Stores the bytes under a content-addressed name; returns the local path.
-pub async fn store_locally(state: &AppState, upload: &Upload) -> Result<String, AppError> {
+pub async fn store_locally(
+    data_dir: &std::path::Path,
+    upload: &Upload,
+) -> Result<String, AppError> {
     let digest = crate::wechat::signature::hex(&Sha256::digest(&upload.bytes));
     let relative = format!(
         "{UPLOADS_DIR}/{}/{digest}.{}",
         &digest[..2],
         upload.extension
     );
-    let target = state.config.data_dir.join(&relative);
+    let target = data_dir.join(&relative);
     if !target.exists() {
         crate::files::write_atomically(&target, &upload.bytes)
             .await

@@ -125,7 +125,7 @@ async fn upload_file(
 ) -> ApiResult {
     let mut form = read_form(multipart).await?;
     let upload = form.upload("image")?;
-    let local_path = store_locally(&state, &upload).await?;
+    let local_path = store_locally(&state.config.data_dir, &upload).await?;
     Ok(ok(json!({
         "name": upload.name, "media_type": upload.media_type, "file_size": upload.bytes.len(),
         "width": upload.width, "height": upload.height,
@@ -139,11 +139,17 @@ async fn upload_temp_media(
     multipart: Multipart,
 ) -> ApiResult {
     let mut form = read_form(multipart).await?;
-    let account = account_for(&state, &admin, form.account_id()?).await?;
+    let account = account_for(&state.db, &admin, form.account_id()?).await?;
     let upload = form.upload("image")?;
-    Ok(ok(
-        service::upload_temporary(&state, &account, &upload).await?
-    ))
+    Ok(ok(service::upload_temporary(
+        &state.db,
+        &state.ids,
+        &state.wxapi,
+        &state.config.data_dir,
+        &account,
+        &upload,
+    )
+    .await?))
 }
 
 async fn upload_permanent_media(
@@ -152,10 +158,23 @@ async fn upload_permanent_media(
     multipart: Multipart,
 ) -> ApiResult {
     let mut form = read_form(multipart).await?;
-    let account = account_for(&state, &admin, form.account_id()?).await?;
+    let account = account_for(&state.db, &admin, form.account_id()?).await?;
     let (title, introduction) = (form.text("title"), form.text("introduction"));
     let upload = form.upload("image")?;
-    let row = service::upload_permanent(&state, &account, &upload, title, introduction).await?;
+    let video = service::VideoInfo {
+        title,
+        introduction,
+    };
+    let row = service::upload_permanent(
+        &state.db,
+        &state.ids,
+        &state.wxapi,
+        &state.config.data_dir,
+        &account,
+        &upload,
+        video,
+    )
+    .await?;
     Ok(ok(row))
 }
 
@@ -172,9 +191,11 @@ async fn upload_news(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: NewsRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_for(&state.db, &admin, request.account_id).await?;
     Ok(ok(service::create_news_draft(
-        &state,
+        &state.db,
+        &state.ids,
+        &state.wxapi,
         &account,
         request.articles,
     )
@@ -186,8 +207,8 @@ async fn material_count(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let account = account_in_body(&state, &admin, body).await?;
-    Ok(ok(service::counts_on_wechat(&state, &account).await?))
+    let account = account_in_body(&state.db, &admin, body).await?;
+    Ok(ok(service::counts_on_wechat(&state.wxapi, &account).await?))
 }
 
 async fn sync_materials(
@@ -195,8 +216,14 @@ async fn sync_materials(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let account = account_in_body(&state, &admin, body).await?;
-    Ok(ok(sync::sync_from_wechat(&state, &account).await?))
+    let account = account_in_body(&state.db, &admin, body).await?;
+    Ok(ok(sync::sync_from_wechat(
+        &state.db,
+        &state.ids,
+        &state.wxapi,
+        &account,
+    )
+    .await?))
 }
 
 #[derive(Deserialize)]
@@ -212,10 +239,11 @@ async fn delete_remote_media(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: DeleteRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_for(&state.db, &admin, request.account_id).await?;
     if request.media_id.trim().is_empty() {
         return Err(AppError::field("media_id", "is required"));
     }
-    let marked = service::delete_on_wechat(&state, &account, &request.media_id).await?;
+    let marked =
+        service::delete_on_wechat(&state.db, &state.wxapi, &account, &request.media_id).await?;
     Ok(ok(json!({ "deleted": true, "rows_marked": marked })))
 }

@@ -12,29 +12,38 @@ use serde_json::{json, Value};
 use super::files::{media_part, store_locally, Upload};
 use crate::entity::{accounts, materials};
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::ids::IdGenerator;
+use crate::wxapi::WxApi;
 use crate::wxapi::{Body, Part};
+use sea_orm::DatabaseConnection;
+use std::path::Path;
+
+/// The title and introduction WeChat wants with a permanent video.
+#[derive(Default)]
+pub struct VideoInfo {
+    pub title: String,
+    pub introduction: String,
+}
 
 /// Temporary media live three days on WeChat.
 const TEMPORARY_LIFETIME: chrono::Duration = chrono::Duration::days(3);
 
-async fn save_row(state: &AppState, row: materials::Model) -> Result<materials::Model, AppError> {
-    Ok(row
-        .into_active_model()
-        .reset_all()
-        .insert(&state.db)
-        .await?)
+async fn save_row(
+    db: &DatabaseConnection,
+    row: materials::Model,
+) -> Result<materials::Model, AppError> {
+    Ok(row.into_active_model().reset_all().insert(db).await?)
 }
 
 fn new_row(
-    state: &AppState,
+    ids: &IdGenerator,
     account_id: i64,
     upload: &Upload,
     local_path: String,
 ) -> Result<materials::Model, AppError> {
     let now = crate::db::now();
     Ok(materials::Model {
-        id: state.ids.next_id()?,
+        id: ids.next_id()?,
         account_id,
         media_type: upload.media_type.clone(),
         name: upload.name.clone(),
@@ -51,12 +60,14 @@ fn new_row(
 
 /// Uploads temporary media (kept three days by WeChat) and records it.
 pub async fn upload_temporary(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    wxapi: &WxApi,
+    data_dir: &Path,
     account: &accounts::Model,
     upload: &Upload,
 ) -> Result<materials::Model, AppError> {
-    let answer = state
-        .wxapi
+    let answer = wxapi
         .call(
             account,
             Method::POST,
@@ -65,8 +76,8 @@ pub async fn upload_temporary(
             Body::Multipart(vec![media_part(upload)]),
         )
         .await?;
-    let local_path = store_locally(state, upload).await?;
-    let mut row = new_row(state, account.id, upload, local_path)?;
+    let local_path = store_locally(data_dir, upload).await?;
+    let mut row = new_row(ids, account.id, upload, local_path)?;
     row.media_id = answer["media_id"]
         .as_str()
         .or(answer["thumb_media_id"].as_str())
@@ -78,33 +89,34 @@ pub async fn upload_temporary(
         .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
         .unwrap_or_else(chrono::Utc::now);
     row.expires_at = Some(created + TEMPORARY_LIFETIME);
-    save_row(state, row).await
+    save_row(db, row).await
 }
 
 /// Uploads permanent media and records it; a video needs a title.
 pub async fn upload_permanent(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    wxapi: &WxApi,
+    data_dir: &Path,
     account: &accounts::Model,
     upload: &Upload,
-    title: String,
-    introduction: String,
+    video: VideoInfo,
 ) -> Result<materials::Model, AppError> {
     let mut parts = vec![media_part(upload)];
     if upload.media_type == "video" {
-        if title.trim().is_empty() {
+        if video.title.trim().is_empty() {
             return Err(AppError::field("title", "a video needs a title"));
         }
         parts.push(Part {
             name: "description".into(),
             file_name: None,
             content_type: None,
-            bytes: json!({ "title": title, "introduction": introduction })
+            bytes: json!({ "title": video.title, "introduction": video.introduction })
                 .to_string()
                 .into_bytes(),
         });
     }
-    let answer = state
-        .wxapi
+    let answer = wxapi
         .call(
             account,
             Method::POST,
@@ -113,20 +125,22 @@ pub async fn upload_permanent(
             Body::Multipart(parts),
         )
         .await?;
-    let local_path = store_locally(state, upload).await?;
-    let mut row = new_row(state, account.id, upload, local_path)?;
+    let local_path = store_locally(data_dir, upload).await?;
+    let mut row = new_row(ids, account.id, upload, local_path)?;
     row.media_id = answer["media_id"].as_str().unwrap_or_default().to_string();
     row.url = answer["url"].as_str().unwrap_or_default().to_string();
     row.is_permanent = 1;
-    row.title = title;
-    row.introduction = introduction;
-    save_row(state, row).await
+    row.title = video.title;
+    row.introduction = video.introduction;
+    save_row(db, row).await
 }
 
 /// Creates a news draft of 1 to 8 articles, each with a permanent thumb image
 /// of this account, and records it.
 pub async fn create_news_draft(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    wxapi: &WxApi,
     account: &accounts::Model,
     articles: Vec<Value>,
 ) -> Result<materials::Model, AppError> {
@@ -137,7 +151,7 @@ pub async fn create_news_draft(
         .filter(materials::Column::AccountId.eq(account.id))
         .filter(materials::Column::IsPermanent.eq(1))
         .filter(materials::Column::MediaType.is_in(["image", "thumb"]))
-        .all(&state.db)
+        .all(db)
         .await?
         .into_iter()
         .map(|m| m.media_id)
@@ -159,8 +173,7 @@ pub async fn create_news_draft(
             ));
         }
     }
-    let answer = state
-        .wxapi
+    let answer = wxapi
         .call(
             account,
             Method::POST,
@@ -171,7 +184,7 @@ pub async fn create_news_draft(
         .await?;
     let now = crate::db::now();
     let row = materials::Model {
-        id: state.ids.next_id()?,
+        id: ids.next_id()?,
         account_id: account.id,
         media_type: "news".into(),
         media_id: answer["media_id"].as_str().unwrap_or_default().into(),
@@ -184,16 +197,12 @@ pub async fn create_news_draft(
         updated_at: now,
         ..Default::default()
     };
-    save_row(state, row).await
+    save_row(db, row).await
 }
 
 /// WeChat's counts of the account's permanent materials.
-pub async fn counts_on_wechat(
-    state: &AppState,
-    account: &accounts::Model,
-) -> Result<Value, AppError> {
-    let counts = state
-        .wxapi
+pub async fn counts_on_wechat(wxapi: &WxApi, account: &accounts::Model) -> Result<Value, AppError> {
+    let counts = wxapi
         .call(
             account,
             Method::GET,
@@ -211,12 +220,12 @@ pub async fn counts_on_wechat(
 /// Deletes a permanent material on WeChat; the rows here are kept, marked
 /// gone (sync_status 2). Returns how many rows were marked.
 pub async fn delete_on_wechat(
-    state: &AppState,
+    db: &DatabaseConnection,
+    wxapi: &WxApi,
     account: &accounts::Model,
     media_id: &str,
 ) -> Result<u64, AppError> {
-    state
-        .wxapi
+    wxapi
         .call(
             account,
             Method::POST,
@@ -230,7 +239,7 @@ pub async fn delete_on_wechat(
         .col_expr(materials::Column::UpdatedAt, Expr::value(crate::db::now()))
         .filter(materials::Column::AccountId.eq(account.id))
         .filter(materials::Column::MediaId.eq(media_id))
-        .exec(&state.db)
+        .exec(db)
         .await?;
     Ok(marked.rows_affected)
 }

@@ -12,23 +12,26 @@ use serde_json::{json, Value};
 
 use crate::entity::{accounts, materials};
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::ids::IdGenerator;
 use crate::wxapi::Body;
+use crate::wxapi::WxApi;
+use sea_orm::DatabaseConnection;
 
 /// Pages of this size are what batchget allows.
 const PAGE: i64 = 20;
 
 /// Makes the stored materials match WeChat's; returns the counts.
 pub async fn sync_from_wechat(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    wxapi: &WxApi,
     account: &accounts::Model,
 ) -> Result<Value, AppError> {
     let mut remote = Vec::new();
     for kind in ["image", "voice", "video", "news"] {
         let mut offset = 0;
         loop {
-            let page = state
-                .wxapi
+            let page = wxapi
                 .call(
                     account,
                     Method::POST,
@@ -49,7 +52,7 @@ pub async fn sync_from_wechat(
     let existing: std::collections::HashMap<String, materials::Model> = materials::Entity::find()
         .filter(materials::Column::AccountId.eq(account.id))
         .filter(materials::Column::IsPermanent.eq(1))
-        .all(&state.db)
+        .all(db)
         .await?
         .into_iter()
         .map(|m| (m.media_id.clone(), m))
@@ -57,7 +60,7 @@ pub async fn sync_from_wechat(
     let now = crate::db::now();
     let (mut added, mut updated, mut gone) = (0, 0, 0);
     let mut seen = BTreeSet::new();
-    let txn = state.db.begin().await?;
+    let txn = db.begin().await?;
     for (kind, item) in &remote {
         let media_id = item["media_id"].as_str().unwrap_or_default().to_string();
         if media_id.is_empty() {
@@ -96,7 +99,7 @@ pub async fn sync_from_wechat(
             }
             None => {
                 materials::Model {
-                    id: state.ids.next_id()?,
+                    id: ids.next_id()?,
                     account_id: account.id,
                     media_type: kind.to_string(),
                     media_id,

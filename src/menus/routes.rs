@@ -45,8 +45,8 @@ async fn pull_menu(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let account = account_in_body(&state, &admin, body).await?;
-    let published = service::publish(&state, &account).await?;
+    let account = account_in_body(&state.db, &admin, body).await?;
+    let published = service::publish(&state.db, &state.wxapi, &account).await?;
     tracing::info!(admin = %admin.username, app_id = %account.app_id, "menu published");
     Ok(ok(published))
 }
@@ -56,8 +56,8 @@ async fn sync_menu(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let account = account_in_body(&state, &admin, body).await?;
-    let stored = service::pull_from_wechat(&state, &account).await?;
+    let account = account_in_body(&state.db, &admin, body).await?;
+    let stored = service::pull_from_wechat(&state.db, &state.ids, &state.wxapi, &account).await?;
     Ok(ok(json!({ "stored": stored })))
 }
 
@@ -66,7 +66,7 @@ async fn delete_remote_menu(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let account = account_in_body(&state, &admin, body).await?;
-    service::delete_on_wechat(&state, &account).await?;
+    let account = account_in_body(&state.db, &admin, body).await?;
+    service::delete_on_wechat(&state.wxapi, &account).await?;
     Ok(ok(json!({ "deleted": true })))
 }

@@ -9,14 +9,20 @@ use serde_json::{json, Value};
 use super::rules::menu_json;
 use crate::entity::{accounts, menus};
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::ids::IdGenerator;
 use crate::wxapi::Body;
+use crate::wxapi::WxApi;
+use sea_orm::DatabaseConnection;
 
 /// Publishes the account's stored menu; refuses one that breaks WeChat's rules.
-pub async fn publish(state: &AppState, account: &accounts::Model) -> Result<Value, AppError> {
+pub async fn publish(
+    db: &DatabaseConnection,
+    wxapi: &WxApi,
+    account: &accounts::Model,
+) -> Result<Value, AppError> {
     let rows = menus::Entity::find()
         .filter(menus::Column::AccountId.eq(account.id))
-        .all(&state.db)
+        .all(db)
         .await?;
     let menu = menu_json(&rows).map_err(|problems| {
         AppError::BadRequest(format!(
@@ -24,8 +30,7 @@ pub async fn publish(state: &AppState, account: &accounts::Model) -> Result<Valu
             problems.join("; ")
         ))
     })?;
-    state
-        .wxapi
+    wxapi
         .call(
             account,
             Method::POST,
@@ -39,11 +44,12 @@ pub async fn publish(state: &AppState, account: &accounts::Model) -> Result<Valu
 
 /// Replaces the stored menu with WeChat's; returns how many buttons were stored.
 pub async fn pull_from_wechat(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    wxapi: &WxApi,
     account: &accounts::Model,
 ) -> Result<usize, AppError> {
-    let remote = match state
-        .wxapi
+    let remote = match wxapi
         .call(account, Method::GET, "/cgi-bin/menu/get", &[], Body::Empty)
         .await
     {
@@ -57,14 +63,14 @@ pub async fn pull_from_wechat(
         .cloned()
         .unwrap_or_default();
     let now = crate::db::now();
-    let txn = state.db.begin().await?;
+    let txn = db.begin().await?;
     menus::Entity::delete_many()
         .filter(menus::Column::AccountId.eq(account.id))
         .exec(&txn)
         .await?;
     let mut stored = 0;
     for (order, button) in buttons.iter().enumerate() {
-        let parent = menu_row(state, account.id, 0, order, button, now)?;
+        let parent = menu_row(ids, account.id, 0, order, button, now)?;
         let parent_id = parent.id;
         parent.into_active_model().reset_all().insert(&txn).await?;
         stored += 1;
@@ -74,7 +80,7 @@ pub async fn pull_from_wechat(
             .flatten()
             .enumerate()
         {
-            menu_row(state, account.id, parent_id, sub_order, sub, now)?
+            menu_row(ids, account.id, parent_id, sub_order, sub, now)?
                 .into_active_model()
                 .reset_all()
                 .insert(&txn)
@@ -87,7 +93,7 @@ pub async fn pull_from_wechat(
 }
 
 fn menu_row(
-    state: &AppState,
+    ids: &IdGenerator,
     account_id: i64,
     parent_id: i64,
     order: usize,
@@ -99,7 +105,7 @@ fn menu_row(
         .as_array()
         .is_some_and(|s| !s.is_empty());
     Ok(menus::Model {
-        id: state.ids.next_id()?,
+        id: ids.next_id()?,
         account_id,
         parent_id,
         menu_name: text("name"),
@@ -121,9 +127,8 @@ fn menu_row(
 }
 
 /// Deletes the menu on WeChat (the stored one stays).
-pub async fn delete_on_wechat(state: &AppState, account: &accounts::Model) -> Result<(), AppError> {
-    state
-        .wxapi
+pub async fn delete_on_wechat(wxapi: &WxApi, account: &accounts::Model) -> Result<(), AppError> {
+    wxapi
         .call(
             account,
             Method::GET,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
-use super::service::{send_and_store, ADMIN_SENDER, SERVICE_WINDOW};
+use super::service::{send_and_store, Outgoing, ADMIN_SENDER, SERVICE_WINDOW};
 use crate::auth::{account_for, account_in_query, CurrentAdmin};
 use crate::entity::{messages, users};
 use crate::error::{ok, ApiResult, AppError};
@@ -64,7 +64,7 @@ async fn reply(
     JsonBody(mut body): JsonBody,
 ) -> ApiResult {
     let request: ReplyRequest = parse_json_body(body.clone())?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_for(&state.db, &admin, request.account_id).await?;
     if request.openid.trim().is_empty() {
         return Err(AppError::field("openid", "is required"));
     }
@@ -101,12 +101,16 @@ async fn reply(
         }
     }
     let stored = send_and_store(
-        &state,
+        &state.db,
+        &state.ids,
+        &state.wxapi,
         &account,
-        &request.openid,
-        &reply,
-        None,
-        &format!("{}{}", ADMIN_SENDER, admin.username),
+        Outgoing {
+            openid: &request.openid,
+            reply: &reply,
+            reply_to: None,
+            answered_by: &format!("{ADMIN_SENDER}{}", admin.username),
+        },
     )
     .await?;
     Ok(ok(stored))
@@ -125,7 +129,7 @@ async fn conversation(
     admin: CurrentAdmin,
     Query(query): Query<ConversationQuery>,
 ) -> ApiResult {
-    let account = account_in_query(&state, &admin, &query.account_id).await?;
+    let account = account_in_query(&state.db, &admin, &query.account_id).await?;
     let page = query.page.unwrap_or(1).max(1);
     let page_size = query.page_size.unwrap_or(50).clamp(1, 100);
     // Newest first for paging; each page is then put in time order.

@@ -8,9 +8,11 @@ use serde_json::{json, Value};
 use crate::entity::enums::Direction;
 use crate::entity::{accounts, messages};
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::ids::IdGenerator;
 use crate::wechat::Reply;
 use crate::wxapi::Body;
+use crate::wxapi::WxApi;
+use sea_orm::DatabaseConnection;
 
 /// A reply as WeChat's customer-service message; `None` for kinds that only
 /// exist as passive replies.
@@ -49,23 +51,30 @@ pub fn custom_message(openid: &str, reply: &Reply) -> Option<Value> {
     Some(json!({ "touser": openid, "msgtype": kind, kind: body }))
 }
 
-/// Sends `reply` as a customer-service message and stores it (direction 0).
+/// A reply on its way to a fan: to whom, what, in answer to which stored
+/// message, and who answered (a handler's name, or `admin:<user name>`).
+pub struct Outgoing<'a> {
+    pub openid: &'a str,
+    pub reply: &'a Reply,
+    pub reply_to: Option<i64>,
+    pub answered_by: &'a str,
+}
+
+/// Sends a reply as a customer-service message and stores it (direction 0).
 pub async fn send_and_store(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    wxapi: &WxApi,
     account: &accounts::Model,
-    openid: &str,
-    reply: &Reply,
-    reply_to: Option<i64>,
-    answered_by: &str,
+    outgoing: Outgoing<'_>,
 ) -> Result<messages::Model, AppError> {
-    let message = custom_message(openid, reply).ok_or_else(|| {
+    let message = custom_message(outgoing.openid, outgoing.reply).ok_or_else(|| {
         AppError::field(
             "msg_type",
             "this kind cannot be sent as a customer-service message",
         )
     })?;
-    state
-        .wxapi
+    wxapi
         .call(
             account,
             Method::POST,
@@ -74,12 +83,8 @@ pub async fn send_and_store(
             Body::Json(message),
         )
         .await?;
-    let row = outbound_message(state, account.id, openid, reply, reply_to, answered_by)?;
-    Ok(row
-        .into_active_model()
-        .reset_all()
-        .insert(&state.db)
-        .await?)
+    let row = outbound_message(ids, account.id, &outgoing)?;
+    Ok(row.into_active_model().reset_all().insert(db).await?)
 }
 
 /// The window in which customer-service messages may be sent.
@@ -88,19 +93,21 @@ pub const SERVICE_WINDOW: chrono::Duration = chrono::Duration::hours(48);
 /// `answered_by` of messages an admin wrote (`admin:<user name>`).
 pub const ADMIN_SENDER: &str = "admin:";
 
-/// A reply we sent (direction 0) as a message row; `reply_to` names the
-/// message it answers.
+/// A reply we sent (direction 0) as a message row.
 pub fn outbound_message(
-    state: &AppState,
+    ids: &IdGenerator,
     account_id: i64,
-    openid: &str,
-    reply: &Reply,
-    reply_to: Option<i64>,
-    answered_by: &str,
+    outgoing: &Outgoing<'_>,
 ) -> Result<messages::Model, AppError> {
+    let Outgoing {
+        openid,
+        reply,
+        reply_to,
+        answered_by,
+    } = *outgoing;
     let now = crate::db::now();
     let mut row = messages::Model {
-        id: state.ids.next_id()?,
+        id: ids.next_id()?,
         account_id,
         openid: openid.to_string(),
         msg_type: reply.msg_type().to_string(),

@@ -53,7 +53,7 @@ async fn send_templates(state: &AppState, job: &jobs::Model) -> Result<(), JobEr
             url: &url,
             miniprogram: miniprogram.as_ref(),
         };
-        let (_, result) = send_one(state, &account, message)
+        let (_, result) = send_one(&state.db, &state.ids, &state.wxapi, &account, message)
             .await
             .map_err(|e| e.to_string())?;
         match result {

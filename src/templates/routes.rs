@@ -45,8 +45,14 @@ async fn sync_templates(
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let account = account_in_body(&state, &admin, body).await?;
-    Ok(ok(sync_from_wechat(&state, &account).await?))
+    let account = account_in_body(&state.db, &admin, body).await?;
+    Ok(ok(sync_from_wechat(
+        &state.db,
+        &state.ids,
+        &state.wxapi,
+        &account,
+    )
+    .await?))
 }
 
 #[derive(Deserialize)]
@@ -68,12 +74,12 @@ async fn send_template(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: SendTemplate = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_for(&state.db, &admin, request.account_id).await?;
     if request.openid.trim().is_empty() {
         return Err(AppError::field("openid", "is required"));
     }
     let (template, data) =
-        checked_template(&state, account.id, &request.template_id, request.data).await?;
+        checked_template(&state.db, account.id, &request.template_id, request.data).await?;
     let message = TemplateMessage {
         template: &template,
         openid: &request.openid,
@@ -81,7 +87,7 @@ async fn send_template(
         url: &request.url,
         miniprogram: request.miniprogram.as_ref(),
     };
-    match send_one(&state, &account, message).await? {
+    match send_one(&state.db, &state.ids, &state.wxapi, &account, message).await? {
         (log, Ok(())) => Ok(ok(log)),
         (_, Err(error)) => Err(error.into()),
     }
@@ -106,7 +112,7 @@ async fn send_bulk(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: SendBulk = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_for(&state.db, &admin, request.account_id).await?;
     let openids: Vec<String> = request
         .openids
         .iter()
@@ -117,7 +123,7 @@ async fn send_bulk(
         return Err(AppError::field("openids", "1 to 10 000 openids"));
     }
     let (template, data) =
-        checked_template(&state, account.id, &request.template_id, request.data).await?;
+        checked_template(&state.db, account.id, &request.template_id, request.data).await?;
     let job = crate::jobs::new_job(
         state.ids.next_id()?,
         SendTemplates::NAME,

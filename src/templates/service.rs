@@ -12,17 +12,20 @@ use serde_json::{json, Map, Value};
 
 use crate::entity::{accounts, template_logs, templates};
 use crate::error::AppError;
-use crate::state::AppState;
+use crate::ids::IdGenerator;
+use crate::wxapi::WxApi;
 use crate::wxapi::{Body, WxError};
+use sea_orm::DatabaseConnection;
 
 /// Makes the stored templates match WeChat's: new ones added, changed ones
 /// updated, deleted ones kept (for the log's history) but marked gone.
 pub async fn sync_from_wechat(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    wxapi: &WxApi,
     account: &accounts::Model,
 ) -> Result<Value, AppError> {
-    let remote = state
-        .wxapi
+    let remote = wxapi
         .call(
             account,
             Method::GET,
@@ -37,7 +40,7 @@ pub async fn sync_from_wechat(
         .unwrap_or_default();
     let existing: BTreeMap<String, templates::Model> = templates::Entity::find()
         .filter(templates::Column::AccountId.eq(account.id))
-        .all(&state.db)
+        .all(db)
         .await?
         .into_iter()
         .map(|t| (t.template_id.clone(), t))
@@ -45,7 +48,7 @@ pub async fn sync_from_wechat(
     let now = crate::db::now();
     let (mut added, mut updated, mut removed) = (0, 0, 0);
     let mut seen = BTreeSet::new();
-    let txn = state.db.begin().await?;
+    let txn = db.begin().await?;
     for item in &list {
         let text = |key: &str| item[key].as_str().unwrap_or_default().to_string();
         let template_id = text("template_id");
@@ -90,7 +93,7 @@ pub async fn sync_from_wechat(
                 }
             }
             None => {
-                fresh(state.ids.next_id()?, now)
+                fresh(ids.next_id()?, now)
                     .into_active_model()
                     .reset_all()
                     .insert(&txn)
@@ -133,7 +136,7 @@ pub fn placeholders(content: &str) -> BTreeSet<String> {
 /// The template and the checked `data` for it: every `{{key.DATA}}`
 /// placeholder filled, nothing else; plain strings become `{"value": …}`.
 pub async fn checked_template(
-    state: &AppState,
+    db: &DatabaseConnection,
     account_id: i64,
     template_id: &str,
     data: Map<String, Value>,
@@ -141,7 +144,7 @@ pub async fn checked_template(
     let template = templates::Entity::find()
         .filter(templates::Column::AccountId.eq(account_id))
         .filter(templates::Column::TemplateId.eq(template_id))
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| {
             AppError::field(
@@ -191,13 +194,15 @@ pub struct TemplateMessage<'a> {
 /// Sends one template message and logs it (sending → sent with msgid, or
 /// failed with WeChat's errcode).
 pub async fn send_one(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    wxapi: &WxApi,
     account: &accounts::Model,
     message: TemplateMessage<'_>,
 ) -> Result<(template_logs::Model, Result<(), WxError>), AppError> {
     let now = crate::db::now();
     let log = template_logs::Model {
-        id: state.ids.next_id()?,
+        id: ids.next_id()?,
         account_id: account.id,
         template_id: message.template.template_id.clone(),
         openid: message.openid.to_string(),
@@ -209,11 +214,7 @@ pub async fn send_one(
         updated_at: now,
         ..Default::default()
     };
-    let log = log
-        .into_active_model()
-        .reset_all()
-        .insert(&state.db)
-        .await?;
+    let log = log.into_active_model().reset_all().insert(db).await?;
     let mut payload = json!({
         "touser": message.openid,
         "template_id": message.template.template_id,
@@ -226,8 +227,7 @@ pub async fn send_one(
     if let Some(miniprogram) = message.miniprogram {
         payload["miniprogram"] = miniprogram.clone();
     }
-    let result = state
-        .wxapi
+    let result = wxapi
         .call(
             account,
             Method::POST,
@@ -250,7 +250,7 @@ pub async fn send_one(
             active.errmsg = sea_orm::Set(error.to_string().chars().take(500).collect());
         }
     }
-    Ok((active.update(&state.db).await?, result.map(|_| ())))
+    Ok((active.update(db).await?, result.map(|_| ())))
 }
 
 /// Delivery status of a template message from `TEMPLATESENDJOBFINISH`.

@@ -67,7 +67,7 @@ async fn authorize_url(
     admin: CurrentAdmin,
     Query(query): Query<AuthorizeQuery>,
 ) -> ApiResult {
-    let account = account_in_query(&state, &admin, &query.account_id).await?;
+    let account = account_in_query(&state.db, &admin, &query.account_id).await?;
     let scope = query.scope.unwrap_or_else(|| "snsapi_base".into());
     if scope != "snsapi_base" && scope != "snsapi_userinfo" {
         return Err(AppError::field("scope", "snsapi_base or snsapi_userinfo"));
@@ -106,7 +106,7 @@ async fn exchange(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: ExchangeRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_for(&state.db, &admin, request.account_id).await?;
     if request.code.trim().is_empty() {
         return Err(AppError::field("code", "is required"));
     }
@@ -138,7 +138,7 @@ async fn jssdk_config(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: JssdkRequest = parse_json_body(body)?;
-    let account = account_for(&state, &admin, request.account_id).await?;
+    let account = account_for(&state.db, &admin, request.account_id).await?;
     // The signed URL is the page's, without the fragment.
     let url = request
         .url
