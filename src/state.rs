@@ -54,6 +54,8 @@ pub struct App {
     pub plugins: Arc<crate::plugins::Registry>,
     /// The WeChat API client (shared pool and access tokens).
     pub wxapi: Arc<crate::wxapi::WxApi>,
+    /// The WeChat Pay client (shared pool, certificate refreshes).
+    pub pay: crate::pay::client::PayClient,
 }
 
 impl AppState {
@@ -92,6 +94,7 @@ impl AppState {
                 &config.wechat_api_base,
                 db.clone(),
             )),
+            pay: crate::pay::client::PayClient::new(&config.pay_api_base, db.clone()),
             plugins,
             jwt: JwtKeys::new(&secret, config.jwt_ttl_secs),
             config,

@@ -38,6 +38,27 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// The address WeChat reaches this server at: `WXMP_PUBLIC_URL` when
+/// configured, else derived from the request (Host, X-Forwarded-Proto).
+pub fn public_base_url(configured: Option<&str>, headers: &axum::http::HeaderMap) -> String {
+    use axum::http::header;
+    match configured {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("127.0.0.1");
+            let scheme = headers
+                .get("x-forwarded-proto")
+                .and_then(|h| h.to_str().ok())
+                .filter(|p| matches!(*p, "http" | "https"))
+                .unwrap_or("http");
+            format!("{scheme}://{host}")
+        }
+    }
+}
+
 pub fn body_error(status: StatusCode, detail: String) -> AppError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge("request body is larger than the server accepts".into())

@@ -4,17 +4,16 @@
 //! when the merchant uses them.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::Method;
-use sea_orm::{ActiveValue, EntityTrait};
+use sea_orm::{ActiveValue, DatabaseConnection, EntityTrait};
 use serde_json::{json, Value};
 
 use super::crypto::{self, MerchantSigner, SignedHeaders, Verifier, VerifyError};
 use crate::entity::accounts;
 use crate::error::AppError;
-use crate::state::AppState;
 
 /// An account's WeChat Pay settings, parsed and ready to sign and verify.
 /// Its `Debug` shows no secret.
@@ -159,16 +158,14 @@ impl From<PayError> for AppError {
     }
 }
 
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
-            .user_agent(concat!("wxmp/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds")
-    })
+/// WeChat Pay over HTTP: one connection pool, the base URL, and when each
+/// account last downloaded platform certificates (not more than once per
+/// [`REFRESH_INTERVAL`] unless forced: unknown serials are cheap to send).
+pub struct PayClient {
+    http: reqwest::Client,
+    base: String,
+    db: DatabaseConnection,
+    last_refresh: Mutex<HashMap<i64, Instant>>,
 }
 
 struct RawResponse {
@@ -178,6 +175,7 @@ struct RawResponse {
 }
 
 async fn send(
+    http: &reqwest::Client,
     base: &str,
     account: &PayAccount,
     method: Method,
@@ -194,7 +192,7 @@ async fn send(
         timestamp,
         &nonce,
     );
-    let mut request = http()
+    let mut request = http
         .request(
             method,
             format!("{}{path_and_query}", base.trim_end_matches('/')),
@@ -248,140 +246,152 @@ fn interpret(raw: RawResponse) -> Result<Value, PayError> {
     })
 }
 
-/// Calls WeChat Pay as `account`: a signed request, a verified answer. An
-/// answer signed by a platform certificate wxmp does not have yet makes it
-/// download the certificates once and verify again.
-pub async fn call(
-    state: &AppState,
-    account: &mut PayAccount,
-    method: Method,
-    path_and_query: &str,
-    body: Option<&Value>,
-) -> Result<Value, PayError> {
-    if account.uses_certificates && account.verifier.is_empty() {
-        refresh_certificates(state, account, false).await?;
-    }
-    let raw = send(
-        &state.config.pay_api_base,
-        account,
-        method,
-        path_and_query,
-        body,
-    )
-    .await?;
-    let headers = raw
-        .headers
-        .clone()
-        .map_err(|e| PayError::Unknown(format!("unsigned answer ({}): {e}", raw.status)))?;
-    let now = chrono::Utc::now().timestamp();
-    match account.verifier.verify(&headers, &raw.body, now) {
-        Ok(()) => {}
-        Err(VerifyError::UnknownSerial(_)) if account.uses_certificates => {
-            refresh_certificates(state, account, false).await?;
-            account
-                .verifier
-                .verify(&headers, &raw.body, now)
-                .map_err(|e| PayError::Unknown(format!("answer not verified: {e}")))?;
-        }
-        Err(e) => return Err(PayError::Unknown(format!("answer not verified: {e}"))),
-    }
-    interpret(raw)
-}
-
-/// When each account last downloaded certificates (not more than once per
-/// [`REFRESH_INTERVAL`] unless forced: unknown serials are cheap to send).
-fn last_refresh() -> &'static Mutex<HashMap<i64, Instant>> {
-    static LAST: OnceLock<Mutex<HashMap<i64, Instant>>> = OnceLock::new();
-    LAST.get_or_init(Default::default)
-}
-
 const REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 
-/// Downloads the platform certificates (`GET /v3/certificates`), decrypts
-/// them with the APIv3 key, verifies the answer, stores them on the account
-/// and adds them to `account.verifier`. Returns the serials now stored.
-pub async fn refresh_certificates(
-    state: &AppState,
-    account: &mut PayAccount,
-    force: bool,
-) -> Result<Vec<String>, PayError> {
-    {
-        let mut last = last_refresh().lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(at) = last.get(&account.account_id) {
-            if !force && at.elapsed() < REFRESH_INTERVAL {
-                return Err(PayError::Unknown(
-                    "platform certificates were refreshed moments ago; the signing serial is still unknown".into(),
-                ));
-            }
+impl PayClient {
+    pub fn new(base: &str, db: DatabaseConnection) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .user_agent(concat!("wxmp/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            db,
+            last_refresh: Mutex::new(HashMap::new()),
         }
-        last.insert(account.account_id, Instant::now());
     }
-    let raw = send(
-        &state.config.pay_api_base,
-        account,
-        Method::GET,
-        "/v3/certificates",
-        None,
-    )
-    .await?;
-    let headers = raw
-        .headers
-        .clone()
-        .map_err(|e| PayError::Unknown(format!("unsigned certificate list: {e}")))?;
-    let body = raw.body.clone();
-    let listing = interpret(raw)?;
-    let mut fresh = Vec::new();
-    let mut verifier = account.verifier.clone();
-    for item in listing["data"].as_array().cloned().unwrap_or_default() {
-        let serial_no = item["serial_no"].as_str().unwrap_or_default().to_string();
-        let sealed = &item["encrypt_certificate"];
-        let pem = crypto::decrypt_resource(
-            account.api_v3_key(),
-            sealed["algorithm"].as_str().unwrap_or_default(),
-            sealed["nonce"].as_str().unwrap_or_default(),
-            sealed["associated_data"].as_str().unwrap_or_default(),
-            sealed["ciphertext"].as_str().unwrap_or_default(),
+
+    /// Calls WeChat Pay as `account`: a signed request, a verified answer. An
+    /// answer signed by a platform certificate wxmp does not have yet makes it
+    /// download the certificates once and verify again.
+    pub async fn call(
+        &self,
+        account: &mut PayAccount,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, PayError> {
+        if account.uses_certificates && account.verifier.is_empty() {
+            self.refresh_certificates(account, false).await?;
+        }
+        let raw = send(
+            &self.http,
+            &self.base,
+            account,
+            method,
+            path_and_query,
+            body,
         )
-        .map_err(|e| PayError::Unknown(format!("certificate {serial_no}: {e}")))?;
-        let pem = String::from_utf8(pem)
-            .map_err(|_| PayError::Unknown(format!("certificate {serial_no} is not text")))?;
-        let info = crypto::parse_certificate(&pem)
-            .map_err(|e| PayError::Unknown(format!("certificate {serial_no}: {e}")))?;
-        if info.serial_no != serial_no {
-            return Err(PayError::Unknown(format!(
-                "certificate listed as {serial_no} has serial {}",
-                info.serial_no
-            )));
+        .await?;
+        let headers = raw
+            .headers
+            .clone()
+            .map_err(|e| PayError::Unknown(format!("unsigned answer ({}): {e}", raw.status)))?;
+        let now = chrono::Utc::now().timestamp();
+        match account.verifier.verify(&headers, &raw.body, now) {
+            Ok(()) => {}
+            Err(VerifyError::UnknownSerial(_)) if account.uses_certificates => {
+                self.refresh_certificates(account, false).await?;
+                account
+                    .verifier
+                    .verify(&headers, &raw.body, now)
+                    .map_err(|e| PayError::Unknown(format!("answer not verified: {e}")))?;
+            }
+            Err(e) => return Err(PayError::Unknown(format!("answer not verified: {e}"))),
         }
-        verifier.add(&serial_no, info.public_key.clone());
-        fresh.push(StoredCertificate {
-            serial_no,
-            effective_time: item["effective_time"].as_str().unwrap_or_default().into(),
-            expire_time: item["expire_time"].as_str().unwrap_or_default().into(),
-            certificate: pem,
-        });
+        interpret(raw)
     }
-    // The listing came sealed with the APIv3 key, so its certificates may
-    // vouch for the answer that carried them.
-    verifier
-        .verify(&headers, &body, chrono::Utc::now().timestamp())
-        .map_err(|e| PayError::Unknown(format!("certificate list not verified: {e}")))?;
-    let serials: Vec<String> = fresh.iter().map(|c| c.serial_no.clone()).collect();
-    accounts::Entity::update(accounts::ActiveModel {
-        id: ActiveValue::Unchanged(account.account_id),
-        pay_platform_certs: ActiveValue::Set(Some(json!(fresh))),
-        updated_at: ActiveValue::Set(crate::db::now()),
-        ..Default::default()
-    })
-    .exec(&state.db)
-    .await
-    .map_err(|e| PayError::Unknown(format!("storing certificates: {e}")))?;
-    account.verifier = verifier;
-    account.uses_certificates = true;
-    tracing::info!(
-        account_id = account.account_id,
-        ?serials,
-        "platform certificates refreshed"
-    );
-    Ok(serials)
+
+    /// Downloads the platform certificates (`GET /v3/certificates`), decrypts
+    /// them with the APIv3 key, verifies the answer, stores them on the account
+    /// and adds them to `account.verifier`. Returns the serials now stored.
+    pub async fn refresh_certificates(
+        &self,
+        account: &mut PayAccount,
+        force: bool,
+    ) -> Result<Vec<String>, PayError> {
+        {
+            let mut last = self.last_refresh.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(at) = last.get(&account.account_id) {
+                if !force && at.elapsed() < REFRESH_INTERVAL {
+                    return Err(PayError::Unknown(
+                        "platform certificates were refreshed moments ago; the signing serial is still unknown".into(),
+                    ));
+                }
+            }
+            last.insert(account.account_id, Instant::now());
+        }
+        let raw = send(
+            &self.http,
+            &self.base,
+            account,
+            Method::GET,
+            "/v3/certificates",
+            None,
+        )
+        .await?;
+        let headers = raw
+            .headers
+            .clone()
+            .map_err(|e| PayError::Unknown(format!("unsigned certificate list: {e}")))?;
+        let body = raw.body.clone();
+        let listing = interpret(raw)?;
+        let mut fresh = Vec::new();
+        let mut verifier = account.verifier.clone();
+        for item in listing["data"].as_array().cloned().unwrap_or_default() {
+            let serial_no = item["serial_no"].as_str().unwrap_or_default().to_string();
+            let sealed = &item["encrypt_certificate"];
+            let pem = crypto::decrypt_resource(
+                account.api_v3_key(),
+                sealed["algorithm"].as_str().unwrap_or_default(),
+                sealed["nonce"].as_str().unwrap_or_default(),
+                sealed["associated_data"].as_str().unwrap_or_default(),
+                sealed["ciphertext"].as_str().unwrap_or_default(),
+            )
+            .map_err(|e| PayError::Unknown(format!("certificate {serial_no}: {e}")))?;
+            let pem = String::from_utf8(pem)
+                .map_err(|_| PayError::Unknown(format!("certificate {serial_no} is not text")))?;
+            let info = crypto::parse_certificate(&pem)
+                .map_err(|e| PayError::Unknown(format!("certificate {serial_no}: {e}")))?;
+            if info.serial_no != serial_no {
+                return Err(PayError::Unknown(format!(
+                    "certificate listed as {serial_no} has serial {}",
+                    info.serial_no
+                )));
+            }
+            verifier.add(&serial_no, info.public_key.clone());
+            fresh.push(StoredCertificate {
+                serial_no,
+                effective_time: item["effective_time"].as_str().unwrap_or_default().into(),
+                expire_time: item["expire_time"].as_str().unwrap_or_default().into(),
+                certificate: pem,
+            });
+        }
+        // The listing came sealed with the APIv3 key, so its certificates may
+        // vouch for the answer that carried them.
+        verifier
+            .verify(&headers, &body, chrono::Utc::now().timestamp())
+            .map_err(|e| PayError::Unknown(format!("certificate list not verified: {e}")))?;
+        let serials: Vec<String> = fresh.iter().map(|c| c.serial_no.clone()).collect();
+        accounts::Entity::update(accounts::ActiveModel {
+            id: ActiveValue::Unchanged(account.account_id),
+            pay_platform_certs: ActiveValue::Set(Some(json!(fresh))),
+            updated_at: ActiveValue::Set(crate::db::now()),
+            ..Default::default()
+        })
+        .exec(&self.db)
+        .await
+        .map_err(|e| PayError::Unknown(format!("storing certificates: {e}")))?;
+        account.verifier = verifier;
+        account.uses_certificates = true;
+        tracing::info!(
+            account_id = account.account_id,
+            ?serials,
+            "platform certificates refreshed"
+        );
+        Ok(serials)
+    }
 }

@@ -14,7 +14,7 @@ use sea_orm::{
 };
 use serde_json::{json, Value};
 
-use super::client::{self, PayAccount};
+use super::client::PayAccount;
 use super::crypto::{self, SignedHeaders, VerifyError};
 use super::ledger::{self, Applied, RefundReport, TradeReport};
 use crate::entity::{pay_notifications, pay_orders, pay_refunds};
@@ -37,7 +37,7 @@ pub async fn notify(
     let Ok(account_id) = account_id.parse::<i64>() else {
         return fail(StatusCode::NOT_FOUND, "no such account");
     };
-    let account = match super::service::load_account(&state, account_id).await {
+    let account = match super::service::load_account(&state.db, account_id).await {
         Ok(account) => account,
         Err(AppError::NotFound(_)) => return fail(StatusCode::NOT_FOUND, "no such account"),
         Err(e) => return fail(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -60,7 +60,7 @@ pub async fn notify(
         Ok(()) => {}
         Err(VerifyError::UnknownSerial(serial)) if pay.uses_certificates => {
             // Perhaps a new platform certificate: fetch them (rate-limited) once.
-            if let Err(e) = client::refresh_certificates(&state, &mut pay, false).await {
+            if let Err(e) = state.pay.refresh_certificates(&mut pay, false).await {
                 tracing::warn!(account_id, %serial, error = %e, "platform certificate refresh failed");
             }
             if let Err(e) = pay.verifier.verify(&signed, &body, now) {

@@ -2,13 +2,13 @@
 //! placed with WeChat Pay; the JSAPI pay parameters or the Native code_url
 //! back), querying its state, closing it.
 
-use axum::http::{HeaderMap, Method};
+use axum::http::Method;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::client::{self, PayError};
+use super::client::{PayClient, PayError};
 use super::crypto;
 use super::ledger::{self, TradeReport};
 use super::service::{notify_url, pay_account, present_order, sync_order, valid_merchant_no};
@@ -16,7 +16,8 @@ use super::states::TradeState;
 use crate::auth::CurrentAdmin;
 use crate::entity::pay_orders;
 use crate::error::{AppError, FieldErrors};
-use crate::state::AppState;
+use crate::ids::IdGenerator;
+use sea_orm::DatabaseConnection;
 
 pub const MAX_TOTAL_FEE: i64 = 10_000_000_000;
 
@@ -91,15 +92,17 @@ impl CreateOrder {
 }
 
 pub async fn create(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    pay: &PayClient,
     viewer: &CurrentAdmin,
-    headers: &HeaderMap,
+    public_base: &str,
     request: CreateOrder,
 ) -> Result<Value, AppError> {
     request.validate()?;
     viewer.require_account(request.account_id)?;
-    let mut account = pay_account(state, request.account_id).await?;
-    let id = state.ids.next_id()?;
+    let mut account = pay_account(db, request.account_id).await?;
+    let id = ids.next_id()?;
     let out_trade_no = if request.out_trade_no.is_empty() {
         format!("WX{id}")
     } else {
@@ -129,7 +132,7 @@ pub async fn create(
         ..Default::default()
     };
     pay_orders::Entity::insert(order.clone().into_active_model().reset_all())
-        .exec_without_returning(&state.db)
+        .exec_without_returning(db)
         .await
         .map_err(|e| match AppError::from(e) {
             AppError::Conflict(_) => AppError::Conflict(format!(
@@ -143,7 +146,7 @@ pub async fn create(
         "mchid": account.mch_id,
         "description": request.description,
         "out_trade_no": out_trade_no,
-        "notify_url": notify_url(state, headers, request.account_id),
+        "notify_url": notify_url(public_base, request.account_id),
         "amount": { "total": request.total_fee, "currency": "CNY" },
     });
     if !request.attach.is_empty() {
@@ -161,11 +164,13 @@ pub async fn create(
     } else {
         "/v3/pay/transactions/native"
     };
-    let answer = client::call(state, &mut account, Method::POST, path, Some(&wechat_body)).await;
+    let answer = pay
+        .call(&mut account, Method::POST, path, Some(&wechat_body))
+        .await;
     let answer = match answer {
         Ok(answer) => answer,
         Err(error) => {
-            let txn = ledger::begin_locked(&state.db, id).await?;
+            let txn = ledger::begin_locked(db, id).await?;
             if let PayError::Rejected { .. } = &error {
                 // WeChat Pay has no such order: it can never be paid.
                 ledger::apply_trade(
@@ -216,10 +221,10 @@ pub async fn create(
     }
     update
         .filter(pay_orders::Column::Id.eq(id))
-        .exec(&state.db)
+        .exec(db)
         .await?;
     tracing::info!(admin = %viewer.username, order_id = id, %out_trade_no, total_fee = request.total_fee, trade_type = %request.trade_type, "pay order created");
-    result["order"] = present_order(&ledger::find_order(&state.db, id).await?)?;
+    result["order"] = present_order(&ledger::find_order(db, id).await?)?;
     Ok(result)
 }
 
@@ -240,10 +245,14 @@ pub async fn set_order_note<C: sea_orm::ConnectionTrait>(
 }
 
 /// Asks WeChat Pay about an order and records what it says.
-pub async fn query(state: &AppState, order: &pay_orders::Model) -> Result<Value, AppError> {
-    let mut account = pay_account(state, order.account_id).await?;
-    let applied = sync_order(state, &mut account, order).await?;
-    let order = ledger::find_order(&state.db, order.id).await?;
+pub async fn query(
+    db: &DatabaseConnection,
+    pay: &PayClient,
+    order: &pay_orders::Model,
+) -> Result<Value, AppError> {
+    let mut account = pay_account(db, order.account_id).await?;
+    let applied = sync_order(db, pay, &mut account, order).await?;
+    let order = ledger::find_order(db, order.id).await?;
     Ok(json!({
         "order": present_order(&order)?,
         "trade_state": order.trade_state,
@@ -254,7 +263,8 @@ pub async fn query(state: &AppState, order: &pay_orders::Model) -> Result<Value,
 /// Closes an unpaid order on WeChat Pay and records it; an order paid
 /// meanwhile is recorded as paid and the close refused.
 pub async fn close(
-    state: &AppState,
+    db: &DatabaseConnection,
+    pay: &PayClient,
     viewer: &CurrentAdmin,
     order: &pay_orders::Model,
 ) -> Result<Value, AppError> {
@@ -269,17 +279,20 @@ pub async fn close(
             order.id
         )));
     }
-    let mut account = pay_account(state, order.account_id).await?;
+    let mut account = pay_account(db, order.account_id).await?;
     let path = format!(
         "/v3/pay/transactions/out-trade-no/{}/close",
         order.out_trade_no
     );
     let body = json!({ "mchid": account.mch_id });
-    match client::call(state, &mut account, Method::POST, &path, Some(&body)).await {
+    match pay
+        .call(&mut account, Method::POST, &path, Some(&body))
+        .await
+    {
         Ok(_) => {}
         Err(PayError::Rejected { code, message, .. }) if code == "ORDERPAID" => {
             // Paid meanwhile: record the payment rather than the close.
-            sync_order(state, &mut account, order).await?;
+            sync_order(db, pay, &mut account, order).await?;
             return Err(AppError::Conflict(format!(
                 "order {} was paid meanwhile and cannot be closed ({message})",
                 order.id
@@ -287,7 +300,7 @@ pub async fn close(
         }
         Err(error) => return Err(error.into()),
     }
-    let txn = ledger::begin_locked(&state.db, order.id).await?;
+    let txn = ledger::begin_locked(db, order.id).await?;
     let applied = ledger::apply_trade(
         &txn,
         order.id,
@@ -299,6 +312,6 @@ pub async fn close(
     .await?;
     txn.commit().await?;
     tracing::info!(admin = %viewer.username, order_id = order.id, "pay order closed");
-    let order = ledger::find_order(&state.db, order.id).await?;
+    let order = ledger::find_order(db, order.id).await?;
     Ok(json!({ "order": present_order(&order)?, "result": applied.result() }))
 }

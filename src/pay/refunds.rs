@@ -1,20 +1,21 @@
 //! Refunding part or all of a paid order: the refunds of an order never add
 //! up to more than was paid, and one whose outcome is unknown stays reserved.
 
-use axum::http::{HeaderMap, Method};
+use axum::http::Method;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::client::{self, PayError};
+use super::client::{PayClient, PayError};
 use super::ledger::{self, RefundReport};
 use super::service::{find_order_ref, notify_url, pay_account, present_refund, valid_merchant_no};
 use super::states::{RefundStatus, TradeState};
 use crate::auth::CurrentAdmin;
 use crate::entity::pay_refunds;
 use crate::error::{AppError, FieldErrors};
-use crate::state::AppState;
+use crate::ids::IdGenerator;
+use sea_orm::DatabaseConnection;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -34,9 +35,11 @@ pub struct RefundRequest {
 }
 
 pub async fn request_refund(
-    state: &AppState,
+    db: &DatabaseConnection,
+    ids: &IdGenerator,
+    pay: &PayClient,
     viewer: &CurrentAdmin,
-    headers: &HeaderMap,
+    public_base: &str,
     request: RefundRequest,
 ) -> Result<Value, AppError> {
     let mut errors = FieldErrors::new();
@@ -56,15 +59,15 @@ pub async fn request_refund(
         return Err(AppError::Validation(errors));
     }
     let order = find_order_ref(
-        state,
+        db,
         viewer,
         request.order_id,
         request.account_id,
         &request.out_trade_no,
     )
     .await?;
-    let mut account = pay_account(state, order.account_id).await?;
-    let id = state.ids.next_id()?;
+    let mut account = pay_account(db, order.account_id).await?;
+    let id = ids.next_id()?;
     let out_refund_no = if request.out_refund_no.is_empty() {
         format!("RF{id}")
     } else {
@@ -73,10 +76,10 @@ pub async fn request_refund(
 
     // Reserve the amount first; only a reservation lets the request go out.
     let now = crate::db::now();
-    let txn = state.db.begin().await?;
+    let txn = db.begin().await?;
     if !ledger::reserve_refund(&txn, order.id, request.refund_fee).await? {
         txn.rollback().await?;
-        let order = ledger::find_order(&state.db, order.id).await?;
+        let order = ledger::find_order(db, order.id).await?;
         return Err(
             if !TradeState::parse(&order.trade_state).is_some_and(|s| s.is_paid()) {
                 AppError::Conflict(format!(
@@ -124,27 +127,27 @@ pub async fn request_refund(
     let mut wechat_body = json!({
         "out_trade_no": order.out_trade_no,
         "out_refund_no": out_refund_no,
-        "notify_url": notify_url(state, headers, order.account_id),
+        "notify_url": notify_url(public_base, order.account_id),
         "amount": { "refund": request.refund_fee, "total": order.total_fee, "currency": "CNY" },
     });
     if !request.reason.is_empty() {
         wechat_body["reason"] = json!(request.reason);
     }
-    let answer = client::call(
-        state,
-        &mut account,
-        Method::POST,
-        "/v3/refund/domestic/refunds",
-        Some(&wechat_body),
-    )
-    .await;
+    let answer = pay
+        .call(
+            &mut account,
+            Method::POST,
+            "/v3/refund/domestic/refunds",
+            Some(&wechat_body),
+        )
+        .await;
     let (report, note, failure) = match answer {
         Ok(answer) if answer["out_refund_no"].as_str() == Some(out_refund_no.as_str()) => {
             (RefundReport::from_json(&answer), None, None)
         }
         Ok(_) => {
             let error = PayError::Unknown("the answer is about another refund".into());
-            mark_unknown(state, id, &error).await?;
+            mark_unknown(db, id, &error).await?;
             return Err(error.into());
         }
         Err(error @ PayError::Rejected { .. }) => {
@@ -160,25 +163,25 @@ pub async fn request_refund(
         }
         Err(error) => {
             // Unknown outcome: the amount stays reserved until a query says.
-            mark_unknown(state, id, &error).await?;
+            mark_unknown(db, id, &error).await?;
             return Err(AppError::Unavailable(format!(
                 "{error}; the refund {out_refund_no} stays reserved — query it with /wechat/wxpay/query_refund"
             )));
         }
     };
-    let txn = ledger::begin_locked(&state.db, order.id).await?;
+    let txn = ledger::begin_locked(db, order.id).await?;
     let applied = ledger::apply_refund(&txn, id, &report, note.as_deref()).await?;
     txn.commit().await?;
     if let Some(error) = failure {
         return Err(error.into());
     }
     tracing::info!(admin = %viewer.username, order_id = order.id, refund = id, %out_refund_no, refund_fee = request.refund_fee, "refund requested");
-    let refund = find_refund(state, id).await?;
+    let refund = find_refund(db, id).await?;
     Ok(json!({ "refund": present_refund(&refund)?, "result": applied.result() }))
 }
 
 pub async fn mark_unknown(
-    state: &AppState,
+    db: &DatabaseConnection,
     refund_id: i64,
     error: &PayError,
 ) -> Result<(), AppError> {
@@ -188,14 +191,14 @@ pub async fn mark_unknown(
             Expr::value(ledger::truncate(&format!("outcome unknown: {error}"), 255)),
         )
         .filter(pay_refunds::Column::Id.eq(refund_id))
-        .exec(&state.db)
+        .exec(db)
         .await?;
     Ok(())
 }
 
-pub async fn find_refund(state: &AppState, id: i64) -> Result<pay_refunds::Model, AppError> {
+pub async fn find_refund(db: &DatabaseConnection, id: i64) -> Result<pay_refunds::Model, AppError> {
     pay_refunds::Entity::find_by_id(id)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("refund {id} not found")))
 }
@@ -203,20 +206,20 @@ pub async fn find_refund(state: &AppState, id: i64) -> Result<pay_refunds::Model
 /// A refund by its `id`, or by `account_id` + `out_refund_no`, checked
 /// against the admin's accounts.
 pub async fn find_refund_ref(
-    state: &AppState,
+    db: &DatabaseConnection,
     viewer: &CurrentAdmin,
     id: Option<i64>,
     account_id: Option<i64>,
     out_refund_no: &str,
 ) -> Result<pay_refunds::Model, AppError> {
     let refund = match (id, account_id) {
-        (Some(id), _) => find_refund(state, id).await?,
+        (Some(id), _) => find_refund(db, id).await?,
         (None, Some(account_id)) if !out_refund_no.is_empty() => {
             viewer.require_account(account_id)?;
             pay_refunds::Entity::find()
                 .filter(pay_refunds::Column::AccountId.eq(account_id))
                 .filter(pay_refunds::Column::OutRefundNo.eq(out_refund_no))
-                .one(&state.db)
+                .one(db)
                 .await?
                 .ok_or_else(|| AppError::NotFound(format!("no refund {out_refund_no}")))?
         }
@@ -238,10 +241,14 @@ pub const SUBMISSION_WINDOW: chrono::Duration = chrono::Duration::seconds(120);
 
 /// Asks WeChat Pay about a refund and records its status; a refund WeChat Pay
 /// never received (unknown after the submission window) is recorded failed.
-pub async fn query(state: &AppState, refund: &pay_refunds::Model) -> Result<Value, AppError> {
-    let mut account = pay_account(state, refund.account_id).await?;
+pub async fn query(
+    db: &DatabaseConnection,
+    pay: &PayClient,
+    refund: &pay_refunds::Model,
+) -> Result<Value, AppError> {
+    let mut account = pay_account(db, refund.account_id).await?;
     let path = format!("/v3/refund/domestic/refunds/{}", refund.out_refund_no);
-    let (report, note) = match client::call(state, &mut account, Method::GET, &path, None).await {
+    let (report, note) = match pay.call(&mut account, Method::GET, &path, None).await {
         Ok(answer) => {
             if answer["out_refund_no"].as_str() != Some(refund.out_refund_no.as_str()) {
                 return Err(AppError::Unavailable(
@@ -268,9 +275,9 @@ pub async fn query(state: &AppState, refund: &pay_refunds::Model) -> Result<Valu
         }
         Err(error) => return Err(error.into()),
     };
-    let txn = ledger::begin_locked(&state.db, refund.order_id).await?;
+    let txn = ledger::begin_locked(db, refund.order_id).await?;
     let applied = ledger::apply_refund(&txn, refund.id, &report, note.as_deref()).await?;
     txn.commit().await?;
-    let refund = find_refund(state, refund.id).await?;
+    let refund = find_refund(db, refund.id).await?;
     Ok(json!({ "refund": present_refund(&refund)?, "result": applied.result() }))
 }

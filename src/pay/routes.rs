@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::client::{self};
 use super::ledger::{self};
 use super::orders::{self, CreateOrder};
 use super::qrcode::qr_png;
@@ -19,7 +18,7 @@ use super::states::TradeState;
 use crate::auth::CurrentAdmin;
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, JsonBody};
+use crate::http::{parse_json_body, public_base_url, JsonBody};
 use crate::state::AppState;
 use axum::routing::{get, post};
 use utoipa::openapi::path::HttpMethod;
@@ -114,7 +113,17 @@ async fn create_order(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: CreateOrder = parse_json_body(body)?;
-    Ok(ok(orders::create(&state, &viewer, &headers, request).await?))
+    let public_base = public_base_url(state.config.public_url.as_deref(), &headers);
+    let created = orders::create(
+        &state.db,
+        &state.ids,
+        &state.pay,
+        &viewer,
+        &public_base,
+        request,
+    )
+    .await?;
+    Ok(ok(created))
 }
 
 // ---------------------------------------------------------------- lookups
@@ -137,8 +146,15 @@ async fn query_order(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let r: OrderRef = parse_json_body(body)?;
-    let order = find_order_ref(&state, &viewer, r.order_id, r.account_id, &r.out_trade_no).await?;
-    Ok(ok(orders::query(&state, &order).await?))
+    let order = find_order_ref(
+        &state.db,
+        &viewer,
+        r.order_id,
+        r.account_id,
+        &r.out_trade_no,
+    )
+    .await?;
+    Ok(ok(orders::query(&state.db, &state.pay, &order).await?))
 }
 
 async fn close_order(
@@ -147,8 +163,17 @@ async fn close_order(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let r: OrderRef = parse_json_body(body)?;
-    let order = find_order_ref(&state, &viewer, r.order_id, r.account_id, &r.out_trade_no).await?;
-    Ok(ok(orders::close(&state, &viewer, &order).await?))
+    let order = find_order_ref(
+        &state.db,
+        &viewer,
+        r.order_id,
+        r.account_id,
+        &r.out_trade_no,
+    )
+    .await?;
+    Ok(ok(
+        orders::close(&state.db, &state.pay, &viewer, &order).await?
+    ))
 }
 
 // ---------------------------------------------------------------- QR code
@@ -199,10 +224,17 @@ async fn refund(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: RefundRequest = parse_json_body(body)?;
-    Ok(ok(refunds::request_refund(
-        &state, &viewer, &headers, request,
+    let public_base = public_base_url(state.config.public_url.as_deref(), &headers);
+    let refund = refunds::request_refund(
+        &state.db,
+        &state.ids,
+        &state.pay,
+        &viewer,
+        &public_base,
+        request,
     )
-    .await?))
+    .await?;
+    Ok(ok(refund))
 }
 
 /// A refund by its `id`, or by `account_id` + `out_refund_no`.
@@ -224,8 +256,8 @@ async fn query_refund(
 ) -> ApiResult {
     let r: RefundRef = parse_json_body(body)?;
     let refund =
-        refunds::find_refund_ref(&state, &viewer, r.id, r.account_id, &r.out_refund_no).await?;
-    Ok(ok(refunds::query(&state, &refund).await?))
+        refunds::find_refund_ref(&state.db, &viewer, r.id, r.account_id, &r.out_refund_no).await?;
+    Ok(ok(refunds::query(&state.db, &state.pay, &refund).await?))
 }
 
 // ---------------------------------------------------------------- certificates
@@ -244,8 +276,8 @@ async fn refresh_certificates(
 ) -> ApiResult {
     let r: AccountRef = parse_json_body(body)?;
     viewer.require_account(r.account_id)?;
-    let mut account = pay_account(&state, r.account_id).await?;
-    let serials = client::refresh_certificates(&state, &mut account, true).await?;
+    let mut account = pay_account(&state.db, r.account_id).await?;
+    let serials = state.pay.refresh_certificates(&mut account, true).await?;
     Ok(ok(
         json!({ "serials": serials, "verifier": account.verifier.serials() }),
     ))

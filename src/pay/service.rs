@@ -2,47 +2,35 @@
 //! notify URL, how orders and refunds are shown, and the WeChat Pay
 //! round trips that bring an order's or refund's state up to date.
 
-use axum::http::{header, HeaderMap, Method};
+use axum::http::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 
-use super::client::{self, PayAccount};
+use super::client::{PayAccount, PayClient};
 use super::ledger::{self, TradeReport};
 use crate::auth::CurrentAdmin;
 use crate::entity::{accounts, pay_orders, pay_refunds};
 use crate::error::AppError;
-use crate::state::AppState;
+use sea_orm::DatabaseConnection;
 
-pub async fn load_account(state: &AppState, account_id: i64) -> Result<accounts::Model, AppError> {
+pub async fn load_account(
+    db: &DatabaseConnection,
+    account_id: i64,
+) -> Result<accounts::Model, AppError> {
     accounts::Entity::find_by_id(account_id)
-        .one(&state.db)
+        .one(db)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("account {account_id} not found")))
 }
 
-pub async fn pay_account(state: &AppState, account_id: i64) -> Result<PayAccount, AppError> {
-    PayAccount::from_model(&load_account(state, account_id).await?)
+pub async fn pay_account(db: &DatabaseConnection, account_id: i64) -> Result<PayAccount, AppError> {
+    PayAccount::from_model(&load_account(db, account_id).await?)
 }
 
-/// `{public_url}/wechat/wxpay/notify/{account_id}`, the public URL derived
-/// from the request when not configured.
-pub fn notify_url(state: &AppState, headers: &HeaderMap, account_id: i64) -> String {
-    let base = match &state.config.public_url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("127.0.0.1");
-            let scheme = headers
-                .get("x-forwarded-proto")
-                .and_then(|h| h.to_str().ok())
-                .filter(|p| matches!(*p, "http" | "https"))
-                .unwrap_or("http");
-            format!("{scheme}://{host}")
-        }
-    };
-    format!("{base}/wechat/wxpay/notify/{account_id}")
+/// Where WeChat Pay sends an account's notifications, under `public_base`
+/// (see [`crate::http::public_base_url`]).
+pub fn notify_url(public_base: &str, account_id: i64) -> String {
+    format!("{public_base}/wechat/wxpay/notify/{account_id}")
 }
 
 /// `out_trade_no` / `out_refund_no`: what WeChat Pay accepts.
@@ -62,20 +50,20 @@ pub fn present_refund(refund: &pay_refunds::Model) -> Result<Value, AppError> {
 }
 
 pub async fn find_order_ref(
-    state: &AppState,
+    db: &DatabaseConnection,
     viewer: &CurrentAdmin,
     order_id: Option<i64>,
     account_id: Option<i64>,
     out_trade_no: &str,
 ) -> Result<pay_orders::Model, AppError> {
     let order = match (order_id, account_id) {
-        (Some(id), _) => ledger::find_order(&state.db, id).await?,
+        (Some(id), _) => ledger::find_order(db, id).await?,
         (None, Some(account_id)) if !out_trade_no.is_empty() => {
             viewer.require_account(account_id)?;
             pay_orders::Entity::find()
                 .filter(pay_orders::Column::AccountId.eq(account_id))
                 .filter(pay_orders::Column::OutTradeNo.eq(out_trade_no))
-                .one(&state.db)
+                .one(db)
                 .await?
                 .ok_or_else(|| {
                     AppError::NotFound(format!("no order {out_trade_no} in account {account_id}"))
@@ -94,7 +82,8 @@ pub async fn find_order_ref(
 
 /// Asks WeChat Pay about an order and records the answer.
 pub async fn sync_order(
-    state: &AppState,
+    db: &DatabaseConnection,
+    pay: &PayClient,
     account: &mut PayAccount,
     order: &pay_orders::Model,
 ) -> Result<ledger::Applied, AppError> {
@@ -102,13 +91,13 @@ pub async fn sync_order(
         "/v3/pay/transactions/out-trade-no/{}?mchid={}",
         order.out_trade_no, account.mch_id
     );
-    let answer = client::call(state, account, Method::GET, &path, None).await?;
+    let answer = pay.call(account, Method::GET, &path, None).await?;
     if answer["out_trade_no"].as_str() != Some(order.out_trade_no.as_str()) {
         return Err(AppError::Unavailable(
             "WeChat Pay answered about another order".into(),
         ));
     }
-    let txn = ledger::begin_locked(&state.db, order.id).await?;
+    let txn = ledger::begin_locked(db, order.id).await?;
     let applied = ledger::apply_trade(&txn, order.id, &TradeReport::from_json(&answer)).await?;
     txn.commit().await?;
     Ok(applied)
