@@ -9,7 +9,7 @@
 //! - [`server`]: the router of every module, start-up and graceful shutdown; the job registry
 //! - [`state`]: `AppState`, what every request can reach
 //! - [`config`], [`error`], [`ids`] (Snowflake), [`db`] (connect, migrate, `now()`)
-//! - [`http`]: body parsing and the OpenAPI document built beside the router
+//! - [`http`]: body parsing, the public base URL, and the OpenAPI document built beside the router
 //! - [`auth`]: passwords, JWTs, roles, the `CurrentAdmin` extractor, admin management
 //! - [`entity`]: one sea-orm entity per table, and the stored codes as enums
 //! - [`wechat`]: the pure callback protocol: signatures, envelope, XML, typed messages, replies
@@ -17,18 +17,18 @@
 //! - [`callback`]: the callback pipeline: routes, flow, record, store, inflight, chain, built-in handlers
 //! - [`messages`]: customer-service replies, reply rows, conversations
 //! - [`menus`]: WeChat's menu rules, publishing and pulling menus
-//! - [`materials`]: uploads and media on WeChat
+//! - [`materials`]: upload checks, media and news drafts on WeChat, sync
 //! - [`templates`]: template messages, one or in bulk (a job)
 //! - [`fans`]: fans as stored, synced from WeChat (a job)
 //! - [`webpages`]: OAuth and JS-SDK for the account's web pages
 //! - [`media`]: image downloads of received messages (a job)
 //! - [`files`]: files in the data directory, served to admins
-//! - [`pay`]: WeChat Pay v3: crypto and states (no I/O), client, ledger, service, notify, routes
+//! - [`pay`]: WeChat Pay v3: crypto and states (no I/O), client, ledger, service, orders, refunds, qrcode, notify, routes
 //! - [`plugins`]: Rhai plugins: engine, script API, registry, watcher, handler, dry run, state, routes
 //! - [`admin`]: the generic CRUD of the `wx_*` resources, and the dashboard
 //! - [`jobs`]: the durable job queue, its worker and the `Job` trait
 //! - [`ui`]: the admin web UI, embedded
-//! - [`dev`]: the fake WeChat (`wxmp sandbox`) and `wxmp simulate`
+//! - [`dev`]: the fake WeChat and fake WeChat Pay (`wxmp sandbox` serves both) and `wxmp simulate`
 
 pub mod admin;
 pub mod auth;

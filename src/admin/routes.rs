@@ -13,7 +13,10 @@ use sea_orm::{
 use serde_json::{json, Map, Value};
 use utoipa::openapi::path::HttpMethod;
 
-use super::resources::*;
+use super::resources::{
+    Accounts, AutoReplies, Materials, Menus, Messages, PayNotifications, PayOrders, PayRefunds,
+    TemplateLogs, Templates, Users,
+};
 use super::{
     account_of, column, columns, has_account, id_column, present, Resource, MASK_PREFIX,
     SERVER_FIELDS,

@@ -38,6 +38,29 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// The address WeChat reaches this server at, as an extractor: see
+/// [`public_base_url`].
+pub struct PublicBase(pub String);
+
+impl<S> axum::extract::FromRequestParts<S> for PublicBase
+where
+    S: Send + Sync,
+    crate::state::AppState: axum::extract::FromRef<S>,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let state = <crate::state::AppState as axum::extract::FromRef<S>>::from_ref(state);
+        Ok(PublicBase(public_base_url(
+            state.config.public_url.as_deref(),
+            &parts.headers,
+        )))
+    }
+}
+
 /// The address WeChat reaches this server at: `WXMP_PUBLIC_URL` when
 /// configured, else derived from the request (Host, X-Forwarded-Proto).
 pub fn public_base_url(configured: Option<&str>, headers: &axum::http::HeaderMap) -> String {

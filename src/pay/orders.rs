@@ -19,6 +19,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::ids::IdGenerator;
 use sea_orm::DatabaseConnection;
 
+/// Largest order WeChat Pay's JSAPI and Native accept, in fen.
 pub const MAX_TOTAL_FEE: i64 = 10_000_000_000;
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -18,7 +18,7 @@ use super::states::TradeState;
 use crate::auth::CurrentAdmin;
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, public_base_url, JsonBody};
+use crate::http::{parse_json_body, JsonBody, PublicBase};
 use crate::state::AppState;
 use axum::routing::{get, post};
 use utoipa::openapi::path::HttpMethod;
@@ -105,15 +105,13 @@ pub fn register(api: Api) -> Api {
     )
 }
 
-/// Largest order WeChat Pay's JSAPI and Native accept, in fen.
 async fn create_order(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
-    headers: HeaderMap,
+    PublicBase(public_base): PublicBase,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: CreateOrder = parse_json_body(body)?;
-    let public_base = public_base_url(state.config.public_url.as_deref(), &headers);
     let created = orders::create(
         &state.db,
         &state.ids,
@@ -220,11 +218,10 @@ async fn qrcode(
 async fn refund(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
-    headers: HeaderMap,
+    PublicBase(public_base): PublicBase,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: RefundRequest = parse_json_body(body)?;
-    let public_base = public_base_url(state.config.public_url.as_deref(), &headers);
     let refund = refunds::request_refund(
         &state.db,
         &state.ids,
