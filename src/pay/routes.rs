@@ -16,11 +16,13 @@ use super::refunds::{self, RefundRequest};
 use super::service::{find_order_ref, pay_account};
 use super::states::TradeState;
 use crate::auth::CurrentAdmin;
+use crate::entity::pay_orders;
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
 use crate::http::{parse_json_body, JsonBody, PublicBase};
 use crate::state::AppState;
 use axum::routing::{get, post};
+use sea_orm::DatabaseConnection;
 use utoipa::openapi::path::HttpMethod;
 
 pub fn register(api: Api) -> Api {
@@ -108,20 +110,12 @@ pub fn register(api: Api) -> Api {
 async fn create_order(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
-    PublicBase(public_base): PublicBase,
+    PublicBase(base): PublicBase,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: CreateOrder = parse_json_body(body)?;
-    let created = orders::create(
-        &state.db,
-        &state.ids,
-        &state.pay,
-        &viewer,
-        &public_base,
-        request,
-    )
-    .await?;
-    Ok(ok(created))
+    let order = orders::create(&state.db, &state.ids, &state.pay, &viewer, &base, request);
+    Ok(ok(order.await?))
 }
 
 // ---------------------------------------------------------------- lookups
@@ -129,13 +123,30 @@ async fn create_order(
 /// An order by `order_id`, or by `account_id` + `out_trade_no`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct OrderRef {
+struct OrderRef {
     #[serde(default, with = "crate::ids::json_opt_id")]
-    pub order_id: Option<i64>,
+    order_id: Option<i64>,
     #[serde(default, with = "crate::ids::json_opt_id")]
-    pub account_id: Option<i64>,
+    account_id: Option<i64>,
     #[serde(default)]
-    pub out_trade_no: String,
+    out_trade_no: String,
+}
+
+impl OrderRef {
+    async fn find(
+        self,
+        db: &DatabaseConnection,
+        viewer: &CurrentAdmin,
+    ) -> Result<pay_orders::Model, AppError> {
+        find_order_ref(
+            db,
+            viewer,
+            self.order_id,
+            self.account_id,
+            &self.out_trade_no,
+        )
+        .await
+    }
 }
 
 async fn query_order(
@@ -143,15 +154,9 @@ async fn query_order(
     viewer: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let r: OrderRef = parse_json_body(body)?;
-    let order = find_order_ref(
-        &state.db,
-        &viewer,
-        r.order_id,
-        r.account_id,
-        &r.out_trade_no,
-    )
-    .await?;
+    let order = parse_json_body::<OrderRef>(body)?
+        .find(&state.db, &viewer)
+        .await?;
     Ok(ok(orders::query(&state.db, &state.pay, &order).await?))
 }
 
@@ -160,15 +165,9 @@ async fn close_order(
     viewer: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let r: OrderRef = parse_json_body(body)?;
-    let order = find_order_ref(
-        &state.db,
-        &viewer,
-        r.order_id,
-        r.account_id,
-        &r.out_trade_no,
-    )
-    .await?;
+    let order = parse_json_body::<OrderRef>(body)?
+        .find(&state.db, &viewer)
+        .await?;
     Ok(ok(
         orders::close(&state.db, &state.pay, &viewer, &order).await?
     ))
@@ -218,20 +217,13 @@ async fn qrcode(
 async fn refund(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
-    PublicBase(public_base): PublicBase,
+    PublicBase(base): PublicBase,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: RefundRequest = parse_json_body(body)?;
-    let refund = refunds::request_refund(
-        &state.db,
-        &state.ids,
-        &state.pay,
-        &viewer,
-        &public_base,
-        request,
-    )
-    .await?;
-    Ok(ok(refund))
+    let refund =
+        refunds::request_refund(&state.db, &state.ids, &state.pay, &viewer, &base, request);
+    Ok(ok(refund.await?))
 }
 
 /// A refund by its `id`, or by `account_id` + `out_refund_no`.
