@@ -6,6 +6,11 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
+/// How long a request waits for a pooled connection before it fails: well
+/// inside the 5 s WeChat waits for a callback, so an unreachable database
+/// gives a clear error rather than a hang.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Connects to `url`; for SQLite creates the file's folder and turns on WAL
 /// and foreign keys.
 pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
@@ -26,7 +31,7 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.clone());
     options
         .connect_timeout(Duration::from_secs(10))
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         // One writer at a time is all SQLite offers; a small pool keeps
@@ -43,6 +48,58 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
             .await?;
     }
     Ok(db)
+}
+
+/// `column LIKE '%text%'` with `%`, `_` and the escape character itself
+/// taken literally: a search box is a substring search, not a pattern.
+/// (`!` escapes, not a backslash, which MySQL would also read in the SQL text.)
+pub fn contains_text(
+    column: impl sea_orm::ColumnTrait,
+    text: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '!') {
+            pattern.push('!');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    column.like(sea_orm::sea_query::LikeExpr::new(pattern).escape('!'))
+}
+
+/// The statement failed because of a value it carried (too long, out of
+/// range, not valid text): SQLSTATE class 22, as PostgreSQL and MySQL report.
+pub fn is_data_error(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|code| code.starts_with("22")),
+        _ => false,
+    }
+}
+
+/// No connection could be had (the server is down or the pool exhausted).
+pub fn is_unreachable(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    matches!(
+        error,
+        DbErr::ConnectionAcquire(_)
+            | DbErr::Conn(_)
+            | DbErr::Exec(RuntimeErr::SqlxError(
+                sea_orm::sqlx::Error::Io(_)
+                    | sea_orm::sqlx::Error::PoolTimedOut
+                    | sea_orm::sqlx::Error::PoolClosed
+            ))
+            | DbErr::Query(RuntimeErr::SqlxError(
+                sea_orm::sqlx::Error::Io(_)
+                    | sea_orm::sqlx::Error::PoolTimedOut
+                    | sea_orm::sqlx::Error::PoolClosed
+            ))
+    )
 }
 
 /// Now, at the millisecond precision every database keeps.

@@ -88,6 +88,12 @@ impl From<sea_orm::DbErr> for AppError {
             Some(SqlErr::ForeignKeyConstraintViolation(detail)) => AppError::Conflict(format!(
                 "the row is referenced by, or refers to, a missing row ({detail})"
             )),
+            _ if crate::db::is_data_error(&error) => {
+                AppError::BadRequest(format!("the database refused a value: {error}"))
+            }
+            _ if crate::db::is_unreachable(&error) => {
+                AppError::Unavailable("the database is unavailable; retry".into())
+            }
             _ => AppError::Internal(format!("database: {error}")),
         }
     }

@@ -128,11 +128,80 @@ pub mod json_opt_id {
     }
 }
 
+/// WeChat's own 64-bit ids (a message's `MsgId`, a template message's
+/// `msgid`) are unsigned and documented with no range. They are kept in a
+/// BIGINT column as the same 64 bits (values above 2^63 − 1 read back
+/// negative from SQL) and always shown as the unsigned decimal string.
+pub mod wechat_id {
+    /// The columns that hold such ids.
+    pub const COLUMNS: [&str; 2] = ["msg_id", "msgid"];
+
+    /// The stored form of a decimal id, any unsigned 64-bit value.
+    pub fn parse(text: &str) -> Option<i64> {
+        text.trim().parse::<u64>().ok().map(|v| v as i64)
+    }
+
+    /// The id as WeChat wrote it.
+    pub fn display(stored: i64) -> String {
+        (stored as u64).to_string()
+    }
+
+    pub fn from_json(value: &serde_json::Value) -> Option<i64> {
+        match value {
+            serde_json::Value::String(s) => parse(s),
+            serde_json::Value::Number(n) => n.as_u64().map(|v| v as i64),
+            _ => None,
+        }
+    }
+}
+
+/// `#[serde(with = "json_opt_wechat_id")]`: a [`wechat_id`] as its unsigned
+/// decimal string, `null` for none; read from a string or a number.
+pub mod json_opt_wechat_id {
+    use serde::{de, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        match id {
+            Some(id) => s.serialize_str(&super::wechat_id::display(*id)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        if value.is_null() || value.as_str() == Some("") {
+            return Ok(None);
+        }
+        super::wechat_id::from_json(&value)
+            .map(Some)
+            .ok_or_else(|| de::Error::custom("expected an unsigned 64-bit number (digits)"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashSet;
     use std::sync::Arc;
+
+    #[test]
+    fn wechat_ids_keep_every_unsigned_64_bit_value() {
+        for text in [
+            "0",
+            "1234567890123456789",
+            "9223372036854775808",
+            "18446744073709551615",
+        ] {
+            let stored = wechat_id::parse(text).unwrap();
+            assert_eq!(wechat_id::display(stored), text);
+        }
+        assert_eq!(wechat_id::parse("18446744073709551616"), None);
+        assert_eq!(wechat_id::parse("-1"), None);
+        assert_eq!(
+            wechat_id::from_json(&serde_json::json!(18446744073709551615u64)),
+            Some(-1)
+        );
+    }
 
     #[test]
     fn ids_are_unique_and_increasing_across_threads() {

@@ -23,6 +23,7 @@
 //! - [`webpages`]: OAuth and JS-SDK for the account's web pages
 //! - [`media`]: image downloads of received messages (a job)
 //! - [`files`]: files in the data directory, served to admins
+//! - [`text`]: the one rule for U+0000 in text that reaches the database
 //! - [`pay`]: WeChat Pay v3: crypto and states (no I/O), client, ledger, service, orders, refunds, qrcode, notify, routes
 //! - [`plugins`]: Rhai plugins: engine, script API, registry, watcher, handler, dry run, state, routes
 //! - [`admin`]: the generic CRUD of the `wx_*` resources, and the dashboard
@@ -52,6 +53,7 @@ pub mod plugins;
 pub mod server;
 pub mod state;
 pub mod templates;
+pub mod text;
 pub mod ui;
 pub mod webpages;
 pub mod wechat;

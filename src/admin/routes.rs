@@ -167,6 +167,13 @@ fn typed_value(
         raw.parse::<i64>()
             .map_err(|_| AppError::BadRequest(format!("{param}={raw:?} is not a whole number")))
     };
+    if crate::ids::wechat_id::COLUMNS.contains(&param) {
+        return crate::ids::wechat_id::parse(raw)
+            .map(Into::into)
+            .ok_or_else(|| {
+                AppError::BadRequest(format!("{param}={raw:?} is not an unsigned 64-bit number"))
+            });
+    }
     Ok(match column_type {
         ColumnType::BigInteger
         | ColumnType::Integer
@@ -204,6 +211,12 @@ async fn list_rows<R: Resource>(
     viewer: CurrentAdmin,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult {
+    if let Some((name, _)) = params.iter().find(|(_, v)| crate::text::has_nul(v)) {
+        return Err(AppError::BadRequest(format!(
+            "{name} {}",
+            crate::text::NUL_REFUSED
+        )));
+    }
     let page: u64 = match params.get("page") {
         Some(raw) => raw.parse().ok().filter(|p| *p >= 1).ok_or_else(|| {
             AppError::BadRequest(format!("page={raw:?} must be a whole number from 1"))
@@ -241,7 +254,7 @@ async fn list_rows<R: Resource>(
         let mut any = Condition::any();
         for name in R::SEARCH {
             if let Some(col) = column::<R::Entity>(name) {
-                any = any.add(col.contains(keyword));
+                any = any.add(crate::db::contains_text(col, keyword));
             }
         }
         condition = condition.add(any);

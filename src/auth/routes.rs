@@ -103,7 +103,10 @@ async fn login(
 ) -> ApiResult {
     let request: LoginRequest = parse_json_body(body)?;
     let address = peer.ip();
-    if let Err(retry_after) = state.login_throttle.check(address, &request.username) {
+    if let Err(retry_after) = state
+        .login_throttle
+        .begin_attempt(address, &request.username)
+    {
         return Err(AppError::TooManyRequests {
             message: format!("too many failed sign-ins; try again in {retry_after} s"),
             retry_after,
@@ -124,9 +127,6 @@ async fn login(
     let admin = match found {
         Some(admin) if matches && admin.status == 1 => admin,
         _ => {
-            state
-                .login_throttle
-                .record_failure(address, &request.username);
             tracing::warn!(username = %request.username, %address, "failed sign-in");
             return Err(AppError::Unauthorized("wrong user name or password".into()));
         }

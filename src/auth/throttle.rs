@@ -35,14 +35,19 @@ impl LoginThrottle {
         ]
     }
 
-    /// `Err(seconds)` when the client must wait before trying again.
-    pub fn check(&self, address: IpAddr, username: &str) -> Result<(), u64> {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+    /// Starts a sign-in attempt: `Err(seconds)` when the client must wait
+    /// before trying again. An attempt counts as a failure from the moment it
+    /// starts (the password check is slow, and attempts sent together must
+    /// not all pass the check before any has failed); [`Self::record_success`]
+    /// takes it back.
+    pub fn begin_attempt(&self, address: IpAddr, username: &str) -> Result<(), u64> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
+        let keys = Self::keys(address, username);
         let mut wait = Duration::ZERO;
-        for (key, free) in Self::keys(address, username) {
-            if let Some(failures) = entries.get(&key) {
-                if failures.count >= free {
+        for (key, free) in &keys {
+            if let Some(failures) = entries.get(key) {
+                if failures.count >= *free && now.duration_since(failures.last) < FORGET_AFTER {
                     let exponent = (failures.count - free).min(16);
                     let required = Duration::from_secs(1 << exponent).min(MAX_WAIT);
                     let elapsed = now.duration_since(failures.last);
@@ -52,20 +57,13 @@ impl LoginThrottle {
                 }
             }
         }
-        if wait.is_zero() {
-            Ok(())
-        } else {
-            Err(wait.as_secs().max(1))
+        if !wait.is_zero() {
+            return Err(wait.as_secs().max(1));
         }
-    }
-
-    pub fn record_failure(&self, address: IpAddr, username: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
         if entries.len() > 10_000 {
             entries.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
         }
-        for (key, _) in Self::keys(address, username) {
+        for (key, _) in keys {
             let entry = entries.entry(key).or_insert(Failures {
                 count: 0,
                 last: now,
@@ -76,11 +74,18 @@ impl LoginThrottle {
             entry.count += 1;
             entry.last = now;
         }
+        Ok(())
     }
 
+    /// The attempt succeeded: the user's failures are forgotten, and the
+    /// attempt no longer counts against the address.
     pub fn record_success(&self, address: IpAddr, username: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.remove(&(address, username.to_lowercase()));
+        let [(user_key, _), (address_key, _)] = Self::keys(address, username);
+        entries.remove(&user_key);
+        if let Some(failures) = entries.get_mut(&address_key) {
+            failures.count = failures.count.saturating_sub(1);
+        }
     }
 }
 
@@ -94,14 +99,13 @@ mod tests {
         let here: IpAddr = "127.0.0.1".parse().unwrap();
         let there: IpAddr = "127.0.0.2".parse().unwrap();
         for _ in 0..FREE_FAILURES_PER_USER {
-            assert!(throttle.check(here, "admin").is_ok());
-            throttle.record_failure(here, "admin");
+            assert!(throttle.begin_attempt(here, "admin").is_ok());
         }
-        assert!(throttle.check(here, "Admin").is_err());
-        assert!(throttle.check(here, "other").is_ok());
-        assert!(throttle.check(there, "admin").is_ok());
+        assert!(throttle.begin_attempt(here, "Admin").is_err());
+        assert!(throttle.begin_attempt(here, "other").is_ok());
+        assert!(throttle.begin_attempt(there, "admin").is_ok());
         throttle.record_success(here, "admin");
-        assert!(throttle.check(here, "admin").is_ok());
+        assert!(throttle.begin_attempt(here, "admin").is_ok());
     }
 
     #[test]
@@ -109,8 +113,18 @@ mod tests {
         let throttle = LoginThrottle::default();
         let here: IpAddr = "127.0.0.1".parse().unwrap();
         for i in 0..FREE_FAILURES_PER_ADDRESS {
-            throttle.record_failure(here, &format!("user{i}"));
+            assert!(throttle.begin_attempt(here, &format!("user{i}")).is_ok());
         }
-        assert!(throttle.check(here, "fresh-name").is_err());
+        assert!(throttle.begin_attempt(here, "fresh-name").is_err());
+    }
+
+    #[test]
+    fn successful_sign_ins_do_not_count_against_the_address() {
+        let throttle = LoginThrottle::default();
+        let here: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..FREE_FAILURES_PER_ADDRESS * 2 {
+            assert!(throttle.begin_attempt(here, "admin").is_ok());
+            throttle.record_success(here, "admin");
+        }
     }
 }

@@ -11,13 +11,14 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::accounts::CallbackAccount;
 use super::chain::Context;
-use super::inflight::Claim;
+use super::inflight::{Claim, Owner};
 use super::record::inbound_record;
-use super::store::Stored;
+use super::store::{StoreError, Stored};
 use crate::entity::enums::{Direction, MessageMode};
 use crate::entity::messages;
 use crate::error::AppError;
@@ -174,24 +175,96 @@ pub async fn receive(
         Claim::Owner(claim) => claim,
     };
 
+    // Store, dispatch and store the reply run as a task of their own, so
+    // they finish even when WeChat hangs up or the store is slow: a message
+    // that lands in the database is always dispatched, and a retry meanwhile
+    // waits on the claim for that reply. This request waits for the store
+    // only until `store_deadline`, then asks WeChat to retry (5xx).
+    let store_deadline = arrival + Duration::from_millis(state.config.callback_deadline_ms * 2 / 3);
     let message = Arc::new(message);
     let now = crate::db::now();
     let message_id = state.ids.next_id()?;
     let inbound = inbound_record(&state, &account, &message, &xml, message_id, now)?;
-    match state.store.record_inbound(inbound).await {
-        Ok(Stored::New) => {}
-        Ok(Stored::Duplicate(first_id)) => {
-            let reply = stored_reply(&state, first_id, deadline).await;
-            claim.finish(reply.clone());
-            return Ok(encode(reply.as_deref()));
-        }
-        Err(error) => {
+    let (stored_tx, stored_rx) = oneshot::channel();
+    let work = tokio::spawn(store_and_dispatch(
+        state,
+        account.clone(),
+        message,
+        inbound,
+        claim,
+        Deadlines {
+            store: store_deadline,
+            reply: deadline,
+        },
+        stored_tx,
+    ));
+    match tokio::time::timeout_at(store_deadline, stored_rx).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(error))) => {
             // Never `success` for a message that was not stored: WeChat retries.
             tracing::error!(app_id = %account.model.app_id, %error, "received message not stored");
             return Err(AppError::Unavailable(
                 "the message could not be stored; retry".into(),
             ));
         }
+        Ok(Err(_)) | Err(_) => {
+            tracing::error!(app_id = %account.model.app_id, "received message not stored in time");
+            return Err(AppError::Unavailable(
+                "the database did not take the message in time; retry".into(),
+            ));
+        }
+    }
+    let reply_xml = work
+        .await
+        .map_err(|e| AppError::internal(format!("the message's handling failed: {e}")))?;
+    Ok(encode(reply_xml.as_deref()))
+}
+
+struct Deadlines {
+    /// The request waits for the store until then.
+    store: Instant,
+    /// The reply must be ready by then.
+    reply: Instant,
+}
+
+/// Stores the received message (telling `stored` how that went), runs the
+/// chain and stores its reply; the reply XML, shared with retries through the
+/// claim. A store that lands after the request stopped waiting still gets
+/// its message dispatched, with a fresh time budget, for the retry to collect.
+async fn store_and_dispatch(
+    state: AppState,
+    account: Arc<CallbackAccount>,
+    message: Arc<InboundMessage>,
+    inbound: super::store::Inbound,
+    claim: Owner,
+    deadlines: Deadlines,
+    stored: oneshot::Sender<Result<(), StoreError>>,
+) -> Option<String> {
+    let message_id = inbound.message.id;
+    let outcome = state.store.record_inbound(inbound).await;
+    let late = Instant::now() >= deadlines.store;
+    let deadline = if late {
+        Instant::now() + Duration::from_millis(state.config.callback_deadline_ms)
+    } else {
+        deadlines.reply
+    };
+    match outcome {
+        Ok(Stored::New) => {
+            let _ = stored.send(Ok(()));
+        }
+        Ok(Stored::Duplicate(first_id)) => {
+            let _ = stored.send(Ok(()));
+            let reply = stored_reply(&state, first_id, deadline).await;
+            claim.finish(reply.clone());
+            return reply;
+        }
+        Err(error) => {
+            let _ = stored.send(Err(error));
+            return None;
+        }
+    }
+    if late {
+        tracing::warn!(app_id = %account.model.app_id, message_id, "message stored after its request gave up; dispatched for the retry");
     }
     if message.msg_type == "image" {
         state.jobs.notify();
@@ -214,17 +287,23 @@ pub async fn receive(
                 reply_to: Some(message_id),
                 answered_by: &handler,
             };
-            let mut row = outbound_message(&state.ids, account.model.id, &outgoing)?;
-            row.raw_xml = xml.clone();
-            if let Err(error) = state.store.record_reply(row).await {
-                tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored");
+            match outbound_message(&state.ids, account.model.id, &outgoing) {
+                Ok(mut row) => {
+                    row.raw_xml = xml.clone();
+                    if let Err(error) = state.store.record_reply(row).await {
+                        tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored");
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored")
+                }
             }
             Some(xml)
         }
         None => None,
     };
     claim.finish(reply_xml.clone());
-    Ok(encode(reply_xml.as_deref()))
+    reply_xml
 }
 
 /// The reply stored for an earlier attempt of a message, waiting (until the

@@ -73,6 +73,8 @@ pub enum StoreError {
     Database(#[from] sea_orm::DbErr),
     #[error("cannot store the message: the writer has stopped")]
     WriterStopped,
+    #[error("cannot store the message: the database is unreachable: {0}")]
+    Unreachable(String),
 }
 
 impl MessageStore {
@@ -113,6 +115,16 @@ async fn writer(
             .await
         {
             Ok(results) => results.into_iter().map(Ok).collect(),
+            Err(error) if crate::db::is_unreachable(&error) => {
+                // Nothing can be written now: fail them all at once rather than
+                // wait for a connection once per request.
+                tracing::warn!(%error, size = batch.len(), "group commit failed: database unreachable");
+                let reason = error.to_string();
+                batch
+                    .iter()
+                    .map(|_| Err(StoreError::Unreachable(reason.clone())))
+                    .collect()
+            }
             Err(error) => {
                 // One bad request must not fail the others: retry each alone.
                 tracing::warn!(%error, size = batch.len(), "group commit failed; writing one by one");

@@ -13,7 +13,7 @@ pub struct Model {
     #[serde(with = "crate::ids::json_id")]
     pub account_id: i64,
     pub openid: String,
-    #[serde(with = "crate::ids::json_opt_id")]
+    #[serde(with = "crate::ids::json_opt_wechat_id")]
     pub msg_id: Option<i64>,
     pub msg_type: String,
     pub direction: i16,

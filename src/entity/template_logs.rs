@@ -17,7 +17,7 @@ pub struct Model {
     pub data: Option<Json>,
     pub url: String,
     pub miniprogram: Option<Json>,
-    #[serde(with = "crate::ids::json_opt_id")]
+    #[serde(with = "crate::ids::json_opt_wechat_id")]
     pub msgid: Option<i64>,
     pub status: String,
     pub errcode: i32,

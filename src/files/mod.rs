@@ -52,6 +52,19 @@ pub fn safe_file_path(data_dir: &Path, requested: &str) -> Option<PathBuf> {
     (clean && parts.len() >= 2 && SERVED_DIRS.contains(&parts[0])).then(|| data_dir.join(requested))
 }
 
+/// Where a served `local_path` really is: its name checked by
+/// [`safe_file_path`], then links resolved, and refused (`None`) unless the
+/// real file is a regular file inside the real served folder. A link planted
+/// in the data dir must not serve what it points to.
+pub async fn resolve_served_file(data_dir: &Path, requested: &str) -> Option<PathBuf> {
+    let path = safe_file_path(data_dir, requested)?;
+    let folder = requested.split('/').next()?;
+    let root = tokio::fs::canonicalize(data_dir.join(folder)).await.ok()?;
+    let real = tokio::fs::canonicalize(&path).await.ok()?;
+    let is_file = tokio::fs::metadata(&real).await.ok()?.is_file();
+    (is_file && real.starts_with(&root)).then_some(real)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +78,28 @@ mod tests {
         assert!(safe_file_path(dir, "media//x").is_none());
         assert!(safe_file_path(dir, "media/%2e%2e").is_none());
         assert!(safe_file_path(dir, "wxmp.db").is_none());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn links_out_of_the_served_folders_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let uploads = dir.path().join(UPLOADS_DIR);
+        std::fs::create_dir_all(&uploads).unwrap();
+        std::fs::write(uploads.join("ok.png"), b"png").unwrap();
+        std::fs::write(dir.path().join("jwt_secret"), b"secret").unwrap();
+        std::os::unix::fs::symlink("/", uploads.join("root")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("jwt_secret"), uploads.join("s.png")).unwrap();
+        std::os::unix::fs::symlink(uploads.join("ok.png"), uploads.join("alias.png")).unwrap();
+        let resolve = |p: &'static str| resolve_served_file(dir.path(), p);
+        assert!(resolve("uploads/ok.png").await.is_some());
+        assert!(
+            resolve("uploads/alias.png").await.is_some(),
+            "a link inside stays served"
+        );
+        assert!(resolve("uploads/root/etc/passwd").await.is_none());
+        assert!(resolve("uploads/s.png").await.is_none());
+        assert!(resolve("uploads/root").await.is_none(), "not a file");
+        assert!(resolve("uploads/missing.png").await.is_none());
     }
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use utoipa::openapi::path::HttpMethod;
 
-use super::{content_type, safe_file_path};
+use super::{content_type, resolve_served_file, safe_file_path};
 use crate::auth::CurrentAdmin;
 use crate::error::AppError;
 use crate::http::openapi::{Api, Operation};
@@ -30,8 +30,11 @@ async fn serve_file(
     _admin: CurrentAdmin,
     UrlPath(requested): UrlPath<String>,
 ) -> Result<Response, AppError> {
-    let path = safe_file_path(&state.config.data_dir, &requested)
+    safe_file_path(&state.config.data_dir, &requested)
         .ok_or_else(|| AppError::BadRequest("not a stored file path".into()))?;
+    let path = resolve_served_file(&state.config.data_dir, &requested)
+        .await
+        .ok_or_else(|| AppError::NotFound(format!("file {requested} not found")))?;
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|_| AppError::NotFound(format!("file {requested} not found")))?;

@@ -34,6 +34,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
                 "request body must be a JSON object".into(),
             ));
         }
+        if let Some(field) = crate::text::json_path_with_nul(&value) {
+            return Err(AppError::field(&field, crate::text::NUL_REFUSED));
+        }
         Ok(JsonBody(value))
     }
 }

@@ -233,7 +233,8 @@ impl Api {
 fn column_schema(name: &str, column_type: &ColumnType, nullable: bool) -> ObjectBuilder {
     let is_id = name == "id"
         || name.ends_with("_id") && matches!(column_type, ColumnType::BigInteger)
-        || matches!(name, "msg_id" | "msgid" | "reply_to");
+        || name == "reply_to"
+        || crate::ids::wechat_id::COLUMNS.contains(&name);
     let (kind, format) = match column_type {
         _ if is_id => (Type::String, Some("snowflake id (digits)")),
         ColumnType::BigInteger

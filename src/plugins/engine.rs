@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rhai::module_resolvers::StaticModuleResolver;
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map, Module, Position, Scope};
@@ -147,6 +147,11 @@ impl CallState {
         let value = match value {
             Some(value) => {
                 let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
+                if crate::text::has_nul(key) || crate::text::json_path_with_nul(&json).is_some() {
+                    return Err(
+                        format!("state value for {key:?} {}", crate::text::NUL_REFUSED).into(),
+                    );
+                }
                 if json.to_string().len() > MAX_STATE_VALUE {
                     return Err(
                         format!("state value for {key:?} is over {MAX_STATE_VALUE} bytes").into(),
@@ -216,8 +221,9 @@ pub fn script_error(file: &str, position: Position, message: impl Into<String>) 
     }
 }
 
-/// A sandboxed engine that resolves `import` from `modules` (compiled here).
-pub fn build_engine(modules: &Modules) -> Result<Engine, ScriptError> {
+/// An engine with the sandbox's limits: operations, call depth, sizes, and
+/// the wall-time deadline of the call running on this thread.
+fn sandboxed_engine() -> Engine {
     let mut engine = Engine::new();
     engine
         .set_max_operations(MAX_OPERATIONS)
@@ -233,7 +239,26 @@ pub fn build_engine(modules: &Modules) -> Result<Engine, ScriptError> {
                 .with(|d| d.get())
                 .is_some_and(|deadline| Instant::now() >= deadline);
             expired.then(|| Dynamic::from("the plugin ran out of time"))
-        })
+        });
+    register_api(&mut engine);
+    engine
+}
+
+/// Runs `evaluate` with the wall-time deadline `timeout` from now set for
+/// this thread (read by the engine's progress callback).
+pub(super) fn with_deadline<T>(timeout: Duration, evaluate: impl FnOnce() -> T) -> T {
+    DEADLINE.with(|d| d.set(Some(Instant::now() + timeout)));
+    let result = evaluate();
+    DEADLINE.with(|d| d.set(None));
+    result
+}
+
+/// A sandboxed engine that resolves `import` from `modules`, each compiled
+/// and evaluated here under the same limits as a plugin call (a module's top
+/// level may loop too) with `timeout` of wall time each.
+pub fn build_engine(modules: &Modules, timeout: Duration) -> Result<Engine, ScriptError> {
+    let mut engine = sandboxed_engine();
+    engine
         .on_print(|text| {
             let _ = with_call(|call| {
                 call.log("info", text);
@@ -246,24 +271,36 @@ pub fn build_engine(modules: &Modules) -> Result<Engine, ScriptError> {
                 Ok(())
             });
         });
-    register_api(&mut engine);
 
     // Library modules are compiled into memory: importing never reads files.
     let mut resolver = StaticModuleResolver::new();
-    let mut module_engine = Engine::new();
-    module_engine.disable_symbol("eval");
-    register_api(&mut module_engine);
+    let module_engine = sandboxed_engine();
     for (name, source) in modules {
         let file = format!("{name}.rhai");
         let ast = module_engine
             .compile(source)
             .map_err(|e| script_error(&file, e.position(), e.err_type().to_string()))?;
-        let module = Module::eval_ast_as_new(Scope::new(), &ast, &module_engine)
-            .map_err(|e| script_error(&file, e.position(), e.to_string()))?;
+        let module = with_deadline(timeout, || {
+            Module::eval_ast_as_new(Scope::new(), &ast, &module_engine)
+        })
+        .map_err(|e| script_error(&file, e.position(), eval_error_message(&e, timeout)))?;
         resolver.insert(name.clone(), module);
     }
     engine.set_module_resolver(resolver);
     Ok(engine)
+}
+
+/// What a failed evaluation says: a stopped script says why, in words.
+pub(super) fn eval_error_message(error: &EvalAltResult, timeout: Duration) -> String {
+    match error {
+        EvalAltResult::ErrorTerminated(..) => {
+            format!("stopped: ran longer than {} ms", timeout.as_millis())
+        }
+        EvalAltResult::ErrorTooManyOperations(..) => {
+            format!("stopped: more than {MAX_OPERATIONS} operations")
+        }
+        other => other.to_string(),
+    }
 }
 
 pub(super) fn text_of(value: &Dynamic) -> String {

@@ -18,7 +18,7 @@ pub fn message_map(message: &InboundMessage) -> Map {
         "msg_id",
         message
             .msg_id
-            .map(|id| Dynamic::from(id.to_string()))
+            .map(|id| Dynamic::from(crate::ids::wechat_id::display(id)))
             .unwrap_or(Dynamic::UNIT),
     );
     let fields: Map = message
@@ -125,7 +125,7 @@ pub fn message_map(message: &InboundMessage) -> Map {
                     put(
                         "template_msg_id",
                         msg_id
-                            .map(|id| Dynamic::from(id.to_string()))
+                            .map(|id| Dynamic::from(crate::ids::wechat_id::display(id)))
                             .unwrap_or(Dynamic::UNIT),
                     );
                     put("status", status.clone().into());

@@ -329,7 +329,7 @@ impl Registry {
     ) -> Result<Arc<Plugin>, ScriptError> {
         let mut modules = lib.clone();
         modules.extend(source.modules.clone());
-        let engine = Arc::new(engine::build_engine(&modules)?);
+        let engine = Arc::new(engine::build_engine(&modules, self.runtime.timeout)?);
         let script = script::compile(
             engine,
             file,

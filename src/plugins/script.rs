@@ -2,13 +2,13 @@
 //! for), its AST, and calling its handler.
 
 use super::engine::{
-    script_error, text_of, CallState, PluginContext, ScriptError, ScriptOutcome, ScriptReply,
-    CURRENT, DEADLINE,
+    eval_error_message, script_error, text_of, with_deadline, CallState, PluginContext,
+    ScriptError, ScriptOutcome, ScriptReply, CURRENT,
 };
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use rhai::{Array, CallFnOptions, Dynamic, Engine, EvalAltResult, Map, Position, Scope, AST};
+use rhai::{Array, CallFnOptions, Dynamic, Engine, Map, Position, Scope, AST};
 
 use crate::wechat::{InboundMessage, Reply};
 
@@ -65,10 +65,8 @@ pub fn compile(
         .compile(source)
         .map_err(|e| script_error(file, e.position(), e.err_type().to_string()))?;
     let mut scope = Scope::new();
-    DEADLINE.with(|d| d.set(Some(Instant::now() + timeout)));
-    let evaluated = engine.run_ast_with_scope(&mut scope, &ast);
-    DEADLINE.with(|d| d.set(None));
-    evaluated.map_err(|e| script_error(file, e.position(), e.to_string()))?;
+    with_deadline(timeout, || engine.run_ast_with_scope(&mut scope, &ast))
+        .map_err(|e| script_error(file, e.position(), eval_error_message(&e, timeout)))?;
     let declared: Map = match scope.get_value::<Map>("PLUGIN") {
         Some(map) => map,
         None if scope.contains("PLUGIN") => {
@@ -162,26 +160,19 @@ impl Script {
             "on_message"
         };
         CURRENT.with(|current| *current.borrow_mut() = Some(call));
-        DEADLINE.with(|d| d.set(Some(Instant::now() + timeout)));
         let options = CallFnOptions::new().eval_ast(false);
-        let result = self.engine.call_fn_with_options::<Dynamic>(
-            options,
-            &mut Scope::new(),
-            &self.ast,
-            entry,
-            (Dynamic::from_map(message_map(message)), Dynamic::from(ctx)),
-        );
-        DEADLINE.with(|d| d.set(None));
+        let result = with_deadline(timeout, || {
+            self.engine.call_fn_with_options::<Dynamic>(
+                options,
+                &mut Scope::new(),
+                &self.ast,
+                entry,
+                (Dynamic::from_map(message_map(message)), Dynamic::from(ctx)),
+            )
+        });
         CURRENT.with(|current| *current.borrow_mut() = None);
-        let value = result.map_err(|e| {
-            let message = match *e {
-                EvalAltResult::ErrorTerminated(..) => {
-                    format!("stopped: ran longer than {} ms", timeout.as_millis())
-                }
-                ref other => other.to_string(),
-            };
-            script_error(&self.file, e.position(), message)
-        })?;
+        let value = result
+            .map_err(|e| script_error(&self.file, e.position(), eval_error_message(&e, timeout)))?;
         outcome_of(value).map_err(|m| script_error(&self.file, Position::NONE, m))
     }
 }

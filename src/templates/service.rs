@@ -241,7 +241,7 @@ pub async fn send_one(
     match &result {
         Ok(value) => {
             active.status = sea_orm::Set("sent".into());
-            active.msgid = sea_orm::Set(value["msgid"].as_i64());
+            active.msgid = sea_orm::Set(crate::ids::wechat_id::from_json(&value["msgid"]));
             active.sent_at = sea_orm::Set(Some(crate::db::now()));
         }
         Err(error) => {

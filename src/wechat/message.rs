@@ -156,7 +156,7 @@ impl InboundMessage {
         let from_user = required("FromUserName")?;
         let msg_type = required("MsgType")?;
         let create_time = fields.parse_num("CreateTime").unwrap_or(0);
-        let msg_id = fields.parse_num("MsgId");
+        let msg_id = fields.get("MsgId").and_then(crate::ids::wechat_id::parse);
         let text = |name: &str| fields.text(name);
         let kind = match msg_type.as_str() {
             "text" => MessageKind::Text {
@@ -222,18 +222,32 @@ impl InboundMessage {
     }
 
     /// What identifies a retry of this message: `MsgId` for messages; for
-    /// events (which have none) sender, time, event and key.
+    /// events (which have none) sender, time, event and key, and the job's
+    /// `MsgID` for delivery reports (two reports to one fan may share a second).
     pub fn dedupe_key(&self) -> String {
         match (self.msg_id, self.event_name()) {
-            (Some(id), _) => format!("msg:{id}"),
+            (Some(id), _) => format!("msg:{}", crate::ids::wechat_id::display(id)),
             (None, Some(event)) => {
-                format!(
+                let mut key = format!(
                     "evt:{}:{}:{}:{}",
                     self.from_user,
                     self.create_time,
                     event,
                     self.event_key()
-                )
+                );
+                if let Some(
+                    Event::TemplateSendJobFinish {
+                        msg_id: Some(job), ..
+                    }
+                    | Event::MassSendJobFinish {
+                        msg_id: Some(job), ..
+                    },
+                ) = self.event()
+                {
+                    key.push(':');
+                    key.push_str(&crate::ids::wechat_id::display(*job));
+                }
+                key
             }
             (None, None) => format!(
                 "at:{}:{}:{}",
@@ -310,14 +324,16 @@ fn parse_event(fields: &Fields) -> Event {
         },
         "templatesendjobfinish" => Event::TemplateSendJobFinish {
             msg_id: fields
-                .parse_num("MsgID")
-                .or_else(|| fields.parse_num("MsgId")),
+                .get("MsgID")
+                .or_else(|| fields.get("MsgId"))
+                .and_then(crate::ids::wechat_id::parse),
             status: fields.text("Status"),
         },
         "masssendjobfinish" => Event::MassSendJobFinish {
             msg_id: fields
-                .parse_num("MsgID")
-                .or_else(|| fields.parse_num("MsgId")),
+                .get("MsgID")
+                .or_else(|| fields.get("MsgId"))
+                .and_then(crate::ids::wechat_id::parse),
             status: fields.text("Status"),
             total_count: fields.parse_num("TotalCount"),
             sent_count: fields.parse_num("SentCount"),

@@ -20,6 +20,8 @@ pub enum XmlError {
     TooDeep,
     #[error("XML has more than {MAX_FIELDS} elements")]
     TooManyFields,
+    #[error("the character U+0000 (NUL) is not allowed in XML")]
+    Nul,
 }
 
 /// The fields of one document, in document order.
@@ -56,6 +58,11 @@ impl Fields {
 
 /// Parses `<xml>…</xml>`; children become fields named by their path below the root.
 pub fn parse(xml: &str) -> Result<Fields, XmlError> {
+    // XML 1.0 forbids U+0000 even inside CDATA, and no database of ours could
+    // store it: refused like any malformed document, never half-stored.
+    if xml.contains('\0') {
+        return Err(XmlError::Nul);
+    }
     let mut reader = Reader::from_str(xml);
     reader.config_mut().trim_text(true);
     let mut path: Vec<String> = Vec::new();

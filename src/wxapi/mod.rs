@@ -276,24 +276,29 @@ impl WxApi {
         Ok(winner)
     }
 
-    /// Forgets `failed` if it is still the cached token (a newer one stays).
-    async fn invalidate(&self, account_id: i64, failed: &str) -> Result<(), WxError> {
-        {
-            let mut tokens = self.tokens.lock().unwrap_or_else(|p| p.into_inner());
-            if tokens.get(&account_id).is_some_and(|t| t.token == failed) {
-                tokens.remove(&account_id);
+    /// Replaces `failed`, a token WeChat just rejected, unless another
+    /// caller already did. Under the refresh lock: a cached or stored token
+    /// other than `failed` is the replacement; otherwise a new one is fetched
+    /// with `force_refresh`. (Clearing the cache before the database, as this
+    /// once did, let a caller in between reload the rejected token.)
+    async fn replace_rejected(
+        &self,
+        account: &accounts::Model,
+        failed: &str,
+    ) -> Result<(), WxError> {
+        let lock = self.refresh_lock(account.id);
+        let _one_refresh = lock.lock().await;
+        if self.cached(account.id).is_some_and(|t| t.token != failed) {
+            return Ok(());
+        }
+        if let Some(stored) = self.stored_token(account.id).await? {
+            if stored.token != failed {
+                self.remember(account.id, stored);
+                return Ok(());
             }
         }
-        accounts::Entity::update_many()
-            .col_expr(
-                accounts::Column::TokenExpiresAt,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(accounts::Column::Id.eq(account_id))
-            .filter(accounts::Column::AccessToken.eq(failed))
-            .exec(&self.db)
-            .await
-            .map_err(|e| WxError::Transport(format!("database: {e}")))?;
+        let fetched = self.fetch_token(account, true).await?;
+        self.store_token(account.id, fetched).await?;
         Ok(())
     }
 
@@ -323,13 +328,7 @@ impl WxApi {
                 {
                     token_retried = true;
                     tracing::warn!(app_id = %account.app_id, errcode, "access token rejected; refreshing once");
-                    self.invalidate(account.id, &token).await?;
-                    let lock = self.refresh_lock(account.id);
-                    let _one_refresh = lock.lock().await;
-                    if self.cached(account.id).is_none() {
-                        let fetched = self.fetch_token(account, true).await?;
-                        self.store_token(account.id, fetched).await?;
-                    }
+                    self.replace_rejected(account, &token).await?;
                 }
                 Err(WxError::Api { errcode: BUSY, .. }) if busy_retries < 2 => {
                     busy_retries += 1;

@@ -1,6 +1,8 @@
 //! Sign-in, tokens, roles and the slowing of password guessing, over HTTP.
 
-use crate::helpers::{assert_field_error, TestApp, ADMIN_PASSWORD, ADMIN_USER, JWT_SECRET};
+use crate::helpers::{
+    assert_field_error, join_all, TestApp, ADMIN_PASSWORD, ADMIN_USER, JWT_SECRET,
+};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -166,6 +168,37 @@ async fn repeated_failed_logins_are_slowed_down() {
         body["msg"].as_str().unwrap().contains("try again"),
         "{body}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_sent_together_are_throttled_like_sequential_ones() {
+    let app = TestApp::spawn().await;
+    let attempts = (0..30).map(|i| {
+        app.send(
+            Method::POST,
+            "/auth/login",
+            None,
+            Some(json!({"username": ADMIN_USER, "password": format!("wrong-{i}")})),
+        )
+    });
+    let statuses: Vec<StatusCode> = join_all(attempts)
+        .await
+        .into_iter()
+        .map(|(status, _)| status)
+        .collect();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(
+        checked, 5,
+        "only the free attempts reach the password check: {statuses:?}"
+    );
+    assert_eq!(refused, 25, "{statuses:?}");
 }
 
 #[tokio::test]

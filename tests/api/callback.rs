@@ -799,3 +799,41 @@ async fn replies_say_who_answered_and_the_dashboard_counts_them() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn a_nul_character_is_refused_alike_on_every_engine_and_nothing_is_stored() {
+    let app = TestApp::spawn().await;
+    for (mode, app_id) in [(0, "wxnulplain000001"), (2, "wxnulaes00000001")] {
+        let peer = Peer::create(&app, app_id, mode).await;
+        let answer = peer.send(&app, &peer.text("o_nul", "a\u{0}b", 42)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+        assert!(answer.body.contains("U+0000"), "{}", answer.body);
+        assert!(messages(&app, &peer.account_id).await.is_empty());
+    }
+    let account = app.add_account("wxnuladmin000001").await;
+    let (status, body) = app
+        .post(
+            "/wechat/wxautoreplies/add",
+            json!({"account_id": account, "reply_type": 2, "keyword": "k\u{0}", "match_type": 1, "content": "c"}),
+        )
+        .await;
+    crate::helpers::assert_field_error(status, &body, "keyword");
+    assert!(body["msg"].as_str().unwrap().contains("U+0000"), "{body}");
+    let (status, body) = app
+        .post(
+            "/wechat/wxmaterials/add",
+            json!({"account_id": account, "media_type": "news", "articles": [{"title": "\u{0}"}]}),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}: {body}");
+    let (status, body) = app
+        .get(&format!(
+            "/wechat/wxautoreplies/list?account_id={account}&keyword=%00"
+        ))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, listed) = app
+        .get(&format!("/wechat/wxautoreplies/list?account_id={account}"))
+        .await;
+    assert_eq!(listed["data"]["total"], 0, "{listed}");
+}

@@ -8,6 +8,7 @@ mod wechat;
 
 mod auth;
 mod callback;
+mod faults;
 mod interop;
 mod layering;
 mod media;

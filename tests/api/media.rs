@@ -130,6 +130,14 @@ async fn image_messages_are_downloaded_and_served_to_admins() {
     let (status, _) = app.get("/wechat/files/media/../jwt_secret").await;
     assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::NOT_FOUND);
 
+    // A link planted in the data dir serves nothing outside it.
+    let uploads = app.server.state.config.data_dir.join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    std::os::unix::fs::symlink("/", uploads.join("root")).unwrap();
+    let (status, body) = app.get("/wechat/files/uploads/root/etc/passwd").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(!body.to_string().contains("root:x:0"), "{body}");
+
     // Not an image, a redirect off the list, a host off the list: the job
     // records why and is retried later, up to its limit.
     for (n, url, reason) in [

@@ -3,7 +3,7 @@
 //! notifications (verified, idempotent, amount-checked), refunds (also
 //! concurrent), both kinds of WeChat Pay keys, and key validation.
 
-use crate::helpers::TestApp;
+use crate::helpers::{join_all, TestApp};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use reqwest::{Method, StatusCode};
@@ -268,7 +268,7 @@ async fn concurrent_deliveries_of_one_notification_have_one_effect() {
     let (headers, body) =
         pay.fake
             .notification("TRANSACTION.SUCCESS", &resource, SignWith::PublicKey);
-    let results = futures_join_all((0..6).map(|_| pay.deliver(&headers, &body))).await;
+    let results = join_all((0..6).map(|_| pay.deliver(&headers, &body))).await;
     for (status, text) in &results {
         assert_eq!(*status, StatusCode::NO_CONTENT, "{text}");
     }
@@ -750,7 +750,7 @@ async fn ten_concurrent_refunds_never_exceed_the_paid_amount() {
     let (id, out_trade_no) = pay.paid_order(100).await;
     pay.fake.inner.lock().unwrap().refund_delay = std::time::Duration::from_millis(100);
     let attempts = (0..10).map(|_| pay.refund(&id, 30));
-    let results = futures_join_all(attempts).await;
+    let results = join_all(attempts).await;
     let accepted = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
     let refused = results
         .iter()
@@ -765,32 +765,6 @@ async fn ten_concurrent_refunds_never_exceed_the_paid_amount() {
         .map(|r| r["refund_fee"].as_i64().unwrap())
         .sum();
     assert_eq!(sum, 90);
-}
-
-/// `join_all` without another dependency: spawn-free, polls all together.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    outputs.into_iter().map(Option::unwrap).collect()
 }
 
 #[tokio::test]

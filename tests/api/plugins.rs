@@ -429,3 +429,42 @@ async fn a_folder_plugin_imports_its_own_modules_and_the_shared_ones() {
     );
     assert_eq!(plugin_info(&app, "quiz").await["file"], "quiz/main.rhai");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_module_that_loops_forever_is_stopped_at_start_up_and_on_reload() {
+    let app = TestApp::spawn_with(|config| {
+        let lib = config.plugins_dir.join("lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::write(lib.join("spin.rhai"), "loop { }\nfn never() { 1 }\n").unwrap();
+        std::fs::write(config.plugins_dir.join("hello.rhai"), HELLO).unwrap();
+    })
+    .await;
+    // The server serves: the looping module failed the plugins built on it.
+    let info = plugin_info(&app, "hello").await;
+    assert!(
+        info["compile_error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("stopped:")),
+        "{info}"
+    );
+    assert_eq!(info["compile_error"]["file"], "spin.rhai", "{info}");
+
+    let started = Instant::now();
+    let (status, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "reload returns: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(report["data"]["failed"][0]["file"], "spin.rhai", "{report}");
+
+    write(&app, "lib/spin.rhai", "fn never() { 1 }\n");
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["loaded"], json!(["hello"]), "{report}");
+    let peer = Peer::create(&app, "wxplugspin000001", 0).await;
+    assert_eq!(
+        reply_to(&app, &peer, "hi").await.as_deref(),
+        Some("hello v1")
+    );
+}

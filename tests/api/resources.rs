@@ -786,3 +786,38 @@ async fn pay_and_template_send_lists_filter_by_state_and_time() {
     assert_eq!(logs["data"]["total"], 1);
     assert_eq!(logs["data"]["list"][0]["data"]["first"]["value"], "你好");
 }
+
+#[tokio::test]
+async fn keyword_search_takes_percent_underscore_and_bang_literally() {
+    let app = TestApp::spawn().await;
+    let account = app.add_account("wxlike0000000001").await;
+    let seed = app.seed(&account);
+    for keyword in ["满100减20", "100%好评", "a_b", "a!b", "axb"] {
+        seed.rule(json!({"reply_type": 2, "keyword": keyword, "match_type": 2, "content": "c"}))
+            .await;
+    }
+    for (search, expected) in [
+        ("%", vec!["100%好评"]),
+        ("_", vec!["a_b"]),
+        ("!", vec!["a!b"]),
+        ("a_b", vec!["a_b"]),
+        ("0%好", vec!["100%好评"]),
+        ("100", vec!["100%好评", "满100减20"]),
+    ] {
+        let (status, body) = app
+            .get(&format!(
+                "/wechat/wxautoreplies/list?account_id={account}&keyword={}",
+                urlencode(search)
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let mut found: Vec<&str> = body["data"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["keyword"].as_str().unwrap())
+            .collect();
+        found.sort();
+        assert_eq!(found, expected, "keyword={search}");
+    }
+}

@@ -110,6 +110,40 @@ async fn a_hundred_concurrent_calls_fetch_one_token_and_rejected_tokens_are_repl
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_sharing_a_revoked_token_all_succeed_after_one_refresh() {
+    let (app, fake) = spawn(&["wxrevoke00000001"], |_| {}).await;
+    let peer = account(&app, "wxrevoke00000001").await;
+    let app = Arc::new(app);
+    let call = |app: Arc<TestApp>, account_id: String| async move {
+        app.post(
+            "/wechat/wxmenus/delete_remote_menu",
+            json!({"account_id": account_id}),
+        )
+        .await
+    };
+    let (status, body) = call(app.clone(), peer.account_id.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The race showed in about one round in seven: try many rounds.
+    for round in 0..15 {
+        fake.revoke_tokens();
+        let before = fake.token_requests();
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..20 {
+            calls.spawn(call(app.clone(), peer.account_id.clone()));
+        }
+        while let Some(result) = calls.join_next().await {
+            let (status, body) = result.unwrap();
+            assert_eq!(status, StatusCode::OK, "round {round}: {body}");
+        }
+        assert_eq!(
+            fake.token_requests(),
+            before + 1,
+            "round {round}: one refresh"
+        );
+    }
+}
+
 #[tokio::test]
 async fn busy_is_retried_and_other_errors_are_clear_and_not_retried() {
     let (app, fake) = spawn(&["wxretry000000001"], |_| {}).await;
@@ -460,6 +494,25 @@ async fn templates_sync_send_and_learn_their_delivery() {
         .await;
     assert_eq!(logs["data"]["list"][0]["status"], "delivered", "{logs}");
     assert!(logs["data"]["list"][0]["delivered_at"].is_string());
+
+    // A msgid past 2^63 − 1 survives storage, is shown as WeChat wrote it,
+    // and its delivery report still finds its log.
+    fake.set_last_msgid(u64::MAX - 1);
+    let (status, body) = send(json!({"first": "大", "keyword1": "No.2", "remark": "r"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["msgid"], u64::MAX.to_string(), "{body}");
+    let report = peer.message("o_fan", &format!("<MsgType>event</MsgType><Event>TEMPLATESENDJOBFINISH</Event><MsgID>{}</MsgID><Status>failed:user block</Status>", u64::MAX));
+    assert_eq!(peer.send(&app, &report).await.status, StatusCode::OK);
+    let (_, logs) = app
+        .get(&format!(
+            "/wechat/wxtemplates/logs?account_id={}&msgid={}",
+            peer.account_id,
+            u64::MAX
+        ))
+        .await;
+    assert_eq!(logs["data"]["total"], 1, "{logs}");
+    assert_eq!(logs["data"]["list"][0]["msgid"], u64::MAX.to_string());
+    assert_eq!(logs["data"]["list"][0]["status"], "user_block", "{logs}");
 
     // A refused send is logged as failed with WeChat's errcode.
     fake.close_window("o_blocked");

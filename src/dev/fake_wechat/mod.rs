@@ -52,7 +52,7 @@ struct Inner {
     /// Fans whose 48-hour window is closed.
     closed_windows: HashSet<String>,
     templates: HashMap<String, Vec<Value>>,
-    next_msgid: i64,
+    next_msgid: u64,
     /// path → errcodes to answer next, in order.
     failures: HashMap<String, VecDeque<i64>>,
     recorded: Vec<Recorded>,
@@ -124,6 +124,12 @@ impl FakeWeChat {
         let mut inner = self.lock();
         inner.tokens.clear();
         inner.stable.clear();
+    }
+
+    /// The msgid the next template message gets is one above `msgid`
+    /// (WeChat documents no range: tests use values past 2^63).
+    pub fn set_last_msgid(&self, msgid: u64) {
+        self.lock().next_msgid = msgid;
     }
 
     pub fn close_window(&self, openid: &str) {
