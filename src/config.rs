@@ -31,6 +31,9 @@ pub struct Config {
     pub callback_max_age_secs: u64,
     /// The callback answers within this many milliseconds of arrival (WeChat gives up at 5 s).
     pub callback_deadline_ms: u64,
+    /// A request (its body included) not answered within this many seconds
+    /// gets 408: a client that trickles its body cannot hold a connection.
+    pub request_timeout_secs: u64,
     /// Hosts media is downloaded from (WeChat's image hosts by default).
     pub media_hosts: Vec<String>,
     /// Wall time one plugin call may take.
@@ -68,6 +71,7 @@ impl Default for Config {
             max_body_bytes: 2 * 1024 * 1024,
             callback_max_age_secs: 300,
             callback_deadline_ms: 4500,
+            request_timeout_secs: 60,
             media_hosts: DEFAULT_MEDIA_HOSTS.iter().map(|h| h.to_string()).collect(),
             plugin_timeout_ms: 200,
             public_url: None,
@@ -111,6 +115,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     callback_max_age: Option<u64>,
     callback_deadline_ms: Option<u64>,
+    request_timeout_secs: Option<u64>,
     media_hosts: Option<Vec<String>>,
     plugin_timeout_ms: Option<u64>,
     public_url: Option<String>,
@@ -204,6 +209,9 @@ impl Config {
         }
         if let Some(v) = file.callback_deadline_ms {
             self.callback_deadline_ms = v;
+        }
+        if let Some(v) = file.request_timeout_secs {
+            self.request_timeout_secs = v;
         }
         if let Some(v) = file.media_hosts {
             self.media_hosts = v;
@@ -300,6 +308,19 @@ impl Config {
                     )
                 })?;
         }
+        if let Some(v) = get("WXMP_REQUEST_TIMEOUT") {
+            self.request_timeout_secs = v
+                .parse()
+                .ok()
+                .filter(|secs| (1..=3600).contains(secs))
+                .ok_or_else(|| {
+                    bad(
+                        "WXMP_REQUEST_TIMEOUT",
+                        &v,
+                        "expected seconds from 1 to 3600",
+                    )
+                })?;
+        }
         if let Some(v) = get("WXMP_MEDIA_HOSTS") {
             self.media_hosts = v
                 .split(',')
@@ -348,6 +369,9 @@ impl Config {
         }
         if !(100..=4900).contains(&self.callback_deadline_ms) {
             return Err("callback_deadline_ms must be from 100 to 4900".into());
+        }
+        if !(1..=3600).contains(&self.request_timeout_secs) {
+            return Err("request_timeout_secs must be from 1 to 3600".into());
         }
         Ok(())
     }

@@ -109,6 +109,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, document) = api.into_parts();
     let document = std::sync::Arc::new(document);
     let max_body = state.config.max_body_bytes;
+    let request_timeout = std::time::Duration::from_secs(state.config.request_timeout_secs);
     routes
         .route(
             "/api-docs/openapi.json",
@@ -123,6 +124,20 @@ pub fn router(state: AppState) -> Router {
             AppError::MethodNotAllowed("this endpoint does not accept that method".into())
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| async move {
+                // The handler reads the body inside this future: a slow body counts.
+                tokio::time::timeout(request_timeout, next.run(request))
+                    .await
+                    .unwrap_or_else(|_| {
+                        AppError::RequestTimeout(format!(
+                            "the request was not complete within {} s",
+                            request_timeout.as_secs()
+                        ))
+                        .into_response()
+                    })
+            },
+        ))
         .layer(CatchPanicLayer::custom(|_| -> Response {
             AppError::Internal("a request handler panicked".into()).into_response()
         }))

@@ -9,6 +9,7 @@ mod wechat;
 mod auth;
 mod callback;
 mod faults;
+mod hostile;
 mod interop;
 mod layering;
 mod media;
