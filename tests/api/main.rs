@@ -16,6 +16,7 @@ mod media;
 mod pay;
 mod plugins;
 mod resources;
+mod secrets;
 mod server;
 mod ui;
 mod wxapi;
