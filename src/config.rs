@@ -34,6 +34,8 @@ pub struct Config {
     /// A request (its body included) not answered within this many seconds
     /// gets 408: a client that trickles its body cannot hold a connection.
     pub request_timeout_secs: u64,
+    /// A call to WeChat's API not answered within this many seconds fails.
+    pub wechat_timeout_secs: u64,
     /// Hosts media is downloaded from (WeChat's image hosts by default).
     pub media_hosts: Vec<String>,
     /// Wall time one plugin call may take.
@@ -72,6 +74,7 @@ impl Default for Config {
             callback_max_age_secs: 300,
             callback_deadline_ms: 4500,
             request_timeout_secs: 60,
+            wechat_timeout_secs: 15,
             media_hosts: DEFAULT_MEDIA_HOSTS.iter().map(|h| h.to_string()).collect(),
             plugin_timeout_ms: 200,
             public_url: None,
@@ -116,6 +119,7 @@ struct FileConfig {
     callback_max_age: Option<u64>,
     callback_deadline_ms: Option<u64>,
     request_timeout_secs: Option<u64>,
+    wechat_timeout_secs: Option<u64>,
     media_hosts: Option<Vec<String>>,
     plugin_timeout_ms: Option<u64>,
     public_url: Option<String>,
@@ -212,6 +216,9 @@ impl Config {
         }
         if let Some(v) = file.request_timeout_secs {
             self.request_timeout_secs = v;
+        }
+        if let Some(v) = file.wechat_timeout_secs {
+            self.wechat_timeout_secs = v;
         }
         if let Some(v) = file.media_hosts {
             self.media_hosts = v;
@@ -321,6 +328,13 @@ impl Config {
                     )
                 })?;
         }
+        if let Some(v) = get("WXMP_WECHAT_TIMEOUT") {
+            self.wechat_timeout_secs = v
+                .parse()
+                .ok()
+                .filter(|secs| (1..=300).contains(secs))
+                .ok_or_else(|| bad("WXMP_WECHAT_TIMEOUT", &v, "expected seconds from 1 to 300"))?;
+        }
         if let Some(v) = get("WXMP_MEDIA_HOSTS") {
             self.media_hosts = v
                 .split(',')
@@ -369,6 +383,9 @@ impl Config {
         }
         if !(100..=4900).contains(&self.callback_deadline_ms) {
             return Err("callback_deadline_ms must be from 100 to 4900".into());
+        }
+        if !(1..=300).contains(&self.wechat_timeout_secs) {
+            return Err("wechat_timeout_secs must be from 1 to 300".into());
         }
         if !(1..=3600).contains(&self.request_timeout_secs) {
             return Err("request_timeout_secs must be from 1 to 3600".into());

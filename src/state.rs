@@ -93,6 +93,7 @@ impl AppState {
             wxapi: Arc::new(crate::wxapi::WxApi::new(
                 &config.wechat_api_base,
                 db.clone(),
+                std::time::Duration::from_secs(config.wechat_timeout_secs),
             )),
             pay: crate::pay::client::PayClient::new(&config.pay_api_base, db.clone()),
             plugins,

@@ -53,6 +53,19 @@ pub fn hint(errcode: i64) -> &'static str {
     }
 }
 
+/// A failed HTTP exchange with WeChat, said without its URL: the URL carries
+/// the access token, which must never reach a log or an admin.
+fn transport_error(error: reqwest::Error) -> WxError {
+    let what = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "failed"
+    };
+    WxError::Transport(format!("{what}: {}", error.without_url()))
+}
+
 impl WxError {
     pub fn errcode(&self) -> Option<i64> {
         match self {
@@ -121,10 +134,12 @@ pub struct WxApi {
 }
 
 impl WxApi {
-    pub fn new(base: &str, db: DatabaseConnection) -> Self {
+    /// A client of WeChat at `base`; a call not answered within `timeout`
+    /// fails (and is not retried).
+    pub fn new(base: &str, db: DatabaseConnection, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5).min(timeout))
+            .timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
             .unwrap_or_default();
@@ -367,24 +382,16 @@ impl WxApi {
                         p = p.file_name(file_name.clone());
                     }
                     if let Some(content_type) = &part.content_type {
-                        p = p
-                            .mime_str(content_type)
-                            .map_err(|e| WxError::Transport(e.to_string()))?;
+                        p = p.mime_str(content_type).map_err(transport_error)?;
                     }
                     form = form.part(part.name.clone(), p);
                 }
                 request.multipart(form)
             }
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|e| WxError::Transport(e.to_string()))?;
+        let response = request.send().await.map_err(transport_error)?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| WxError::Transport(e.to_string()))?;
+        let text = response.text().await.map_err(transport_error)?;
         let value: Value = serde_json::from_str(&text).map_err(|_| {
             WxError::BadResponse(format!(
                 "HTTP {status}: {}",

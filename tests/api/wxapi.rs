@@ -1092,3 +1092,64 @@ async fn bulk_template_sends_run_as_a_paced_job_that_resumes_after_quota_errors(
     let unique: std::collections::HashSet<_> = delivered.iter().collect();
     assert_eq!(unique.len(), 29);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_broken_or_storming_wechat_gives_clear_errors_and_nothing_sticks() {
+    use wxmp::dev::fake_wechat::Fault;
+    let (app, fake) = spawn(&["wxfaults00000001"], |config| {
+        config.wechat_timeout_secs = 1;
+    })
+    .await;
+    let peer = account(&app, "wxfaults00000001").await;
+    let delete = || {
+        app.post(
+            "/wechat/wxmenus/delete_remote_menu",
+            json!({"account_id": peer.account_id}),
+        )
+    };
+    let deletes = |fake: &FakeWeChat| {
+        fake.recorded()
+            .iter()
+            .filter(|r| r.path == "/cgi-bin/menu/delete")
+            .count()
+    };
+
+    // The token endpoint fails: a clear 502, and the next call is not stuck.
+    fake.fault_next("/cgi-bin/stable_token", &[Fault::ServerError]);
+    let (status, body) = delete().await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(body["msg"].as_str().unwrap().contains("502"), "{body}");
+    let (status, body) = delete().await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the refresh lock was released: {body}"
+    );
+
+    for (fault, says) in [
+        (Fault::ServerError, "502"),
+        (Fault::Garbage, "trunc"),
+        (Fault::Slow(Duration::from_secs(3)), "timed out"),
+    ] {
+        let before = deletes(&fake);
+        fake.fault_next("/cgi-bin/menu/delete", &[fault]);
+        let (status, body) = delete().await;
+        assert_eq!(status, StatusCode::BAD_GATEWAY, "{fault:?}: {body}");
+        assert!(
+            body["msg"].as_str().unwrap().contains(says),
+            "{fault:?}: {body}"
+        );
+        assert_eq!(body["code"], 502);
+        assert!(!body.to_string().contains("access_token"), "{body}");
+        // Not retried: WeChat may have acted on it.
+        assert!(deletes(&fake) <= before + 1, "{fault:?}");
+    }
+
+    // An errcode storm: "busy" is retried a bounded number of times.
+    let before = deletes(&fake);
+    fake.fail_next("/cgi-bin/menu/delete", &[-1; 20]);
+    let (status, body) = delete().await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["data"]["errcode"], -1, "{body}");
+    assert_eq!(deletes(&fake), before + 3, "three attempts, then the error");
+}

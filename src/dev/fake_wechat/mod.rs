@@ -39,6 +39,17 @@ pub struct Recorded {
     pub parts: Vec<(String, Option<String>, usize, String)>,
 }
 
+/// What can go wrong between wxmp and WeChat, besides WeChat's own errcodes.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// The answer comes after this long.
+    Slow(std::time::Duration),
+    /// A gateway error page instead of JSON (HTTP 502).
+    ServerError,
+    /// HTTP 200 with a body that is not JSON.
+    Garbage,
+}
+
 #[derive(Default)]
 struct Inner {
     /// appid → secret; empty map = accept any app (sandbox mode).
@@ -55,6 +66,8 @@ struct Inner {
     next_msgid: u64,
     /// path → errcodes to answer next, in order.
     failures: HashMap<String, VecDeque<i64>>,
+    /// path → transport faults for the next calls, in order.
+    faults: HashMap<String, VecDeque<Fault>>,
     recorded: Vec<Recorded>,
     sent: Vec<Value>,
     /// appid → permanent materials (batchget items, with their type).
@@ -134,6 +147,15 @@ impl FakeWeChat {
 
     pub fn close_window(&self, openid: &str) {
         self.lock().closed_windows.insert(openid.to_string());
+    }
+
+    /// The next calls to `path` meet these faults, one each.
+    pub fn fault_next(&self, path: &str, faults: &[Fault]) {
+        self.lock()
+            .faults
+            .entry(path.to_string())
+            .or_default()
+            .extend(faults.iter().copied());
     }
 
     /// The next calls to `path` fail with these errcodes.

@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, VecDeque};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Query, State};
-use axum::http::{header, Method, Uri};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
-use super::{error, fans, media, menus, messages, tokens, FakeWeChat, Inner, Recorded};
+use super::{error, fans, media, menus, messages, tokens, FakeWeChat, Fault, Inner, Recorded};
 
 /// A multipart field as received.
 pub(super) struct Field {
@@ -59,17 +60,37 @@ const AREAS: [fn(&mut Inner, &Call, &str) -> Answer; 5] = [
 pub(super) async fn handle(
     State(fake): State<FakeWeChat>,
     request: axum::extract::Request,
-) -> Json<Value> {
+) -> Response {
     let (call, body) = match read(request).await {
         Ok(read) => read,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
+    let fault = fake
+        .lock()
+        .faults
+        .get_mut(&call.path)
+        .and_then(VecDeque::pop_front);
+    match fault {
+        Some(Fault::Slow(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::ServerError) => {
+            return (StatusCode::BAD_GATEWAY, "<html>502 Bad Gateway</html>").into_response()
+        }
+        Some(Fault::Garbage) => {
+            return (StatusCode::OK, "{\"errcode\": 0, \"trunc").into_response()
+        }
+        None => {}
+    }
+    answer(&fake, &call, &body).into_response()
+}
+
+/// WeChat's answer to a call that reached it.
+fn answer(fake: &FakeWeChat, call: &Call, body: &Bytes) -> Json<Value> {
     let mut inner = fake.lock();
-    record(&mut inner, &call, &body);
-    if let Some(answer) = tokens::without_token(&mut inner, &call) {
+    record(&mut inner, call, body);
+    if let Some(answer) = tokens::without_token(&mut inner, call) {
         return answer;
     }
-    let appid = match authorize(&inner, &call) {
+    let appid = match authorize(&inner, call) {
         Ok(appid) => appid,
         Err(refused) => return refused,
     };
@@ -81,7 +102,7 @@ pub(super) async fn handle(
         return error(errcode, "injected by the fake");
     }
     for area in AREAS {
-        if let Some(answer) = area(&mut inner, &call, &appid) {
+        if let Some(answer) = area(&mut inner, call, &appid) {
             return answer;
         }
     }
