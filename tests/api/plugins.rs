@@ -468,3 +468,73 @@ async fn a_shared_module_that_loops_forever_is_stopped_at_start_up_and_on_reload
         Some("hello v1")
     );
 }
+
+/// Resident memory of this process (the server runs in it), in bytes.
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4096
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_runaway_calls_are_stopped_and_leave_no_memory_behind() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let peer = Peer::create(&app, "wxplugleak00001", 0).await;
+    write(&app, "deep.rhai", "const PLUGIN = #{ name: \"deep\" };\nfn down(n) { down(n + 1) }\nfn on_message(msg, ctx) { down(0) }\n");
+    write(&app, "hoard.rhai", "const PLUGIN = #{ name: \"hoard\" };\nfn on_message(msg, ctx) {\n    let a = [];\n    loop { a.push(\"0123456789abcdef\"); }\n}\n");
+    write(
+        &app,
+        "bad.rhai",
+        "const PLUGIN = #{ name: \"bad\" };\nfn on_message(msg, ctx) { let x = (); x.nope() }\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+
+    let run = |app: std::sync::Arc<TestApp>, plugin: &'static str, account: String| async move {
+        let (status, dry) = app
+            .post(
+                "/wechat/plugins/test",
+                json!({"account_id": account, "plugin": plugin, "text": "go"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{dry}");
+        assert!(
+            dry["data"]["error"].is_string(),
+            "{plugin} is stopped: {dry}"
+        );
+    };
+    let round = |calls: usize| {
+        let app = app.clone();
+        let account = peer.account_id.clone();
+        async move {
+            let mut running = tokio::task::JoinSet::new();
+            for i in 0..calls {
+                let plugin = ["deep", "hoard", "bad"][i % 3];
+                running.spawn(run(app.clone(), plugin, account.clone()));
+                if running.len() >= 8 {
+                    running.join_next().await.unwrap().unwrap();
+                }
+            }
+            while let Some(done) = running.join_next().await {
+                done.unwrap();
+            }
+        }
+    };
+    round(1_000).await; // warm up: pools, caches, allocator arenas
+    let before = resident_bytes();
+    round(10_000).await;
+    let grown = resident_bytes().saturating_sub(before);
+    assert!(
+        grown < 64 * 1024 * 1024,
+        "10,000 stopped calls grew memory by {} MiB",
+        grown / (1024 * 1024)
+    );
+    // The chain still answers.
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "default"}))
+        .await;
+    assert_eq!(
+        reply_to(&app, &peer, "go").await.as_deref(),
+        Some("default")
+    );
+}
