@@ -4,7 +4,8 @@
 //! replay is seen and changes nothing.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,6 +20,7 @@ use super::crypto::{self, SignedHeaders, VerifyError};
 use super::ledger::{self, Applied, RefundReport, TradeReport};
 use crate::entity::{pay_notifications, pay_orders, pay_refunds};
 use crate::error::AppError;
+use crate::http::Path;
 use crate::state::AppState;
 
 /// A refusal in the form WeChat Pay reads.
@@ -30,12 +32,20 @@ fn fail(status: StatusCode, message: impl Into<String>) -> Response {
 
 pub async fn notify(
     State(state): State<AppState>,
-    Path(account_id): Path<String>,
+    account_id: Result<Path<String>, AppError>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Ok(account_id) = account_id.parse::<i64>() else {
+    // Even a request that cannot be read is refused in WeChat Pay's form.
+    let Some(account_id) = account_id.ok().and_then(|Path(id)| id.parse::<i64>().ok()) else {
         return fail(StatusCode::NOT_FOUND, "no such account");
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let error = crate::http::body_error(rejection.status(), rejection.body_text());
+            return fail(error.status(), error.to_string());
+        }
     };
     let account = match super::service::load_account(&state.db, account_id).await {
         Ok(account) => account,

@@ -13,6 +13,7 @@ mod layering;
 mod media;
 mod pay;
 mod plugins;
+mod rejections;
 mod resources;
 mod server;
 mod ui;
