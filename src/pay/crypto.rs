@@ -410,6 +410,64 @@ pub fn decrypt_resource(
         .map_err(|_| DecryptError::Authentication)
 }
 
+/// A notification's body once opened: its id, event type and the decrypted
+/// resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub id: String,
+    pub event_type: String,
+    pub resource: serde_json::Value,
+}
+
+/// Why a notification's body cannot be opened.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NotificationError {
+    #[error("the body is not a JSON object")]
+    NotAnObject,
+    #[error("id and event_type are required")]
+    MissingFields,
+    #[error("resource: {0}")]
+    Resource(#[from] DecryptError),
+    #[error("the decrypted resource is not a JSON object")]
+    ResourceNotAnObject,
+}
+
+/// Opens a (verified) notification body: `{id, event_type, resource:
+/// {algorithm, nonce, associated_data, ciphertext}}`, decrypted with the
+/// APIv3 key.
+pub fn open_notification(
+    api_v3_key: &[u8],
+    body: &[u8],
+) -> Result<Notification, NotificationError> {
+    use serde_json::Value;
+    let envelope: Value = match serde_json::from_slice(body) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => return Err(NotificationError::NotAnObject),
+    };
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_string();
+    let (id, event_type) = (text(&envelope["id"]), text(&envelope["event_type"]));
+    if id.is_empty() || id.len() > 64 || event_type.is_empty() || event_type.len() > 64 {
+        return Err(NotificationError::MissingFields);
+    }
+    let resource = &envelope["resource"];
+    let field = |key: &str| resource[key].as_str().unwrap_or_default();
+    let plaintext = decrypt_resource(
+        api_v3_key,
+        field("algorithm"),
+        field("nonce"),
+        field("associated_data"),
+        field("ciphertext"),
+    )?;
+    match serde_json::from_slice(&plaintext) {
+        Ok(resource @ Value::Object(_)) => Ok(Notification {
+            id,
+            event_type,
+            resource,
+        }),
+        _ => Err(NotificationError::ResourceNotAnObject),
+    }
+}
+
 /// Encrypts a resource the way WeChat Pay does (for fakes and tests).
 pub fn encrypt_resource(
     api_v3_key: &[u8],

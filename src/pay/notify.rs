@@ -79,38 +79,13 @@ pub async fn notify(
         }
         Err(e) => return fail(StatusCode::UNAUTHORIZED, e.to_string()),
     }
-    let envelope: Value = match serde_json::from_slice(&body) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => return fail(StatusCode::BAD_REQUEST, "the body is not a JSON object"),
-    };
-    let event_id = envelope["id"].as_str().unwrap_or_default().to_string();
-    let event_type = envelope["event_type"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    if event_id.is_empty() || event_id.len() > 64 || event_type.is_empty() || event_type.len() > 64
-    {
-        return fail(StatusCode::BAD_REQUEST, "id and event_type are required");
-    }
-    let resource = &envelope["resource"];
-    let plaintext = match crypto::decrypt_resource(
-        pay.api_v3_key(),
-        resource["algorithm"].as_str().unwrap_or_default(),
-        resource["nonce"].as_str().unwrap_or_default(),
-        resource["associated_data"].as_str().unwrap_or_default(),
-        resource["ciphertext"].as_str().unwrap_or_default(),
-    ) {
-        Ok(plaintext) => plaintext,
-        Err(e) => return fail(StatusCode::BAD_REQUEST, format!("resource: {e}")),
-    };
-    let resource: Value = match serde_json::from_slice(&plaintext) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => {
-            return fail(
-                StatusCode::BAD_REQUEST,
-                "the decrypted resource is not a JSON object",
-            )
-        }
+    let crypto::Notification {
+        id: event_id,
+        event_type,
+        resource,
+    } = match crypto::open_notification(pay.api_v3_key(), &body) {
+        Ok(notification) => notification,
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
     };
     match handle(&state, &pay, &event_id, &event_type, &resource).await {
         Ok(result) => {
