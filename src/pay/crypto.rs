@@ -601,4 +601,39 @@ mod tests {
             Err(DecryptError::Algorithm(_))
         ));
     }
+
+    #[test]
+    fn a_notification_opens_only_when_whole() {
+        let key = [7u8; 32];
+        let body = |plaintext: &[u8], id: &str| {
+            let ciphertext = encrypt_resource(&key, "0123456789ab", "transaction", plaintext);
+            serde_json::json!({
+                "id": id, "event_type": "TRANSACTION.SUCCESS",
+                "resource": {"algorithm": "AEAD_AES_256_GCM", "nonce": "0123456789ab",
+                             "associated_data": "transaction", "ciphertext": ciphertext.unwrap()},
+            })
+            .to_string()
+        };
+        let opened = open_notification(
+            &key,
+            body(br#"{"trade_state":"SUCCESS"}"#, "EV-1").as_bytes(),
+        );
+        assert_eq!(opened.unwrap().resource["trade_state"], "SUCCESS");
+        assert_eq!(
+            open_notification(&key, b"[1]"),
+            Err(NotificationError::NotAnObject)
+        );
+        assert_eq!(
+            open_notification(&key, body(b"{}", "").as_bytes()),
+            Err(NotificationError::MissingFields)
+        );
+        assert_eq!(
+            open_notification(&key, body(b"[]", "EV-1").as_bytes()),
+            Err(NotificationError::ResourceNotAnObject)
+        );
+        assert_eq!(
+            open_notification(&[8u8; 32], body(b"{}", "EV-1").as_bytes()),
+            Err(NotificationError::Resource(DecryptError::Authentication))
+        );
+    }
 }
