@@ -13,26 +13,67 @@ const WORKER_BITS: u32 = 10;
 const MAX_SEQUENCE: i64 = (1 << SEQUENCE_BITS) - 1;
 /// How far the clock may step back before the generator refuses instead of waiting.
 const MAX_BACKWARD_WAIT_MS: i64 = 2_000;
+/// 41 bits of milliseconds after the epoch: until 2093.
+const MAX_ELAPSED_MS: i64 = (1 << 41) - 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdError {
     #[error("the system clock moved back by {0} ms; refusing to generate ids that could repeat")]
     ClockMovedBack(i64),
+    /// Before [`EPOCH_MS`] the id would be negative; 2^41 ms after it, its
+    /// time would overflow into the sign bit and ids would start over.
+    #[error(
+        "the system clock reads {0} ms since 1970, outside 2024–2093; refusing to generate ids"
+    )]
+    ClockOutOfRange(i64),
 }
 
-#[derive(Debug)]
+/// Where the generator reads the time, and how it waits. The system clock
+/// in production; tests give it clocks that jump.
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> i64;
+    fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration);
+    }
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+}
+
 pub struct IdGenerator {
     worker_id: i64,
     /// (last millisecond used, last sequence used in it)
     last: Mutex<(i64, i64)>,
+    clock: Box<dyn Clock>,
+}
+
+impl std::fmt::Debug for IdGenerator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdGenerator")
+            .field("worker_id", &self.worker_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl IdGenerator {
     pub fn new(worker_id: u16) -> Self {
+        Self::with_clock(worker_id, SystemClock)
+    }
+
+    /// A generator reading `clock`.
+    pub fn with_clock(worker_id: u16, clock: impl Clock + 'static) -> Self {
         assert!(worker_id <= MAX_WORKER_ID, "worker id is checked by config");
         Self {
             worker_id: i64::from(worker_id),
             last: Mutex::new((0, 0)),
+            clock: Box::new(clock),
         }
     }
 
@@ -45,20 +86,23 @@ impl IdGenerator {
     pub fn next_id(&self) -> Result<i64, IdError> {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            let now = now_ms();
+            let now = self.clock.now_ms();
+            if !(EPOCH_MS..=EPOCH_MS + MAX_ELAPSED_MS).contains(&now) {
+                return Err(IdError::ClockOutOfRange(now));
+            }
             let (last_ms, last_seq) = *last;
             if now < last_ms {
                 let behind = last_ms - now;
                 if behind > MAX_BACKWARD_WAIT_MS {
                     return Err(IdError::ClockMovedBack(behind));
                 }
-                std::thread::sleep(Duration::from_millis(behind as u64));
+                self.clock.sleep(Duration::from_millis(behind as u64));
                 continue;
             }
             let (ms, seq) = if now == last_ms {
                 if last_seq == MAX_SEQUENCE {
                     // Sequence spent: wait for the next millisecond.
-                    std::thread::sleep(Duration::from_micros(100));
+                    self.clock.sleep(Duration::from_micros(100));
                     continue;
                 }
                 (now, last_seq + 1)
@@ -181,6 +225,7 @@ pub mod json_opt_wechat_id {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::collections::HashSet;
     use std::sync::Arc;
 
@@ -242,6 +287,112 @@ mod tests {
             generator.next_id(),
             Err(IdError::ClockMovedBack(_))
         ));
+    }
+
+    /// A clock that reads a script of times, then stands still; sleeping
+    /// moves it forward (so a spent millisecond always ends).
+    struct ScriptedClock {
+        /// (readings still to come, reversed; the time once they are spent)
+        state: Mutex<(Vec<i64>, i64)>,
+    }
+
+    impl ScriptedClock {
+        fn new(mut readings: Vec<i64>) -> Self {
+            let end = readings.last().copied().unwrap_or(EPOCH_MS);
+            readings.reverse();
+            Self {
+                state: Mutex::new((readings, end)),
+            }
+        }
+    }
+
+    impl Clock for ScriptedClock {
+        fn now_ms(&self) -> i64 {
+            let mut state = self.state.lock().unwrap();
+            match state.0.pop() {
+                Some(reading) => reading,
+                None => state.1,
+            }
+        }
+
+        fn sleep(&self, duration: Duration) {
+            let mut state = self.state.lock().unwrap();
+            state.1 = state.1.saturating_add((duration.as_millis() as i64).max(1));
+        }
+    }
+
+    /// Clock readings: mostly steady, with repeats, small and large steps
+    /// back, leaps forward, and now and then any time at all.
+    fn clock_readings() -> impl Strategy<Value = Vec<i64>> {
+        let step = prop_oneof![
+            4 => 0i64..=1,
+            2 => -5i64..=5,
+            1 => -3_000i64..=0,
+            1 => 0i64..=10_000_000,
+        ];
+        let reading = prop_oneof![
+            8 => step.prop_map(Step::By),
+            1 => (-(1i64 << 44)..(1i64 << 44)).prop_map(|t| Step::To(EPOCH_MS + t)),
+        ];
+        (0i64..(1 << 40), proptest::collection::vec(reading, 1..200)).prop_map(|(start, steps)| {
+            let mut now = EPOCH_MS + start;
+            steps
+                .into_iter()
+                .map(|step| {
+                    now = match step {
+                        Step::By(delta) => now + delta,
+                        Step::To(time) => time,
+                    };
+                    now
+                })
+                .collect()
+        })
+    }
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        By(i64),
+        To(i64),
+    }
+
+    proptest! {
+        #[test]
+        fn ids_stay_unique_and_increasing_whatever_the_clock_does(
+            readings in clock_readings(),
+            worker in 0u16..=MAX_WORKER_ID,
+        ) {
+            let calls = readings.len();
+            let generator = IdGenerator::with_clock(worker, ScriptedClock::new(readings));
+            let mut previous: Option<i64> = None;
+            for _ in 0..calls {
+                // A refusal is allowed (the clock went far back); a repeat is not.
+                if let Ok(id) = generator.next_id() {
+                    prop_assert!(id > 0, "id {id} is not positive");
+                    prop_assert_eq!((id >> SEQUENCE_BITS) & 1023, i64::from(worker));
+                    if let Some(previous) = previous {
+                        prop_assert!(id > previous, "{id} after {previous}");
+                    }
+                    previous = Some(id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_clock_before_the_epoch_or_past_41_bits_is_refused() {
+        // Found by the property test below: before the fix, a clock one
+        // millisecond before the epoch gave the id -4194304, and one past
+        // 2^41 ms wrapped into negative ids.
+        for reading in [EPOCH_MS - 1, EPOCH_MS + MAX_ELAPSED_MS + 1, 0, i64::MAX] {
+            let generator = IdGenerator::with_clock(0, ScriptedClock::new(vec![reading]));
+            assert!(
+                matches!(generator.next_id(), Err(IdError::ClockOutOfRange(r)) if r == reading),
+                "{reading}"
+            );
+        }
+        let last =
+            IdGenerator::with_clock(1023, ScriptedClock::new(vec![EPOCH_MS + MAX_ELAPSED_MS]));
+        assert!(last.next_id().unwrap() > 0);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! - [`server`]: the router of every module, start-up and graceful shutdown; the job registry
 //! - [`state`]: `AppState`, what every request can reach
 //! - [`config`], [`error`], [`ids`] (Snowflake), [`db`] (connect, migrate, `now()`)
-//! - [`http`]: body parsing, the public base URL, and the OpenAPI document built beside the router
+//! - [`http`]: body parsing, extractors whose rejections are envelopes, the public base URL, and the OpenAPI document built beside the router
 //! - [`auth`]: passwords, JWTs, roles, the `CurrentAdmin` extractor, admin management
 //! - [`entity`]: one sea-orm entity per table, and the stored codes as enums
 //! - [`wechat`]: the pure callback protocol: signatures, envelope, XML, typed messages, replies

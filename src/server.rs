@@ -89,7 +89,9 @@ pub fn router(state: AppState) -> Router {
             get(|| async { ok(json!({ "status": "alive" })) }),
         )
         .route(
-            Operation::new(HttpMethod::Get, "/readyz", "health", "The database answers").public(),
+            Operation::new(HttpMethod::Get, "/readyz", "health", "The database answers")
+                .public()
+                .may_fail_with(&[503]),
             get(readyz),
         );
     let api = crate::auth::routes::register(api);

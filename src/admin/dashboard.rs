@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
@@ -17,6 +17,7 @@ use crate::entity::enums::Direction;
 use crate::entity::{messages, users};
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
+use crate::http::Query;
 use crate::state::AppState;
 
 /// Replies looked at for the "who answered" and "top keywords" figures.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::{delete, get, post, put};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ColumnType, Condition, EntityTrait, IntoActiveModel, Order,
@@ -25,8 +25,8 @@ use crate::auth::CurrentAdmin;
 use crate::db::now;
 use crate::entity::accounts;
 use crate::error::{ok, ApiResult, AppError, FieldErrors};
-use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, JsonBody};
+use crate::http::openapi::{Api, Body, Operation};
+use crate::http::{parse_json_body, JsonBody, Query};
 use crate::ids::parse_id;
 use crate::state::AppState;
 
@@ -96,13 +96,13 @@ impl ResourceRoutes for Api {
         let api = self.schema(schema, columns::<R>());
         api.route(
             Operation {
-                method: HttpMethod::Get,
-                path: path.into(),
-                tag: tag.into(),
-                summary: format!("List {}s, newest first", R::NOUN),
-                auth: true,
                 query: list_params::<R>(),
-                body: None,
+                ..Operation::new(
+                    HttpMethod::Get,
+                    path,
+                    tag,
+                    &format!("List {}s, newest first", R::NOUN),
+                )
             },
             get(list_rows::<R>),
         )
@@ -113,13 +113,9 @@ impl ResourceRoutes for Api {
         // `list` adds the schema component that add and edit refer to.
         let schema = schema_name::<R>();
         let op = |method, verb: &str, summary: String, query, body| Operation {
-            method,
-            path: format!("{base}/{verb}"),
-            tag: tag.into(),
-            summary,
-            auth: true,
             query,
             body,
+            ..Operation::new(method, &format!("{base}/{verb}"), tag, &summary)
         };
         let noun = R::NOUN;
         self.list::<R>(&format!("{base}/list"), tag)
@@ -129,7 +125,7 @@ impl ResourceRoutes for Api {
                     "add",
                     format!("Add a {noun}"),
                     vec![],
-                    Some(Some(schema.clone())),
+                    Some(Body::Json(Some(schema.clone()))),
                 ),
                 post(add::<R>),
             )
@@ -139,18 +135,20 @@ impl ResourceRoutes for Api {
                     "edit",
                     format!("Edit a {noun}: `id` plus the fields to change"),
                     vec![],
-                    Some(Some(schema)),
+                    Some(Body::Json(Some(schema))),
                 ),
                 put(edit::<R>),
             )
             .route(
+                // 409 while other rows still refer to one of them.
                 op(
                     HttpMethod::Delete,
                     "del",
                     format!("Delete {noun}s by id"),
                     vec![("id", "one id or a comma-separated list".into())],
                     None,
-                ),
+                )
+                .may_fail_with(&[409]),
                 delete(del::<R>),
             )
     }

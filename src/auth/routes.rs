@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::routing::{delete, get, post, put};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
@@ -20,7 +20,7 @@ use super::{
 use crate::entity::{accounts, admins};
 use crate::error::{ok, ApiResult, AppError, FieldErrors};
 use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, JsonBody};
+use crate::http::{parse_json_body, JsonBody, Query};
 use crate::ids::parse_id;
 use crate::state::AppState;
 
@@ -34,7 +34,8 @@ pub fn register(api: Api) -> Api {
             "Sign in: {username, password} → {token, expires_at}",
         )
         .public()
-        .json_body(),
+        .json_body()
+        .may_fail_with(&[429]),
         post(login),
     )
     .route(
@@ -84,7 +85,8 @@ pub fn register(api: Api) -> Api {
     )
     .route(
         Operation::new(Delete, "/wechat/admins/del", "admins", "Delete an admin")
-            .query("id", "the admin's id"),
+            .query("id", "the admin's id")
+            .may_fail_with(&[409]),
         delete(delete_admin),
     )
 }

@@ -24,7 +24,7 @@ use crate::entity::messages;
 use crate::error::AppError;
 use crate::messages::service::{outbound_message, Outgoing};
 use crate::state::AppState;
-use crate::wechat::{reply, signature, InboundMessage};
+use crate::wechat::{reply, signature, CryptoError, InboundMessage};
 
 #[derive(Debug, Default, Deserialize)]
 pub struct CallbackQuery {
@@ -97,25 +97,26 @@ fn open_message(
                 .msg_signature
                 .as_deref()
                 .ok_or_else(|| unauthorized("msg_signature is missing for an encrypted message"))?;
-            if !signature::verify(
-                given,
-                &[
-                    &account.model.token,
-                    &query.timestamp,
-                    &query.nonce,
-                    encrypted,
-                ],
-            ) {
-                return Err(unauthorized("bad msg_signature"));
-            }
-            let crypto = account.crypto.as_ref().ok_or_else(|| {
-                AppError::BadRequest(
-                    "the account has no valid EncodingAESKey to decrypt with".into(),
-                )
-            })?;
+            let (token, timestamp, nonce) = (&account.model.token, &query.timestamp, &query.nonce);
+            let Some(crypto) = account.crypto.as_ref() else {
+                // A forged request is refused as forged before anything is
+                // said about the account's key.
+                return Err(
+                    if signature::verify(given, &[token, timestamp, nonce, encrypted]) {
+                        AppError::BadRequest(
+                            "the account has no valid EncodingAESKey to decrypt with".into(),
+                        )
+                    } else {
+                        unauthorized("bad msg_signature")
+                    },
+                );
+            };
             let xml = crypto
-                .decrypt(encrypted)
-                .map_err(|e| AppError::BadRequest(format!("cannot decrypt: {e}")))?;
+                .open(token, timestamp, nonce, given, encrypted)
+                .map_err(|e| match e {
+                    CryptoError::BadSignature => unauthorized("bad msg_signature"),
+                    e => AppError::BadRequest(format!("cannot decrypt: {e}")),
+                })?;
             Ok((parsed(InboundMessage::parse(&xml))?, xml, true))
         }
         (Some(MessageMode::Aes), None) => Err(AppError::BadRequest(

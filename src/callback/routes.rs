@@ -4,7 +4,7 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -17,7 +17,8 @@ use super::flow::{
 };
 use super::MAX_CALLBACK_BODY;
 use crate::error::AppError;
-use crate::http::openapi::{Api, Operation};
+use crate::http::openapi::{Answers, Api, Operation};
+use crate::http::{Path, Query};
 use crate::state::AppState;
 use crate::wechat::signature;
 use std::sync::Arc;
@@ -38,13 +39,21 @@ pub fn register(api: Api) -> Api {
     let doc = |method, path: &str, summary: &str| {
         Operation::new(method, path, "wechat callback", summary)
             .public()
+            .may_fail_with(&[401, 413, 503])
             .query("signature", "sha1 of token, timestamp and nonce")
             .query("timestamp", "unix seconds")
             .query("nonce", "random string")
     };
     let with_app = format!("{PATH}/{{app_id}}");
+    let get_doc = |path: &str, summary: &str| {
+        doc(HttpMethod::Get, path, summary)
+            .query("echostr", "string to echo")
+            .answers(Answers::Content(&["text/plain"]))
+    };
     let post_doc = |path: &str, summary: &str| {
         doc(HttpMethod::Post, path, summary)
+            // The reply as XML, or `success` for no reply.
+            .answers(Answers::Content(&["application/xml", "text/plain"]))
             .query(
                 "msg_signature",
                 "signature over the Encrypt element (AES and compatible modes)",
@@ -52,12 +61,10 @@ pub fn register(api: Api) -> Api {
             .query("encrypt_type", "aes when encrypted")
     };
     api.route(
-        doc(
-            HttpMethod::Get,
+        get_doc(
             PATH,
             "URL verification: echoes echostr when the signature matches an account's token",
-        )
-        .query("echostr", "string to echo"),
+        ),
         routes(),
     )
     .documented(post_doc(
@@ -65,12 +72,7 @@ pub fn register(api: Api) -> Api {
         "A message or event from WeChat; the account is found by ToUserName",
     ))
     .route(
-        doc(
-            HttpMethod::Get,
-            &with_app,
-            "URL verification for one account",
-        )
-        .query("echostr", "string to echo"),
+        get_doc(&with_app, "URL verification for one account"),
         routes_for_app(),
     )
     .documented(post_doc(

@@ -1,6 +1,8 @@
 //! `GET /wechat/files/{*local_path}`: a downloaded or uploaded file, for admins.
+//! (The document writes the path `/wechat/files/{local_path}`: OpenAPI has
+//! no wildcard, so the parameter says it may contain slashes.)
 
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -9,7 +11,8 @@ use utoipa::openapi::path::HttpMethod;
 use super::{content_type, resolve_served_file, safe_file_path};
 use crate::auth::CurrentAdmin;
 use crate::error::AppError;
-use crate::http::openapi::{Api, Operation};
+use crate::http::openapi::{Answers, Api, Operation};
+use crate::http::Path as UrlPath;
 use crate::state::AppState;
 
 pub fn register(api: Api) -> Api {
@@ -19,7 +22,13 @@ pub fn register(api: Api) -> Api {
             "/wechat/files/{*local_path}",
             "files",
             "A stored file (downloaded image, upload) by its local_path, e.g. media/ab/abcd….jpg",
-        ),
+        )
+        .answers(Answers::Content(&[
+            "image/*",
+            "audio/*",
+            "video/*",
+            "application/octet-stream",
+        ])),
         get(serve_file),
     )
 }

@@ -1,7 +1,10 @@
 //! Request-body plumbing shared by every JSON route: bodies are read as bytes
 //! and parsed here so every failure becomes a clear error in our envelope.
 
+pub mod extract;
 pub mod openapi;
+
+pub use extract::{multipart_field_error, Multipart, Path, Query};
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

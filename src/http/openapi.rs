@@ -20,6 +20,8 @@ use crate::state::AppState;
 /// What the document says of one operation.
 pub struct Operation {
     pub method: HttpMethod,
+    /// The route as axum matches it; `{name}` and `{*name}` (the rest of the
+    /// path, slashes included) are documented as path parameters.
     pub path: String,
     pub tag: String,
     pub summary: String,
@@ -27,8 +29,33 @@ pub struct Operation {
     pub auth: bool,
     /// Query parameters (name, description).
     pub query: Vec<(&'static str, String)>,
-    /// JSON body schema: a component name, or `None` for a free-form object.
-    pub body: Option<Option<String>>,
+    /// The request body, if any.
+    pub body: Option<Body>,
+    /// What a success looks like.
+    pub answers: Answers,
+    /// Error statuses beyond those every operation may answer (400, 404,
+    /// 500; 401 and 403 with a token; 409, 413 and 422 with a body).
+    pub errors: Vec<u16>,
+}
+
+/// A request body.
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// A JSON object: this schema component, or free-form.
+    Json(Option<String>),
+    /// A `multipart/form-data` form: (field, is a file) of each field.
+    Multipart(Vec<(&'static str, bool)>),
+}
+
+/// The shape of an operation's successful answer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Answers {
+    /// `200` with the envelope `{code: 0, msg, data}`.
+    Envelope,
+    /// `200` with a body of one of these media types (a file, a PNG, text).
+    Content(&'static [&'static str]),
+    /// WeChat Pay's notification protocol: `204`, or `{code: "FAIL", message}`.
+    PayNotify,
 }
 
 impl Operation {
@@ -42,6 +69,8 @@ impl Operation {
             auth: true,
             query: Vec::new(),
             body: None,
+            answers: Answers::Envelope,
+            errors: Vec::new(),
         }
     }
 
@@ -51,13 +80,92 @@ impl Operation {
     }
 
     pub fn json_body(mut self) -> Self {
-        self.body = Some(None);
+        self.body = Some(Body::Json(None));
+        self
+    }
+
+    /// A multipart form with these fields: (name, is a file).
+    pub fn multipart_body(mut self, fields: &[(&'static str, bool)]) -> Self {
+        self.body = Some(Body::Multipart(fields.to_vec()));
         self
     }
 
     pub fn query(mut self, name: &'static str, description: &str) -> Self {
         self.query.push((name, description.into()));
         self
+    }
+
+    pub fn answers(mut self, answers: Answers) -> Self {
+        self.answers = answers;
+        self
+    }
+
+    /// Statuses this operation may answer besides the common ones.
+    pub fn may_fail_with(mut self, statuses: &[u16]) -> Self {
+        self.errors.extend_from_slice(statuses);
+        self
+    }
+
+    /// Calls WeChat or WeChat Pay: 502 when they refuse or fail, 503 when
+    /// they cannot be reached in time.
+    pub fn calls_upstream(self) -> Self {
+        self.may_fail_with(&[502, 503])
+    }
+
+    /// Every error status the operation may answer, sorted.
+    fn error_statuses(&self) -> Vec<u16> {
+        let mut statuses = vec![400, 404, 500];
+        if self.auth {
+            statuses.extend([401, 403]);
+        }
+        if self.body.is_some() {
+            statuses.extend([409, 413, 422]);
+        }
+        statuses.extend(&self.errors);
+        statuses.sort_unstable();
+        statuses.dedup();
+        statuses
+    }
+}
+
+/// The path as the document writes it (`{*rest}` → `{rest}`), and its
+/// parameters: (name, takes the rest of the path).
+pub fn document_path(path: &str) -> (String, Vec<(String, bool)>) {
+    let mut params = Vec::new();
+    let segments: Vec<String> = path
+        .split('/')
+        .map(
+            |segment| match segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                Some(name) => {
+                    let (name, rest) = match name.strip_prefix('*') {
+                        Some(name) => (name, true),
+                        None => (name, false),
+                    };
+                    params.push((name.to_string(), rest));
+                    format!("{{{name}}}")
+                }
+                None => segment.to_string(),
+            },
+        )
+        .collect();
+    (segments.join("/"), params)
+}
+
+fn status_description(status: u16) -> &'static str {
+    match status {
+        400 => "malformed request (query string, path, body or form), named in msg",
+        401 => "missing or invalid token",
+        403 => "not allowed for this admin",
+        404 => "not found",
+        405 => "method not allowed",
+        409 => "conflicts with existing data",
+        413 => "body too large",
+        422 => "invalid fields, named in data.fields",
+        429 => "too many attempts; Retry-After says when to try again",
+        500 => "internal error (details in the server log)",
+        502 => "WeChat or WeChat Pay refused or failed; data has errcode and errmsg when known",
+        503 => "a dependency (database, WeChat) is unavailable; try again",
+        _ => "error",
     }
 }
 
@@ -113,9 +221,25 @@ impl Api {
     fn document(&self) -> OpenApi {
         let mut paths = PathsBuilder::new();
         for operation in &self.operations {
+            let (path, path_params) = document_path(&operation.path);
             let mut builder = OperationBuilder::new()
                 .tag(operation.tag.clone())
                 .summary(Some(operation.summary.clone()));
+            for (name, rest) in path_params {
+                let description = if rest {
+                    "the rest of the path; may contain slashes"
+                } else {
+                    "one path segment"
+                };
+                builder = builder.parameter(
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .description(Some(description))
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                );
+            }
             for (name, description) in &operation.query {
                 builder = builder.parameter(
                     ParameterBuilder::new()
@@ -130,56 +254,46 @@ impl Api {
                         .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
                 );
             }
-            if let Some(schema) = &operation.body {
-                let content = match schema {
-                    Some(name) => {
-                        ContentBuilder::new().schema(Some(Ref::from_schema_name(name.clone())))
+            if let Some(body) = &operation.body {
+                let (media_type, content) = match body {
+                    Body::Json(Some(name)) => (
+                        "application/json",
+                        ContentBuilder::new().schema(Some(Ref::from_schema_name(name.clone()))),
+                    ),
+                    Body::Json(None) => (
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::Object))),
+                    ),
+                    Body::Multipart(fields) => {
+                        let mut form = ObjectBuilder::new().schema_type(Type::Object);
+                        for (name, is_file) in fields {
+                            let mut field = ObjectBuilder::new().schema_type(Type::String);
+                            if *is_file {
+                                field = field.content_media_type("application/octet-stream");
+                            }
+                            form = form.property(*name, field);
+                        }
+                        (
+                            "multipart/form-data",
+                            ContentBuilder::new().schema(Some(form)),
+                        )
                     }
-                    None => ContentBuilder::new()
-                        .schema(Some(ObjectBuilder::new().schema_type(Type::Object))),
                 };
                 builder = builder.request_body(Some(
                     RequestBodyBuilder::new()
-                        .content("application/json", content.build())
+                        .content(media_type, content.build())
                         .required(Some(Required::True))
                         .build(),
                 ));
             }
-            let envelope = ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Envelope")))
-                .build();
-            let mut responses = ResponsesBuilder::new().response(
-                "200",
-                ResponseBuilder::new()
-                    .description("`code` 0 and the result in `data`")
-                    .content("application/json", envelope.clone()),
-            );
-            for (status, description) in [
-                ("400", "malformed request"),
-                ("401", "missing or invalid token"),
-                ("403", "not allowed for this admin"),
-                ("404", "not found"),
-                ("409", "conflicts with existing data"),
-                ("413", "body too large"),
-                ("422", "invalid fields, named in data.fields"),
-            ] {
-                if !operation.auth && matches!(status, "401" | "403") {
-                    continue;
-                }
-                responses = responses.response(
-                    status,
-                    ResponseBuilder::new()
-                        .description(description)
-                        .content("application/json", envelope.clone()),
-                );
-            }
-            builder = builder.responses(responses.build());
+            builder = builder.responses(responses(operation));
             if operation.auth {
                 builder =
                     builder.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
             }
             paths = paths.path(
-                operation.path.clone(),
+                path,
                 PathItem::new(operation.method.clone(), builder.build()),
             );
         }
@@ -197,11 +311,53 @@ impl Api {
             .schema(
                 "Envelope",
                 ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some("a success: code 0, the result in data"))
                     .property("code", ObjectBuilder::new().schema_type(Type::Integer))
                     .property("msg", ObjectBuilder::new().schema_type(Type::String))
-                    .property("data", ObjectBuilder::new())
+                    .property(
+                        "data",
+                        ObjectBuilder::new().schema_type(SchemaType::AnyValue),
+                    )
                     .required("code")
-                    .required("msg"),
+                    .required("msg")
+                    .required("data"),
+            )
+            .schema(
+                "Error",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some(
+                        "a refusal: code is the HTTP status, msg says what is wrong; data is null, \
+                         or {fields} on 422, or {errcode, errmsg} from WeChat on 502",
+                    ))
+                    .property("code", ObjectBuilder::new().schema_type(Type::Integer))
+                    .property("msg", ObjectBuilder::new().schema_type(Type::String))
+                    .property(
+                        "data",
+                        ObjectBuilder::new().schema_type(SchemaType::from_iter([
+                            Type::Object,
+                            Type::Null,
+                        ])),
+                    )
+                    .required("code")
+                    .required("msg")
+                    .required("data"),
+            )
+            .schema(
+                "PayFail",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some("a refusal in the form WeChat Pay reads"))
+                    .property(
+                        "code",
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some(["FAIL"])),
+                    )
+                    .property("message", ObjectBuilder::new().schema_type(Type::String))
+                    .required("code")
+                    .required("message"),
             );
         for (name, columns) in &self.schemas {
             let mut object = ObjectBuilder::new().schema_type(Type::Object);
@@ -228,6 +384,52 @@ impl Api {
             .components(Some(components.build()))
             .build()
     }
+}
+
+/// The documented answers of one operation: its success, and each error
+/// status it may answer.
+fn responses(operation: &Operation) -> utoipa::openapi::Responses {
+    let json = |schema: &str| {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(schema)))
+            .build()
+    };
+    let mut responses = ResponsesBuilder::new();
+    let error_schema = match operation.answers {
+        Answers::Envelope => {
+            responses = responses.response(
+                "200",
+                ResponseBuilder::new()
+                    .description("`code` 0 and the result in `data`")
+                    .content("application/json", json("Envelope")),
+            );
+            "Error"
+        }
+        Answers::Content(media_types) => {
+            let mut success = ResponseBuilder::new().description("the content");
+            for media_type in media_types {
+                success = success.content(*media_type, ContentBuilder::new().build());
+            }
+            responses = responses.response("200", success);
+            "Error"
+        }
+        Answers::PayNotify => {
+            responses = responses.response(
+                "204",
+                ResponseBuilder::new().description("handled (or already handled)"),
+            );
+            "PayFail"
+        }
+    };
+    for status in operation.error_statuses() {
+        responses = responses.response(
+            status.to_string(),
+            ResponseBuilder::new()
+                .description(status_description(status))
+                .content("application/json", json(error_schema)),
+        );
+    }
+    responses.build()
 }
 
 fn column_schema(name: &str, column_type: &ColumnType, nullable: bool) -> ObjectBuilder {

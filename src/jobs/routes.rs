@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use sea_orm::EntityTrait;
 use utoipa::openapi::path::HttpMethod;
@@ -12,6 +12,7 @@ use crate::auth::CurrentAdmin;
 use crate::entity::jobs;
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
+use crate::http::Query;
 use crate::state::AppState;
 
 pub fn register(api: Api) -> Api {

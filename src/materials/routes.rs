@@ -2,7 +2,7 @@
 //! media, news drafts, counts, sync and deletion on WeChat (multipart forms
 //! read here; the work is in [`super::service`] and [`super::sync`]).
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::routing::post;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -12,7 +12,7 @@ use crate::auth::CurrentAdmin;
 use crate::auth::{account_for, account_in_body};
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, JsonBody};
+use crate::http::{multipart_field_error, parse_json_body, JsonBody, Multipart};
 use crate::state::AppState;
 
 use super::files::{check_file, store_locally, Upload};
@@ -24,37 +24,47 @@ const MAX_UPLOAD: usize = 11 * 1024 * 1024;
 pub fn register(api: Api) -> Api {
     use HttpMethod::Post;
     let limit = || DefaultBodyLimit::max(MAX_UPLOAD);
-    let form =
-        |path: &str, summary: &str| Operation::new(Post, path, "materials", summary).json_body();
+    let op = |path: &str, summary: &str| Operation::new(Post, path, "materials", summary);
+    // Everything here but upload_file calls WeChat.
+    let wechat = |path: &str, summary: &str| op(path, summary).calls_upstream();
+    let media = [("account_id", false), ("media_type", false), ("file", true)];
     api.route(
-        form("/wechat/wxmaterials/upload_file", "Store a file on this server (multipart: file; media_type?) for preview"),
+        op("/wechat/wxmaterials/upload_file", "Store a file on this server (multipart: file; media_type?) for preview")
+            .multipart_body(&[("media_type", false), ("file", true)]),
         post(upload_file).layer(limit()),
     )
     .route(
-        form(
+        wechat(
             "/wechat/wxmaterials/upload_temp_media",
             "Upload temporary media (3 days) to WeChat (multipart: account_id, media_type, file)",
-        ),
+        )
+        .multipart_body(&media),
         post(upload_temp_media).layer(limit()),
     )
     .route(
-        form(
+        wechat(
             "/wechat/wxmaterials/upload_permanent_media",
             "Upload permanent media to WeChat (multipart: account_id, media_type, file; video: title, introduction)",
-        ),
+        )
+        .multipart_body(&[media[0], media[1], media[2], ("title", false), ("introduction", false)]),
         post(upload_permanent_media).layer(limit()),
     )
     .route(
-        form("/wechat/wxmaterials/upload_news", "Create a news draft: {account_id, articles: [{title, thumb_media_id, content, …}]}"),
+        wechat("/wechat/wxmaterials/upload_news", "Create a news draft: {account_id, articles: [{title, thumb_media_id, content, …}]}")
+            .json_body(),
         post(upload_news),
     )
-    .route(form("/wechat/wxmaterials/material_count", "Counts of permanent materials on WeChat: {account_id}"), post(material_count))
     .route(
-        form("/wechat/wxmaterials/sync_materials", "Sync every permanent material from WeChat: {account_id}"),
+        wechat("/wechat/wxmaterials/material_count", "Counts of permanent materials on WeChat: {account_id}").json_body(),
+        post(material_count),
+    )
+    .route(
+        wechat("/wechat/wxmaterials/sync_materials", "Sync every permanent material from WeChat: {account_id}").json_body(),
         post(sync_materials),
     )
     .route(
-        form("/wechat/wxmaterials/delete_remote_media", "Delete a permanent material on WeChat: {account_id, media_id}"),
+        wechat("/wechat/wxmaterials/delete_remote_media", "Delete a permanent material on WeChat: {account_id, media_id}")
+            .json_body(),
         post(delete_remote_media),
     )
 }
@@ -65,7 +75,7 @@ struct Form {
     file: Option<(String, Vec<u8>)>,
 }
 
-async fn read_form(mut multipart: Multipart) -> Result<Form, AppError> {
+async fn read_form(Multipart(mut multipart): Multipart) -> Result<Form, AppError> {
     let mut form = Form {
         fields: Default::default(),
         file: None,
@@ -73,7 +83,7 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, AppError> {
     while let Some(field) = multipart
         .next_field()
         .await
-        .map_err(|e| crate::http::body_error(e.status(), e.body_text()))?
+        .map_err(|e| multipart_field_error(None, e))?
     {
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" || name == "media" {
@@ -81,13 +91,13 @@ async fn read_form(mut multipart: Multipart) -> Result<Form, AppError> {
             let bytes = field
                 .bytes()
                 .await
-                .map_err(|e| crate::http::body_error(e.status(), e.body_text()))?;
+                .map_err(|e| multipart_field_error(Some(&name), e))?;
             form.file = Some((file_name, bytes.to_vec()));
         } else {
             let text = field
                 .text()
                 .await
-                .map_err(|e| AppError::BadRequest(format!("field {name}: {e}")))?;
+                .map_err(|e| multipart_field_error(Some(&name), e))?;
             form.fields.insert(name, text);
         }
     }

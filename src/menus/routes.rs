@@ -15,7 +15,9 @@ use crate::state::AppState;
 
 pub fn register(api: Api) -> Api {
     let op = |path: &str, summary: &str| {
-        Operation::new(HttpMethod::Post, path, "menus", summary).json_body()
+        Operation::new(HttpMethod::Post, path, "menus", summary)
+            .json_body()
+            .calls_upstream()
     };
     api.route(
         op(

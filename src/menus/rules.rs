@@ -1,10 +1,12 @@
 //! WeChat's rules for a custom menu (three top buttons, five sub-buttons,
 //! byte limits, the fields each button type needs), and the menu as WeChat's
-//! JSON. Used to refuse a bad menu before it is stored and before it is published.
+//! JSON (to publish it, and read back from WeChat). Used to refuse a bad menu
+//! before it is stored and before it is published.
 
 use serde_json::{json, Value};
 
 use crate::entity::menus;
+use crate::ids::{IdError, IdGenerator};
 
 /// Checks a stored menu tree against WeChat's rules; returns it as WeChat's
 /// `{"button": […]}`, or every problem found.
@@ -159,4 +161,68 @@ fn button_json(button: &menus::Model, problems: &mut Vec<String>) -> Value {
         json[need.key] = json!(value);
     }
     json
+}
+
+/// WeChat's menu (`GET /cgi-bin/menu/get`: `{"menu": {"button": […]}}`) as
+/// rows of `account_id`, each parent before its sub-buttons. Whatever WeChat
+/// sends is taken as it is (missing fields are empty); [`menu_json`] judges it.
+pub fn rows_from_wechat(
+    remote: &Value,
+    account_id: i64,
+    ids: &IdGenerator,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<menus::Model>, IdError> {
+    let mut rows = Vec::new();
+    let buttons = remote["menu"]["button"].as_array().into_iter().flatten();
+    for (order, button) in buttons.enumerate() {
+        let parent = imported_row(ids.next_id()?, account_id, 0, order, button, now);
+        let parent_id = parent.id;
+        rows.push(parent);
+        let subs = button["sub_button"].as_array().into_iter().flatten();
+        for (sub_order, sub) in subs.enumerate() {
+            rows.push(imported_row(
+                ids.next_id()?,
+                account_id,
+                parent_id,
+                sub_order,
+                sub,
+                now,
+            ));
+        }
+    }
+    Ok(rows)
+}
+
+fn imported_row(
+    id: i64,
+    account_id: i64,
+    parent_id: i64,
+    order: usize,
+    button: &Value,
+    now: chrono::DateTime<chrono::Utc>,
+) -> menus::Model {
+    let text = |key: &str| button[key].as_str().unwrap_or_default().to_string();
+    let has_children = button["sub_button"]
+        .as_array()
+        .is_some_and(|s| !s.is_empty());
+    menus::Model {
+        id,
+        account_id,
+        parent_id,
+        menu_name: text("name"),
+        menu_type: if has_children {
+            String::new()
+        } else {
+            text("type")
+        },
+        menu_key: text("key"),
+        url: text("url"),
+        media_id: text("media_id"),
+        article_id: text("article_id"),
+        appid: text("appid"),
+        pagepath: text("pagepath"),
+        sort_order: i32::try_from(order).unwrap_or(i32::MAX),
+        created_at: now,
+        updated_at: now,
+    }
 }

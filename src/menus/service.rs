@@ -58,72 +58,23 @@ pub async fn pull_from_wechat(
         Err(error) if error.errcode() == Some(46003) => json!({ "menu": { "button": [] } }),
         Err(error) => return Err(error.into()),
     };
-    let buttons = remote["menu"]["button"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
-    let now = crate::db::now();
+    let rows = super::rules::rows_from_wechat(&remote, account.id, ids, crate::db::now())?;
     let txn = db.begin().await?;
     menus::Entity::delete_many()
         .filter(menus::Column::AccountId.eq(account.id))
         .exec(&txn)
         .await?;
-    let mut stored = 0;
-    for (order, button) in buttons.iter().enumerate() {
-        let parent = menu_row(ids, account.id, 0, order, button, now)?;
-        let parent_id = parent.id;
-        parent.into_active_model().reset_all().insert(&txn).await?;
-        stored += 1;
-        for (sub_order, sub) in button["sub_button"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            menu_row(ids, account.id, parent_id, sub_order, sub, now)?
-                .into_active_model()
-                .reset_all()
-                .insert(&txn)
-                .await?;
-            stored += 1;
-        }
+    // Parents come before their sub-buttons.
+    for row in &rows {
+        row.clone()
+            .into_active_model()
+            .reset_all()
+            .insert(&txn)
+            .await?;
     }
+    let stored = rows.len();
     txn.commit().await?;
     Ok(stored)
-}
-
-fn menu_row(
-    ids: &IdGenerator,
-    account_id: i64,
-    parent_id: i64,
-    order: usize,
-    button: &Value,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<menus::Model, AppError> {
-    let text = |key: &str| button[key].as_str().unwrap_or_default().to_string();
-    let has_children = button["sub_button"]
-        .as_array()
-        .is_some_and(|s| !s.is_empty());
-    Ok(menus::Model {
-        id: ids.next_id()?,
-        account_id,
-        parent_id,
-        menu_name: text("name"),
-        menu_type: if has_children {
-            String::new()
-        } else {
-            text("type")
-        },
-        menu_key: text("key"),
-        url: text("url"),
-        media_id: text("media_id"),
-        article_id: text("article_id"),
-        appid: text("appid"),
-        pagepath: text("pagepath"),
-        sort_order: order as i32,
-        created_at: now,
-        updated_at: now,
-    })
 }
 
 /// Deletes the menu on WeChat (the stored one stays).

@@ -1,7 +1,7 @@
 //! Admin endpoints for conversations: send a customer-service reply, read
 //! one fan's messages both ways.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
@@ -13,7 +13,7 @@ use crate::auth::{account_for, account_in_query, CurrentAdmin};
 use crate::entity::{messages, users};
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, JsonBody};
+use crate::http::{parse_json_body, JsonBody, Query};
 use crate::state::AppState;
 use crate::wechat::{Reply, ReplyFields};
 
@@ -25,7 +25,8 @@ pub fn register(api: Api) -> Api {
             "messages",
             "Send a customer-service message: {account_id, openid, msg_type, content | media_id | …}",
         )
-        .json_body(),
+        .json_body()
+        .calls_upstream(),
         post(reply),
     )
     .route(

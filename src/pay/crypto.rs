@@ -410,6 +410,64 @@ pub fn decrypt_resource(
         .map_err(|_| DecryptError::Authentication)
 }
 
+/// A notification's body once opened: its id, event type and the decrypted
+/// resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    pub id: String,
+    pub event_type: String,
+    pub resource: serde_json::Value,
+}
+
+/// Why a notification's body cannot be opened.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NotificationError {
+    #[error("the body is not a JSON object")]
+    NotAnObject,
+    #[error("id and event_type are required")]
+    MissingFields,
+    #[error("resource: {0}")]
+    Resource(#[from] DecryptError),
+    #[error("the decrypted resource is not a JSON object")]
+    ResourceNotAnObject,
+}
+
+/// Opens a (verified) notification body: `{id, event_type, resource:
+/// {algorithm, nonce, associated_data, ciphertext}}`, decrypted with the
+/// APIv3 key.
+pub fn open_notification(
+    api_v3_key: &[u8],
+    body: &[u8],
+) -> Result<Notification, NotificationError> {
+    use serde_json::Value;
+    let envelope: Value = match serde_json::from_slice(body) {
+        Ok(value @ Value::Object(_)) => value,
+        _ => return Err(NotificationError::NotAnObject),
+    };
+    let text = |value: &Value| value.as_str().unwrap_or_default().to_string();
+    let (id, event_type) = (text(&envelope["id"]), text(&envelope["event_type"]));
+    if id.is_empty() || id.len() > 64 || event_type.is_empty() || event_type.len() > 64 {
+        return Err(NotificationError::MissingFields);
+    }
+    let resource = &envelope["resource"];
+    let field = |key: &str| resource[key].as_str().unwrap_or_default();
+    let plaintext = decrypt_resource(
+        api_v3_key,
+        field("algorithm"),
+        field("nonce"),
+        field("associated_data"),
+        field("ciphertext"),
+    )?;
+    match serde_json::from_slice(&plaintext) {
+        Ok(resource @ Value::Object(_)) => Ok(Notification {
+            id,
+            event_type,
+            resource,
+        }),
+        _ => Err(NotificationError::ResourceNotAnObject),
+    }
+}
+
 /// Encrypts a resource the way WeChat Pay does (for fakes and tests).
 pub fn encrypt_resource(
     api_v3_key: &[u8],
@@ -542,5 +600,40 @@ mod tests {
             decrypt_resource(&key, "AES_CBC", "0123456789ab", "", &sealed),
             Err(DecryptError::Algorithm(_))
         ));
+    }
+
+    #[test]
+    fn a_notification_opens_only_when_whole() {
+        let key = [7u8; 32];
+        let body = |plaintext: &[u8], id: &str| {
+            let ciphertext = encrypt_resource(&key, "0123456789ab", "transaction", plaintext);
+            serde_json::json!({
+                "id": id, "event_type": "TRANSACTION.SUCCESS",
+                "resource": {"algorithm": "AEAD_AES_256_GCM", "nonce": "0123456789ab",
+                             "associated_data": "transaction", "ciphertext": ciphertext.unwrap()},
+            })
+            .to_string()
+        };
+        let opened = open_notification(
+            &key,
+            body(br#"{"trade_state":"SUCCESS"}"#, "EV-1").as_bytes(),
+        );
+        assert_eq!(opened.unwrap().resource["trade_state"], "SUCCESS");
+        assert_eq!(
+            open_notification(&key, b"[1]"),
+            Err(NotificationError::NotAnObject)
+        );
+        assert_eq!(
+            open_notification(&key, body(b"{}", "").as_bytes()),
+            Err(NotificationError::MissingFields)
+        );
+        assert_eq!(
+            open_notification(&key, body(b"[]", "EV-1").as_bytes()),
+            Err(NotificationError::ResourceNotAnObject)
+        );
+        assert_eq!(
+            open_notification(&[8u8; 32], body(b"{}", "EV-1").as_bytes()),
+            Err(NotificationError::Resource(DecryptError::Authentication))
+        );
     }
 }

@@ -4,7 +4,8 @@
 //! replay is seen and changes nothing.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,6 +20,7 @@ use super::crypto::{self, SignedHeaders, VerifyError};
 use super::ledger::{self, Applied, RefundReport, TradeReport};
 use crate::entity::{pay_notifications, pay_orders, pay_refunds};
 use crate::error::AppError;
+use crate::http::Path;
 use crate::state::AppState;
 
 /// A refusal in the form WeChat Pay reads.
@@ -30,12 +32,20 @@ fn fail(status: StatusCode, message: impl Into<String>) -> Response {
 
 pub async fn notify(
     State(state): State<AppState>,
-    Path(account_id): Path<String>,
+    account_id: Result<Path<String>, AppError>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let Ok(account_id) = account_id.parse::<i64>() else {
+    // Even a request that cannot be read is refused in WeChat Pay's form.
+    let Some(account_id) = account_id.ok().and_then(|Path(id)| id.parse::<i64>().ok()) else {
         return fail(StatusCode::NOT_FOUND, "no such account");
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let error = crate::http::body_error(rejection.status(), rejection.body_text());
+            return fail(error.status(), error.to_string());
+        }
     };
     let account = match super::service::load_account(&state.db, account_id).await {
         Ok(account) => account,
@@ -69,38 +79,13 @@ pub async fn notify(
         }
         Err(e) => return fail(StatusCode::UNAUTHORIZED, e.to_string()),
     }
-    let envelope: Value = match serde_json::from_slice(&body) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => return fail(StatusCode::BAD_REQUEST, "the body is not a JSON object"),
-    };
-    let event_id = envelope["id"].as_str().unwrap_or_default().to_string();
-    let event_type = envelope["event_type"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    if event_id.is_empty() || event_id.len() > 64 || event_type.is_empty() || event_type.len() > 64
-    {
-        return fail(StatusCode::BAD_REQUEST, "id and event_type are required");
-    }
-    let resource = &envelope["resource"];
-    let plaintext = match crypto::decrypt_resource(
-        pay.api_v3_key(),
-        resource["algorithm"].as_str().unwrap_or_default(),
-        resource["nonce"].as_str().unwrap_or_default(),
-        resource["associated_data"].as_str().unwrap_or_default(),
-        resource["ciphertext"].as_str().unwrap_or_default(),
-    ) {
-        Ok(plaintext) => plaintext,
-        Err(e) => return fail(StatusCode::BAD_REQUEST, format!("resource: {e}")),
-    };
-    let resource: Value = match serde_json::from_slice(&plaintext) {
-        Ok(value @ Value::Object(_)) => value,
-        _ => {
-            return fail(
-                StatusCode::BAD_REQUEST,
-                "the decrypted resource is not a JSON object",
-            )
-        }
+    let crypto::Notification {
+        id: event_id,
+        event_type,
+        resource,
+    } = match crypto::open_notification(pay.api_v3_key(), &body) {
+        Ok(notification) => notification,
+        Err(e) => return fail(StatusCode::BAD_REQUEST, e.to_string()),
     };
     match handle(&state, &pay, &event_id, &event_type, &resource).await {
         Ok(result) => {

@@ -3,7 +3,7 @@
 //! token, and operators reach only their accounts' orders.
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -18,8 +18,8 @@ use super::states::TradeState;
 use crate::auth::CurrentAdmin;
 use crate::entity::pay_orders;
 use crate::error::{ok, ApiResult, AppError};
-use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, JsonBody, PublicBase};
+use crate::http::openapi::{Answers, Api, Operation};
+use crate::http::{parse_json_body, JsonBody, PublicBase, Query};
 use crate::state::AppState;
 use axum::routing::{get, post};
 use sea_orm::DatabaseConnection;
@@ -36,12 +36,14 @@ pub fn register(api: Api) -> Api {
             "Create a JSAPI or Native order: {account_id, trade_type JSAPI|NATIVE, total_fee (fen), description, \
              openid (JSAPI), out_trade_no?, attach?, expire_minutes?} → order plus pay_params (JSAPI) or code_url (NATIVE)",
         )
-        .json_body(),
+        .json_body()
+        .calls_upstream(),
         post(create_order),
     )
     .route(
         Operation::new(Get, "/wechat/wxpay/qrcode", TAG, "The Native order's code_url as a PNG QR code")
-            .query("order_id", "the order's id"),
+            .query("order_id", "the order's id")
+            .answers(Answers::Content(&["image/png"])),
         get(qrcode),
     )
     .route(
@@ -51,7 +53,8 @@ pub fn register(api: Api) -> Api {
             TAG,
             "Ask WeChat Pay about an order and record its state: {order_id} or {account_id, out_trade_no}",
         )
-        .json_body(),
+        .json_body()
+        .calls_upstream(),
         post(query_order),
     )
     .route(
@@ -61,7 +64,8 @@ pub fn register(api: Api) -> Api {
             TAG,
             "Close an unpaid order: {order_id} or {account_id, out_trade_no}",
         )
-        .json_body(),
+        .json_body()
+        .calls_upstream(),
         post(close_order),
     )
     .route(
@@ -72,7 +76,8 @@ pub fn register(api: Api) -> Api {
             "Refund part or all of a paid order: {order_id | account_id + out_trade_no, refund_fee (fen), reason?, \
              out_refund_no?}; the refunds of an order never add up to more than was paid",
         )
-        .json_body(),
+        .json_body()
+        .calls_upstream(),
         post(refund),
     )
     .route(
@@ -82,7 +87,8 @@ pub fn register(api: Api) -> Api {
             TAG,
             "Ask WeChat Pay about a refund and record its status: {id} or {account_id, out_refund_no}",
         )
-        .json_body(),
+        .json_body()
+        .calls_upstream(),
         post(query_refund),
     )
     .route(
@@ -92,7 +98,8 @@ pub fn register(api: Api) -> Api {
             TAG,
             "Download the account's platform certificates now (GET /v3/certificates): {account_id}",
         )
-        .json_body(),
+        .json_body()
+        .calls_upstream(),
         post(refresh_certificates),
     )
     .route(
@@ -102,7 +109,9 @@ pub fn register(api: Api) -> Api {
             TAG,
             "WeChat Pay's notifications (signed and encrypted); 204 when handled, {code: FAIL, message} otherwise",
         )
-        .public(),
+        .public()
+        .answers(Answers::PayNotify)
+        .may_fail_with(&[401, 413]),
         post(super::notify::notify),
     )
 }

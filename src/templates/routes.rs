@@ -21,14 +21,16 @@ pub fn register(api: Api) -> Api {
         Operation::new(HttpMethod::Post, path, "templates", summary).json_body()
     };
     api.route(
-        op("/wechat/wxtemplates/sync", "Sync the account's templates from WeChat: {account_id}"),
+        op("/wechat/wxtemplates/sync", "Sync the account's templates from WeChat: {account_id}")
+            .calls_upstream(),
         post(sync_templates),
     )
     .route(
         op(
             "/wechat/wxtemplates/send",
             "Send a template message: {account_id, template_id, openid, data, url?, miniprogram?}",
-        ),
+        )
+        .calls_upstream(),
         post(send_template),
     )
     .route(

@@ -12,13 +12,13 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
 use crate::error::AppError;
+use crate::http::Path;
 use crate::state::AppState;
 
 #[derive(rust_embed::Embed)]

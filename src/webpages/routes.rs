@@ -1,7 +1,7 @@
 //! Admin endpoints for the account's own web pages opened in WeChat: the
 //! OAuth URL, code → openid, and the JS-SDK `wx.config` parameters.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -10,7 +10,7 @@ use utoipa::openapi::path::HttpMethod;
 use crate::auth::{account_for, account_in_query, CurrentAdmin};
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, JsonBody};
+use crate::http::{parse_json_body, JsonBody, Query};
 use crate::state::AppState;
 use crate::wxapi::web::{authorize_url as oauth_url, jssdk_signature};
 
@@ -39,7 +39,8 @@ pub fn register(api: Api) -> Api {
             "web pages",
             "Exchange an OAuth code for the fan's openid: {account_id, code}",
         )
-        .json_body(),
+        .json_body()
+        .calls_upstream(),
         post(exchange),
     )
     .route(
@@ -49,7 +50,8 @@ pub fn register(api: Api) -> Api {
             "web pages",
             "wx.config parameters for a page URL: {account_id, url}",
         )
-        .json_body(),
+        .json_body()
+        .calls_upstream(),
         post(jssdk_config),
     )
 }

@@ -31,6 +31,8 @@ pub enum CryptoError {
     NotUtf8,
     #[error("the message is for AppID {found:?}, not this account's")]
     WrongAppId { found: String },
+    #[error("msg_signature does not match")]
+    BadSignature,
 }
 
 /// Consoles generate keys whose last character has non-zero trailing bits;
@@ -78,6 +80,24 @@ impl MessageCrypto {
         let mut iv = [0u8; 16];
         iv.copy_from_slice(&self.key[..16]);
         iv
+    }
+
+    /// Opens an encrypted callback: checks `msg_signature` (over the token,
+    /// timestamp, nonce and the `Encrypt` value, in constant time), then
+    /// decrypts. The signature is what makes a changed ciphertext fail: CBC
+    /// alone would let a flipped bit through into the message.
+    pub fn open(
+        &self,
+        token: &str,
+        timestamp: &str,
+        nonce: &str,
+        msg_signature: &str,
+        encrypted: &str,
+    ) -> Result<String, CryptoError> {
+        if !super::signature::verify(msg_signature, &[token, timestamp, nonce, encrypted]) {
+            return Err(CryptoError::BadSignature);
+        }
+        self.decrypt(encrypted)
     }
 
     /// Decrypts an `Encrypt` value and checks padding, length and AppID.
@@ -156,6 +176,7 @@ impl MessageCrypto {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     const KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
     const APP_ID: &str = "wx5823bf96d3bd56c7";
@@ -239,5 +260,75 @@ mod tests {
         let a = MessageCrypto::new("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", APP_ID).unwrap();
         let b = MessageCrypto::new("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFH", APP_ID).unwrap();
         assert_eq!(a.key, b.key);
+    }
+
+    /// Any key: 43 characters of the base64 alphabet.
+    fn any_key() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9+/]{43}"
+    }
+
+    /// A message whose plaintext (prefix, length, message, AppID) ends
+    /// within two bytes of a 32-byte block edge, for an AppID of `app_len`
+    /// bytes: the pad is then 1–2, 30–32 bytes.
+    fn message_at_block_edge(app_len: usize) -> impl Strategy<Value = String> {
+        (0usize..8, -2isize..=2).prop_flat_map(move |(blocks, delta)| {
+            let total = (blocks * PAD_BLOCK) as isize + delta;
+            let len = (total - (RANDOM_PREFIX + 4 + app_len) as isize).max(0) as usize;
+            proptest::string::string_regex(&format!("[ -~]{{{len}}}")).unwrap()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn decrypt_undoes_encrypt_for_any_message_and_app_id(
+            key in any_key(),
+            app_id in "\\PC{0,40}",
+            message in "\\PC{0,300}",
+        ) {
+            let crypto = MessageCrypto::new(&key, &app_id).unwrap();
+            prop_assert_eq!(crypto.decrypt(&crypto.encrypt(&message)), Ok(message));
+        }
+
+        #[test]
+        fn decrypt_undoes_encrypt_at_every_length_around_the_block_edges(
+            (app_id, message) in "[a-z0-9]{0,40}".prop_flat_map(|app_id| {
+                let len = app_id.len();
+                (Just(app_id), message_at_block_edge(len))
+            }),
+        ) {
+            let crypto = MessageCrypto::new(KEY, &app_id).unwrap();
+            let sealed = crypto.encrypt(&message);
+            prop_assert_eq!(STANDARD.decode(&sealed).unwrap().len() % PAD_BLOCK, 0);
+            prop_assert_eq!(crypto.decrypt(&sealed), Ok(message));
+        }
+
+        #[test]
+        fn any_single_bit_change_to_ciphertext_or_signature_is_refused(
+            message in "\\PC{0,100}",
+            flip_ciphertext in any::<bool>(),
+            bit in any::<prop::sample::Index>(),
+        ) {
+            let crypto = MessageCrypto::new(KEY, APP_ID).unwrap();
+            let (token, timestamp, nonce) = ("token", "1700000000", "nonce");
+            let mut sealed = STANDARD.decode(crypto.encrypt(&message)).unwrap();
+            let mut signature_hex =
+                super::super::signature::sign(&[token, timestamp, nonce, &STANDARD.encode(&sealed)]);
+            let opened = crypto.open(token, timestamp, nonce, &signature_hex, &STANDARD.encode(&sealed));
+            prop_assert_eq!(opened, Ok(message));
+            if flip_ciphertext {
+                let at = bit.index(sealed.len() * 8);
+                sealed[at / 8] ^= 1 << (at % 8);
+            } else {
+                // The signature as bytes (the hex digits' values), one bit changed.
+                let mut raw: Vec<u8> = (0..signature_hex.len() / 2)
+                    .map(|i| u8::from_str_radix(&signature_hex[2 * i..2 * i + 2], 16).unwrap())
+                    .collect();
+                let at = bit.index(raw.len() * 8);
+                raw[at / 8] ^= 1 << (at % 8);
+                signature_hex = super::super::signature::hex(&raw);
+            }
+            let opened = crypto.open(token, timestamp, nonce, &signature_hex, &STANDARD.encode(&sealed));
+            prop_assert_eq!(opened, Err(CryptoError::BadSignature));
+        }
     }
 }

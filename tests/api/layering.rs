@@ -146,3 +146,32 @@ fn no_source_file_is_over_700_lines_and_at_most_three_over_500() {
         "more than three files over 500 lines: {over_500:?}"
     );
 }
+
+#[test]
+fn routes_take_query_path_and_multipart_from_http_so_rejections_are_envelopes() {
+    let direct =
+        Regex::new(r"axum::extract::(\{[^}]*\b(Query|Path|Multipart)\b|(Query|Path|Multipart)\b)")
+            .unwrap();
+    let mut offenders = Vec::new();
+    for (path, text) in sources() {
+        // The wrappers themselves, and the fakes of WeChat (not our API).
+        if path == Path::new("http/extract.rs") || path.starts_with("dev") {
+            continue;
+        }
+        for (number, line) in code(&text).lines().enumerate() {
+            if direct.is_match(line) {
+                offenders.push(format!(
+                    "src/{}:{}: {}",
+                    path.display(),
+                    number + 1,
+                    line.trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "use crate::http::{{Query, Path, Multipart}} instead:\n{}",
+        offenders.join("\n")
+    );
+}

@@ -15,6 +15,7 @@ mod layering;
 mod media;
 mod pay;
 mod plugins;
+mod rejections;
 mod resources;
 mod secrets;
 mod server;

@@ -94,6 +94,69 @@ async fn openapi_document_covers_every_endpoint() {
     }
 }
 
+#[tokio::test]
+async fn openapi_document_uses_valid_path_templates_and_describes_errors() {
+    let app = TestApp::spawn().await;
+    let (_, document) = app
+        .send(Method::GET, "/api-docs/openapi.json", None, None)
+        .await;
+    let paths = document["paths"].as_object().unwrap();
+    // OpenAPI has no wildcard: the files route is a plain template whose
+    // parameter says it may hold slashes.
+    assert!(paths.keys().all(|p| !p.contains('*')), "{:?}", paths.keys());
+    let files = &document["paths"]["/wechat/files/{local_path}"]["get"];
+    let parameter = &files["parameters"][0];
+    assert_eq!(parameter["name"], "local_path");
+    assert_eq!(parameter["in"], "path");
+    assert_eq!(parameter["required"], true);
+    assert!(parameter["description"]
+        .as_str()
+        .unwrap()
+        .contains("slashes"));
+    // Every template parameter is declared, and every error is the envelope
+    // with `data` that may be null.
+    let template = regex::Regex::new(r"\{([^}]+)\}").unwrap();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            for name in template.captures_iter(path).map(|c| c[1].to_string()) {
+                let declared = operation["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|p| p["in"] == "path" && p["name"] == name.as_str());
+                assert!(
+                    declared,
+                    "{method} {path}: path parameter {name} is not declared"
+                );
+            }
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                if status.starts_with('2') {
+                    continue;
+                }
+                let schema = &response["content"]["application/json"]["schema"]["$ref"];
+                assert!(
+                    schema == "#/components/schemas/Error"
+                        || schema == "#/components/schemas/PayFail",
+                    "{method} {path} {status}: {schema}"
+                );
+            }
+        }
+    }
+    let data_types = &document["components"]["schemas"]["Error"]["properties"]["data"]["type"];
+    assert!(
+        data_types.as_array().unwrap().contains(&"null".into()),
+        "{data_types}"
+    );
+    // What the server really answers: a refusal for a missing file is the
+    // documented 404 envelope, the QR code is a PNG.
+    let (status, body) = app.get("/wechat/files/media/ab/missing.jpg").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(files["responses"]["404"].is_object());
+    assert!(body["data"].is_null());
+    let qrcode = &document["paths"]["/wechat/wxpay/qrcode"]["get"]["responses"]["200"];
+    assert!(qrcode["content"]["image/png"].is_object(), "{qrcode}");
+}
+
 #[test]
 fn a_bad_setting_is_a_clear_start_up_error() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
