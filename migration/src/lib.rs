@@ -8,6 +8,7 @@ mod m20261130_000002_plugins;
 mod m20261130_000003_pay;
 mod m20261130_000004_wechat_api;
 mod m20261130_000005_answered_by;
+mod m20261206_000006_handled;
 mod table_builder;
 
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_pay::Migration),
             Box::new(m20261130_000004_wechat_api::Migration),
             Box::new(m20261130_000005_answered_by::Migration),
+            Box::new(m20261206_000006_handled::Migration),
         ]
     }
 }

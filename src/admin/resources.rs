@@ -401,7 +401,7 @@ impl Resource for Messages {
     type Model = messages::Model;
     type ActiveModel = messages::ActiveModel;
     const NOUN: &'static str = "message";
-    const READ_ONLY: &'static [&'static str] = &["dedupe_key"];
+    const READ_ONLY: &'static [&'static str] = &["dedupe_key", "handled"];
     const FILTERS: &'static [&'static str] = &[
         "openid",
         "msg_type",
@@ -413,7 +413,7 @@ impl Resource for Messages {
     const SEARCH: &'static [&'static str] = &["content", "event_key", "label", "link_title"];
 
     fn defaults() -> Value {
-        json!({ "msg_type": "text", "direction": 0, "is_auto_reply": 0 })
+        json!({ "msg_type": "text", "direction": 0, "is_auto_reply": 0, "handled": 1 })
     }
 
     fn validate(m: &messages::Model, errors: &mut FieldErrors) {

@@ -241,7 +241,7 @@ async fn store_and_dispatch(
     deadlines: Deadlines,
     stored: oneshot::Sender<Result<(), StoreError>>,
 ) -> Option<String> {
-    let message_id = inbound.message.id;
+    let new_id = inbound.message.id;
     let outcome = state.store.record_inbound(inbound).await;
     let late = Instant::now() >= deadlines.store;
     let deadline = if late {
@@ -249,21 +249,27 @@ async fn store_and_dispatch(
     } else {
         deadlines.reply
     };
-    match outcome {
+    let message_id = match outcome {
         Ok(Stored::New) => {
             let _ = stored.send(Ok(()));
+            new_id
         }
         Ok(Stored::Duplicate(first_id)) => {
             let _ = stored.send(Ok(()));
-            let reply = stored_reply(&state, first_id, deadline).await;
-            claim.finish(reply.clone());
-            return reply;
+            match earlier_answer(&state, first_id, deadline).await {
+                EarlierAnswer::Answered(reply) => {
+                    claim.finish(reply.clone());
+                    return reply;
+                }
+                // Its first attempt died before the chain ran: this one runs it.
+                EarlierAnswer::TakenOver => first_id,
+            }
         }
         Err(error) => {
             let _ = stored.send(Err(error));
             return None;
         }
-    }
+    };
     if late {
         tracing::warn!(app_id = %account.model.app_id, message_id, "message stored after its request gave up; dispatched for the retry");
     }
@@ -301,29 +307,72 @@ async fn store_and_dispatch(
             }
             Some(xml)
         }
-        None => None,
+        None => {
+            if let Err(error) = state.store.mark_handled(message_id).await {
+                tracing::error!(app_id = %account.model.app_id, %error, "message handled but not marked");
+            }
+            None
+        }
     };
     claim.finish(reply_xml.clone());
     reply_xml
 }
 
-/// The reply stored for an earlier attempt of a message, waiting (until the
-/// deadline) while another process may still be writing it.
-async fn stored_reply(state: &AppState, answered_id: i64, deadline: Instant) -> Option<String> {
+enum EarlierAnswer {
+    /// The earlier attempt's reply (`None`: it answered nothing).
+    Answered(Option<String>),
+    /// The earlier attempt stored the message and then died before its
+    /// chain ran; this attempt has taken the message over.
+    TakenOver,
+}
+
+/// What an earlier attempt of a message answered, waiting (until the
+/// deadline) while another process may still be handling it. A message
+/// stored longer ago than a whole callback deadline, with no reply and not
+/// handled, was abandoned (its process died): the first retry to mark it
+/// takes it over, so it is dispatched exactly once more.
+async fn earlier_answer(state: &AppState, first_id: i64, deadline: Instant) -> EarlierAnswer {
+    let abandoned_after =
+        chrono::Duration::milliseconds(state.config.callback_deadline_ms as i64 + 500);
     loop {
-        let found = messages::Entity::find()
-            .filter(messages::Column::ReplyTo.eq(answered_id))
+        let reply = messages::Entity::find()
+            .filter(messages::Column::ReplyTo.eq(first_id))
             .filter(messages::Column::Direction.eq(Direction::Sent))
             .one(&state.db)
             .await;
-        match found {
-            Ok(Some(reply)) => return Some(reply.raw_xml),
-            Ok(None) if Instant::now() + Duration::from_millis(400) < deadline => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
+        let received = messages::Entity::find_by_id(first_id).one(&state.db).await;
+        match (reply, received) {
+            (Ok(Some(reply)), _) => return EarlierAnswer::Answered(Some(reply.raw_xml)),
+            (Ok(None), Ok(Some(first))) if first.handled == 0 => {
+                if chrono::Utc::now() >= first.created_at + abandoned_after
+                    && take_over(state, first_id).await
+                {
+                    tracing::warn!(
+                        message_id = first_id,
+                        "an abandoned message is dispatched by its retry"
+                    );
+                    return EarlierAnswer::TakenOver;
+                }
             }
-            _ => return None,
+            _ => return EarlierAnswer::Answered(None),
         }
+        if Instant::now() + Duration::from_millis(400) >= deadline {
+            return EarlierAnswer::Answered(None);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Marks an abandoned message handled; true for the one caller that did.
+async fn take_over(state: &AppState, message_id: i64) -> bool {
+    use sea_orm::sea_query::Expr;
+    messages::Entity::update_many()
+        .col_expr(messages::Column::Handled, Expr::value(1i16))
+        .filter(messages::Column::Id.eq(message_id))
+        .filter(messages::Column::Handled.eq(0i16))
+        .exec(&state.db)
+        .await
+        .is_ok_and(|done| done.rows_affected == 1)
 }
 
 /// The HTTP answer: `success` for no reply; the reply encrypted for AES

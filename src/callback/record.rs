@@ -39,6 +39,8 @@ pub fn inbound_record(
         recognition: fields.text("Recognition"),
         raw_xml: xml.to_string(),
         dedupe_key: Some(message.dedupe_key()),
+        // Set once the chain has run (see `MessageStore::mark_handled`).
+        handled: 0,
         create_time: chrono::DateTime::from_timestamp(message.create_time, 0),
         created_at: now,
         updated_at: now,

@@ -60,6 +60,8 @@ enum Request {
         Box<messages::Model>,
         oneshot::Sender<Result<(), StoreError>>,
     ),
+    /// The chain ran for this received message and gave no reply.
+    Handled(i64, oneshot::Sender<Result<(), StoreError>>),
 }
 
 #[derive(Clone)]
@@ -89,6 +91,17 @@ impl MessageStore {
         let (tx, rx) = oneshot::channel();
         self.sender
             .send(Request::Inbound(Box::new(inbound), tx))
+            .await
+            .map_err(|_| StoreError::WriterStopped)?;
+        rx.await.map_err(|_| StoreError::WriterStopped)?
+    }
+
+    /// Marks a received message handled when its chain gave no reply (a
+    /// stored reply says so by itself).
+    pub async fn mark_handled(&self, message_id: i64) -> Result<(), StoreError> {
+        let (tx, rx) = oneshot::channel();
+        self.sender
+            .send(Request::Handled(message_id, tx))
             .await
             .map_err(|_| StoreError::WriterStopped)?;
         rx.await.map_err(|_| StoreError::WriterStopped)?
@@ -141,7 +154,7 @@ async fn writer(
                 Request::Inbound(_, reply) => {
                     let _ = reply.send(result.map(|outcome| outcome.unwrap_or(Stored::New)));
                 }
-                Request::Reply(_, reply) => {
+                Request::Reply(_, reply) | Request::Handled(_, reply) => {
                     let _ = reply.send(result.map(|_| ()));
                 }
             }
@@ -165,6 +178,14 @@ async fn apply_batch(
             Request::Reply(reply, _) => {
                 messages::Entity::insert(reply.as_ref().clone().into_active_model().reset_all())
                     .exec_without_returning(&txn)
+                    .await?;
+                results.push(None);
+            }
+            Request::Handled(id, _) => {
+                messages::Entity::update_many()
+                    .col_expr(messages::Column::Handled, Expr::value(1i16))
+                    .filter(messages::Column::Id.eq(*id))
+                    .exec(&txn)
                     .await?;
                 results.push(None);
             }

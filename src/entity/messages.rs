@@ -41,6 +41,9 @@ pub struct Model {
     pub create_time: Option<DateTimeUtc>,
     /// Who answered (replies only): a handler's name, or `admin:<user>`.
     pub answered_by: String,
+    /// Received messages: 1 once the handler chain has run (or been taken
+    /// by a retry), 0 while it has not. Sent rows: 1.
+    pub handled: i16,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -117,6 +117,7 @@ pub fn outbound_message(
         content: reply.summary(),
         media_id: reply.media_id().to_string(),
         reply_to,
+        handled: 1,
         create_time: Some(now),
         created_at: now,
         updated_at: now,

@@ -107,3 +107,180 @@ async fn a_message_caught_in_a_database_outage_gets_5xx_in_time_then_its_reply_o
         "stored once, answered once"
     );
 }
+
+/// `wxmp serve` as its own process on `database_url`, with `data_dir`.
+fn start_binary(database_url: &str, data_dir: &std::path::Path, port: u16) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .current_dir(data_dir)
+        .env("WXMP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WXMP_DATABASE_URL", database_url)
+        .env("WXMP_JWT_SECRET", crate::helpers::JWT_SECRET)
+        .env("WXMP_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
+        .env("WXMP_PLUGINS_DIR", data_dir.join("plugins"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_ready(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
+            if response.status() == StatusCode::OK {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not become ready");
+}
+
+/// Sends text message `msg_id`; `Some(reply content)` when answered with 200.
+async fn send_text(
+    client: &reqwest::Client,
+    base: &str,
+    app_id: &str,
+    msg_id: i64,
+) -> Option<String> {
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let signature = wxmp::wechat::signature::sign(&[crate::wechat::TOKEN, &timestamp, "n"]);
+    let body = format!(
+        "<xml><ToUserName>gh_{app_id}</ToUserName><FromUserName>o_{}</FromUserName><CreateTime>{timestamp}</CreateTime>\
+         <MsgType>text</MsgType><Content>hi</Content><MsgId>{msg_id}</MsgId></xml>",
+        msg_id % 7
+    );
+    let response = client
+        .post(format!(
+            "{base}/wechat/official_account/callback/{app_id}?signature={signature}&timestamp={timestamp}&nonce=n"
+        ))
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let text = response.text().await.ok()?;
+    Some(wxmp::wechat::xml::parse(&text).ok()?.text("Content"))
+}
+
+/// Received rows per MsgId, read straight from the database.
+async fn stored_msg_ids(database_url: &str) -> std::collections::HashMap<i64, usize> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let db = Database::connect(database_url).await.unwrap();
+    let rows = wxmp::entity::messages::Entity::find()
+        .filter(wxmp::entity::messages::Column::Direction.eq(1))
+        .all(&db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+    let mut counts = std::collections::HashMap::new();
+    for row in rows {
+        *counts.entry(row.msg_id.unwrap_or_default()).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = crate::helpers::fresh_database_url(dir.path()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut server =
+        crate::helpers::KillOnDrop(Some(start_binary(&database_url, dir.path(), port)));
+    wait_ready(&client, &base).await;
+
+    let app_id = "wxkill9000000001";
+    let signed_in: serde_json::Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"username": crate::helpers::ADMIN_USER, "password": crate::helpers::ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signed_in["data"]["token"].as_str().unwrap().to_string();
+    let added: serde_json::Value = client
+        .post(format!("{base}/wechat/wxaccounts/add"))
+        .bearer_auth(&token)
+        .json(&json!({"account_name": "kill -9", "app_id": app_id, "original_id": format!("gh_{app_id}"),
+                      "token": crate::wechat::TOKEN, "message_mode": 0}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    client
+        .post(format!("{base}/wechat/wxautoreplies/add"))
+        .bearer_auth(&token)
+        .json(&json!({"account_id": added["data"]["id"], "reply_type": 2, "keyword": "hi", "match_type": 1, "content": "hello"}))
+        .send()
+        .await
+        .unwrap();
+
+    // 16 senders at a time; the server is killed when 150 have been answered.
+    const MESSAGES: i64 = 600;
+    let answered = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut senders = tokio::task::JoinSet::new();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(1));
+    for _ in 0..16 {
+        let (client, base, answered, next) =
+            (client.clone(), base.clone(), answered.clone(), next.clone());
+        senders.spawn(async move {
+            loop {
+                let msg_id = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if msg_id > MESSAGES {
+                    return;
+                }
+                if send_text(&client, &base, app_id, msg_id).await.as_deref() == Some("hello") {
+                    answered.lock().unwrap().push(msg_id);
+                }
+            }
+        });
+    }
+    while answered.lock().unwrap().len() < 150 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut killed = server.0.take().unwrap();
+    killed.kill().unwrap(); // SIGKILL
+    killed.wait().unwrap();
+    while senders.join_next().await.is_some() {}
+    let answered = answered.lock().unwrap().clone();
+    assert!(answered.len() < MESSAGES as usize, "the kill came mid-run");
+
+    let stored = stored_msg_ids(&database_url).await;
+    for msg_id in &answered {
+        assert_eq!(
+            stored.get(msg_id),
+            Some(&1),
+            "answered message {msg_id} is stored once"
+        );
+    }
+    assert!(stored.values().all(|n| *n == 1), "no message stored twice");
+
+    // After a restart WeChat's retries of every message are answered (it
+    // retries 5 s after an attempt failed), and each message is still stored
+    // once; one stored but never dispatched is taken over by its retry.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let server = crate::helpers::KillOnDrop(Some(start_binary(&database_url, dir.path(), port)));
+    wait_ready(&client, &base).await;
+    for msg_id in 1..=MESSAGES {
+        let reply = send_text(&client, &base, app_id, msg_id).await;
+        assert!(
+            reply.is_some(),
+            "message {msg_id} answered after the restart"
+        );
+    }
+    drop(server);
+    let stored = stored_msg_ids(&database_url).await;
+    assert_eq!(stored.len(), MESSAGES as usize);
+    assert!(stored.values().all(|n| *n == 1), "no message stored twice");
+}

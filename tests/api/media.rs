@@ -180,3 +180,39 @@ async fn loopback_is_refused_unless_the_allowlist_names_it() {
     .unwrap();
     assert_eq!(std::fs::read(dir.path().join(saved)).unwrap(), PNG);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_media_folder_fails_the_job_clearly_and_keeps_the_message() {
+    let host = image_host().await;
+    let app = TestApp::spawn_with(|config| config.media_hosts = vec!["127.0.0.1".into()]).await;
+    // As root, permissions do not stop writes: a file where the folder
+    // should be does (as a full or read-only disk would).
+    std::fs::write(
+        app.server.state.config.data_dir.join("media"),
+        b"not a folder",
+    )
+    .unwrap();
+    let peer = Peer::create(&app, "wxmediafull00001", 0).await;
+    let message_id = send_image(&app, &peer, &format!("http://{host}/pic.png"), 77).await;
+    let job = job_for(&app, &message_id).await;
+    assert_eq!(job.status, wxmp::jobs::PENDING, "retried later");
+    assert!(
+        job.last_error.contains("cannot save"),
+        "the error says what failed: {}",
+        job.last_error
+    );
+    let (_, listed) = app
+        .get(&format!(
+            "/wechat/wxmessages/list?account_id={}&msg_id=77",
+            peer.account_id
+        ))
+        .await;
+    let row = &listed["data"]["list"][0];
+    assert_eq!(row["pic_url"], format!("http://{host}/pic.png"), "{listed}");
+    assert_eq!(row["local_path"], "", "{listed}");
+    // The server goes on answering.
+    let answer = peer
+        .send(&app, &peer.text("o_pic", "still there?", 78))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+}

@@ -3,6 +3,7 @@
 //! API calls with a token, refused requests), and its whole output is
 //! searched for every secret it was given or made.
 
+use crate::helpers::KillOnDrop;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use wxmp::dev::fake_wechat::FakeWeChat;
@@ -174,17 +175,4 @@ async fn no_secret_appears_in_the_log_of_a_working_server() {
         assert!(!log.contains(&secret), "{secret} is in the log");
     }
     assert!(!log.contains("SECRET"), "no part of a secret either");
-}
-
-/// Stops the server when the test fails before it does (a server left
-/// running would keep its inherited file descriptors open).
-struct KillOnDrop(Option<std::process::Child>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
