@@ -13,7 +13,7 @@ use wxmp::plugins::script::compile;
 fn engine() -> Arc<rhai::Engine> {
     static ENGINE: OnceLock<Arc<rhai::Engine>> = OnceLock::new();
     ENGINE
-        .get_or_init(|| Arc::new(build_engine(&Default::default()).expect("engine")))
+        .get_or_init(|| Arc::new(build_engine(&Default::default(), Duration::from_millis(50)).expect("engine")))
         .clone()
 }
 
