@@ -159,6 +159,12 @@ impl TestApp {
             .await
     }
 
+    /// POSTs `body` with another admin's `token`.
+    pub async fn post_as(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(token), Some(body))
+            .await
+    }
+
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(reqwest::Method::PUT, path, Some(&self.token), Some(body))
             .await

@@ -176,3 +176,104 @@ fn urlencode(value: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn an_operator_reaches_no_row_and_no_action_of_another_account() {
+    let app = TestApp::spawn().await;
+    let mine = app.add_account("wxopmine00000001").await;
+    let other = app.add_account("wxopother0000001").await;
+    let theirs = app.seed(&other);
+    let rule = theirs
+        .rule(json!({"reply_type": 2, "keyword": "secret", "match_type": 1, "content": "theirs"}))
+        .await;
+    theirs.fan(json!({"openid": "o_theirs"})).await;
+    app.add(
+        "/wechat/admins/add",
+        json!({"username": "op2", "password": "operator-pass-2", "role": "operator", "account_ids": [mine]}),
+    )
+    .await;
+    let token = app.login("op2", "operator-pass-2").await;
+    let refused =
+        |status: StatusCode| status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND;
+
+    // Lists: filtered to another account, refused or empty; unfiltered, none of its rows.
+    for list in LISTS.iter().filter(|l| !l.contains("wxaccounts")) {
+        let path = format!("{list}?account_id={other}");
+        let (status, body) = app.send(Method::GET, &path, Some(&token), None).await;
+        assert!(
+            refused(status) || body["data"]["total"] == 0,
+            "{path}: {status} {body}"
+        );
+        let (status, body) = app.send(Method::GET, list, Some(&token), None).await;
+        assert!(status.is_success() || refused(status), "{list}: {status}");
+        assert!(!body.to_string().contains(other.as_str()), "{list}: {body}");
+    }
+    // Rows by id.
+    let rule_id = rule["id"].as_str().unwrap();
+    let (status, body) = app
+        .send(
+            Method::PUT,
+            "/wechat/wxautoreplies/edit",
+            Some(&token),
+            Some(json!({"id": rule_id, "content": "mine now"})),
+        )
+        .await;
+    assert!(refused(status), "edit: {status} {body}");
+    let path = format!("/wechat/wxautoreplies/del?id={rule_id}");
+    let (status, body) = app.send(Method::DELETE, &path, Some(&token), None).await;
+    assert!(refused(status), "del: {status} {body}");
+    // Reads and actions naming the other account.
+    for path in [
+        format!("/wechat/wxmessages/conversation?account_id={other}&openid=o_theirs"),
+        format!("/wechat/dashboard/stats?account_id={other}"),
+    ] {
+        let (status, body) = app.send(Method::GET, &path, Some(&token), None).await;
+        assert!(refused(status), "{path}: {status} {body}");
+    }
+    for (path, body) in [
+        (
+            "/wechat/wxmaterials/material_count",
+            json!({"account_id": other}),
+        ),
+        ("/wechat/wxmenus/pull_menu", json!({"account_id": other})),
+        ("/wechat/wxmenus/sync_menu", json!({"account_id": other})),
+        (
+            "/wechat/wxmenus/delete_remote_menu",
+            json!({"account_id": other}),
+        ),
+        (
+            "/wechat/wxmessages/reply",
+            json!({"account_id": other, "openid": "o_theirs", "msg_type": "text", "content": "x"}),
+        ),
+        ("/wechat/wxtemplates/sync", json!({"account_id": other})),
+        (
+            "/wechat/wxtemplates/send",
+            json!({"account_id": other, "template_id": "T", "openid": "o_theirs", "data": {}}),
+        ),
+        ("/wechat/wxusers/sync", json!({"account_id": other})),
+        (
+            "/wechat/wxmaterials/sync_materials",
+            json!({"account_id": other}),
+        ),
+        (
+            "/wechat/wxpay/query_order",
+            json!({"account_id": other, "out_trade_no": "T1"}),
+        ),
+        (
+            "/wechat/wxpay/create_order",
+            json!({"account_id": other, "description": "d", "total_fee": 1, "trade_type": "NATIVE"}),
+        ),
+        (
+            "/wechat/plugins/test",
+            json!({"account_id": other, "text": "secret"}),
+        ),
+    ] {
+        let (status, answer) = app.post_as(&token, path, body).await;
+        assert!(refused(status), "{path}: {status} {answer}");
+    }
+    // Their rule is untouched.
+    let (_, rules) = app
+        .get(&format!("/wechat/wxautoreplies/list?account_id={other}"))
+        .await;
+    assert_eq!(rules["data"]["list"][0]["content"], "theirs");
+}
