@@ -351,3 +351,14 @@ impl Drop for KillOnDrop {
         }
     }
 }
+
+/// A query-string value, percent-encoded byte by byte.
+pub fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::helpers::TestApp;
+use crate::helpers::{urlencode, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -165,16 +165,6 @@ async fn oversized_and_deeply_nested_json_is_refused_with_a_reason() {
     // The server is still well.
     let (status, _) = app.send(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
-}
-
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]

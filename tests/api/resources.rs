@@ -1,7 +1,7 @@
 //! The admin REST API for every `wx_*` resource, over HTTP, on the database
 //! `WXMP_TEST_DATABASE` names.
 
-use crate::helpers::{assert_field_error, TestApp};
+use crate::helpers::{assert_field_error, urlencode, TestApp};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
 use serde_json::{json, Value};
@@ -185,16 +185,6 @@ async fn every_resource_adds_lists_filters_edits_and_deletes() {
         let (_, rest) = app.get(&format!("{base}/list?account_id={account}")).await;
         assert_eq!(rest["data"]["total"], 1, "{base}");
     }
-}
-
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[tokio::test]
