@@ -32,6 +32,8 @@
 //! - [`dev`]: the fake WeChat and fake WeChat Pay (`wxmp sandbox` serves both) and `wxmp simulate`
 
 pub mod admin;
+pub mod admins;
+pub mod audit;
 pub mod auth;
 pub mod callback;
 pub mod config;

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
             get(readyz),
         );
     let api = crate::auth::routes::register(api);
+    let api = crate::admins::routes::register(api);
     let api = crate::admin::routes::register(api);
     let api = crate::admin::dashboard::register(api);
     let api = crate::callback::routes::register(api);
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::webpages::routes::register(api);
     let api = crate::pay::routes::register(api);
     let api = crate::files::routes::register(api);
+    let api = crate::audit::routes::register(api);
     let (routes, document) = api.into_parts();
     let document = std::sync::Arc::new(document);
     let max_body = state.config.max_body_bytes;

@@ -21,10 +21,12 @@ use super::{
     account_of, column, columns, has_account, id_column, present, Resource, MASK_PREFIX,
     SERVER_FIELDS,
 };
+use crate::audit;
 use crate::auth::CurrentAdmin;
 use crate::db::now;
 use crate::entity::accounts;
 use crate::error::{ok, ApiResult, AppError, FieldErrors};
+use crate::http::listing::{time_bounds, Page};
 use crate::http::openapi::{Api, Body, Operation};
 use crate::http::{parse_json_body, JsonBody, Query};
 use crate::ids::parse_id;
@@ -181,56 +183,13 @@ fn typed_value(
     })
 }
 
-/// `start` / `end` bounds: RFC 3339, `YYYY-MM-DD` (UTC midnight) or unix seconds.
-pub fn parse_time(param: &str, raw: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
-    let raw = raw.trim();
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&chrono::Utc));
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        if let Some(t) = d.and_hms_opt(0, 0, 0) {
-            return Ok(t.and_utc());
-        }
-    }
-    if let Some(t) = raw
-        .parse::<i64>()
-        .ok()
-        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
-    {
-        return Ok(t);
-    }
-    Err(AppError::BadRequest(format!(
-        "{param}={raw:?} is not a time (RFC 3339, YYYY-MM-DD or unix seconds)"
-    )))
-}
-
 async fn list_rows<R: Resource>(
     State(state): State<AppState>,
     viewer: CurrentAdmin,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult {
-    if let Some((name, _)) = params.iter().find(|(_, v)| crate::text::has_nul(v)) {
-        return Err(AppError::BadRequest(format!(
-            "{name} {}",
-            crate::text::NUL_REFUSED
-        )));
-    }
-    let page: u64 = match params.get("page") {
-        Some(raw) => raw.parse().ok().filter(|p| *p >= 1).ok_or_else(|| {
-            AppError::BadRequest(format!("page={raw:?} must be a whole number from 1"))
-        })?,
-        None => 1,
-    };
-    let page_size: u64 = match params.get("page_size") {
-        Some(raw) => raw
-            .parse()
-            .ok()
-            .filter(|s| (1..=100).contains(s))
-            .ok_or_else(|| {
-                AppError::BadRequest(format!("page_size={raw:?} must be from 1 to 100"))
-            })?,
-        None => 20,
-    };
+    crate::http::listing::refuse_nul(&params)?;
+    let Page { page, page_size } = Page::from_params(&params)?;
 
     let mut condition = Condition::all();
     for name in R::FILTERS
@@ -258,11 +217,12 @@ async fn list_rows<R: Resource>(
         condition = condition.add(any);
     }
     if let Some(time_col) = column::<R::Entity>("created_at") {
-        if let Some(raw) = params.get("start").filter(|v| !v.is_empty()) {
-            condition = condition.add(time_col.gte(parse_time("start", raw)?));
+        let [start, end] = time_bounds(&params)?;
+        if let Some(start) = start {
+            condition = condition.add(time_col.gte(start));
         }
-        if let Some(raw) = params.get("end").filter(|v| !v.is_empty()) {
-            condition = condition.add(time_col.lte(parse_time("end", raw)?));
+        if let Some(end) = end {
+            condition = condition.add(time_col.lte(end));
         }
     }
     if !viewer.is_admin() {
@@ -389,13 +349,32 @@ async fn add<R: Resource>(
     fields.insert("updated_at".into(), json!(created));
     let model = checked_model::<R>(&state, &viewer, fields).await?;
     let active = model.clone().into_active_model().reset_all();
+    let row = serde_json::to_value(&model).map_err(AppError::internal)?;
+    let txn = state.db.begin().await?;
     R::Entity::insert(active)
-        .exec_without_returning(&state.db)
+        .exec_without_returning(&txn)
         .await
         .map_err(|e| conflict_message::<R>(e.into()))?;
-    refresh_callback::<R>(&state, &present::<R>(&model, &viewer)?);
+    let change = audit::Change {
+        action: "create",
+        resource: R::NOUN,
+        resource_id: Some(id_of(&row)),
+        account_id: account_of::<R>(&row),
+        changes: audit::created(&row, R::SECRETS),
+    };
+    audit::record(&txn, &state.ids, &viewer, change).await?;
+    txn.commit().await?;
+    refresh_callback::<R>(&state, &row);
     tracing::info!(admin = %viewer.username, resource = R::NOUN, "added");
     Ok(ok(present::<R>(&model, &viewer)?))
+}
+
+/// A row's id as the audit trail names it.
+fn id_of(row: &Value) -> String {
+    row.get("id")
+        .and_then(parse_id)
+        .unwrap_or_default()
+        .to_string()
 }
 
 async fn find_row<R: Resource>(state: &AppState, id: i64) -> Result<R::Model, AppError> {
@@ -431,12 +410,23 @@ async fn edit<R: Resource>(
     fields.insert("updated_at".into(), json!(now()));
     let model = checked_model::<R>(&state, &viewer, fields).await?;
     let active = model.clone().into_active_model().reset_all();
+    let row = serde_json::to_value(&model).map_err(AppError::internal)?;
+    let txn = state.db.begin().await?;
     R::Entity::update(active)
-        .exec(&state.db)
+        .exec(&txn)
         .await
         .map_err(|e| conflict_message::<R>(e.into()))?;
+    let change = audit::Change {
+        action: "update",
+        resource: R::NOUN,
+        resource_id: Some(id.to_string()),
+        account_id: account_of::<R>(&row),
+        changes: audit::updated(&existing_json_for_refresh, &row, R::SECRETS),
+    };
+    audit::record(&txn, &state.ids, &viewer, change).await?;
+    txn.commit().await?;
     refresh_callback::<R>(&state, &existing_json_for_refresh);
-    refresh_callback::<R>(&state, &present::<R>(&model, &viewer)?);
+    refresh_callback::<R>(&state, &row);
     tracing::info!(admin = %viewer.username, resource = R::NOUN, id, "edited");
     Ok(ok(present::<R>(&model, &viewer)?))
 }
@@ -487,6 +477,16 @@ async fn del<R: Resource>(
         .filter(id_column::<R>().is_in(ids))
         .exec(&txn)
         .await?;
+    for row in &rows {
+        let change = audit::Change {
+            action: "delete",
+            resource: R::NOUN,
+            resource_id: Some(id_of(row)),
+            account_id: account_of::<R>(row),
+            changes: audit::deleted(row, R::SECRETS),
+        };
+        audit::record(&txn, &state.ids, &viewer, change).await?;
+    }
     txn.commit().await?;
     for row in &rows {
         refresh_callback::<R>(&state, row);

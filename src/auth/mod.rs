@@ -144,6 +144,8 @@ pub struct CurrentAdmin {
     pub role: String,
     /// Accounts an operator may manage (empty for admins, who manage all).
     pub account_ids: Vec<i64>,
+    /// The peer address of the request (for the audit trail), when known.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 impl CurrentAdmin {
@@ -153,6 +155,7 @@ impl CurrentAdmin {
             username: model.username.clone(),
             role: model.role.clone(),
             account_ids: account_ids_of(model),
+            ip: None,
         }
     }
 
@@ -237,6 +240,13 @@ where
                     .into(),
             ));
         }
-        Ok(CurrentAdmin::from_model(&admin))
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        Ok(CurrentAdmin {
+            ip: peer,
+            ..CurrentAdmin::from_model(&admin)
+        })
     }
 }

@@ -1,14 +1,15 @@
 //! Admins as stored: creating one, setting a password, and how an admin is
 //! shown (never with its password hash).
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set,
+};
 use serde_json::{json, Value};
 
 use super::{account_ids_of, hash_password};
 use crate::entity::admins;
 use crate::error::AppError;
 use crate::ids::IdGenerator;
-use sea_orm::DatabaseConnection;
 
 pub fn admin_json(admin: &admins::Model) -> Value {
     json!({
@@ -23,8 +24,9 @@ pub fn admin_json(admin: &admins::Model) -> Value {
     })
 }
 
+/// Stores a new password hash, which signs out older tokens.
 pub async fn set_password(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     admin: admins::Model,
     password: &str,
 ) -> Result<admins::Model, AppError> {
@@ -47,7 +49,7 @@ pub fn valid_username(name: &str) -> bool {
 
 /// Creates an admin; a taken user name is a 409.
 pub async fn create_admin(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     ids: &IdGenerator,
     username: &str,
     password: &str,

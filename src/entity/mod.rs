@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod admins;
+pub mod audit_log;
 pub mod auto_replies;
 pub mod enums;
 pub mod jobs;

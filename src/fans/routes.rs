@@ -2,11 +2,12 @@
 
 use axum::extract::State;
 use axum::routing::post;
-use sea_orm::{ActiveModelTrait, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, TransactionTrait};
 use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
 use super::job::SyncFans;
+use crate::audit;
 use crate::auth::{account_in_body, CurrentAdmin};
 use crate::error::{ok, ApiResult};
 use crate::http::openapi::{Api, Operation};
@@ -40,11 +41,16 @@ async fn sync_fans(
         json!({ "account_id": account.id.to_string(), "fetched": 0, "total": null, "stored": 0 }),
         now,
     );
-    let job = job
-        .into_active_model()
-        .reset_all()
-        .insert(&state.db)
-        .await?;
+    let txn = state.db.begin().await?;
+    let job = job.into_active_model().reset_all().insert(&txn).await?;
+    let change = audit::Change::action(
+        "sync_fans",
+        "fan",
+        account.id,
+        json!({ "job_id": job.id.to_string() }),
+    );
+    audit::record(&txn, &state.ids, &admin, change).await?;
+    txn.commit().await?;
     state.jobs.notify();
     Ok(ok(job))
 }

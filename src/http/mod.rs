@@ -2,6 +2,7 @@
 //! and parsed here so every failure becomes a clear error in our envelope.
 
 pub mod extract;
+pub mod listing;
 pub mod openapi;
 
 pub use extract::{multipart_field_error, Multipart, Path, Query};

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
 
+use crate::audit;
 use crate::auth::CurrentAdmin;
 use crate::auth::{account_for, account_in_body};
 use crate::error::{ok, ApiResult, AppError};
@@ -128,14 +129,27 @@ impl Form {
     }
 }
 
+/// What the audit trail records of an uploaded file.
+fn upload_summary(upload: &Upload) -> Value {
+    json!({ "name": upload.name, "media_type": upload.media_type, "file_size": upload.bytes.len() })
+}
+
 async fn upload_file(
     State(state): State<AppState>,
-    _admin: CurrentAdmin,
+    admin: CurrentAdmin,
     multipart: Multipart,
 ) -> ApiResult {
     let mut form = read_form(multipart).await?;
     let upload = form.upload("image")?;
     let local_path = store_locally(&state.config.data_dir, &upload).await?;
+    let change = audit::Change {
+        action: "upload_file",
+        resource: "file",
+        resource_id: Some(local_path.clone()),
+        account_id: None,
+        changes: upload_summary(&upload),
+    };
+    audit::record_action(&state, &admin, change).await;
     Ok(ok(json!({
         "name": upload.name, "media_type": upload.media_type, "file_size": upload.bytes.len(),
         "width": upload.width, "height": upload.height,
@@ -151,7 +165,7 @@ async fn upload_temp_media(
     let mut form = read_form(multipart).await?;
     let account = account_for(&state.db, &admin, form.account_id()?).await?;
     let upload = form.upload("image")?;
-    Ok(ok(service::upload_temporary(
+    let uploaded = service::upload_temporary(
         &state.db,
         &state.ids,
         &state.wxapi,
@@ -159,7 +173,15 @@ async fn upload_temp_media(
         &account,
         &upload,
     )
-    .await?))
+    .await?;
+    let change = audit::Change::action(
+        "upload_temp_media",
+        "material",
+        account.id,
+        upload_summary(&upload),
+    );
+    audit::record_action(&state, &admin, change).await;
+    Ok(ok(uploaded))
 }
 
 async fn upload_permanent_media(
@@ -185,6 +207,13 @@ async fn upload_permanent_media(
         video,
     )
     .await?;
+    let change = audit::Change::action(
+        "upload_permanent_media",
+        "material",
+        account.id,
+        upload_summary(&upload),
+    );
+    audit::record_action(&state, &admin, change).await;
     Ok(ok(row))
 }
 
@@ -202,14 +231,27 @@ async fn upload_news(
 ) -> ApiResult {
     let request: NewsRequest = parse_json_body(body)?;
     let account = account_for(&state.db, &admin, request.account_id).await?;
-    Ok(ok(service::create_news_draft(
+    let titles: Vec<Value> = request
+        .articles
+        .iter()
+        .map(|a| a.get("title").cloned().unwrap_or_default())
+        .collect();
+    let draft = service::create_news_draft(
         &state.db,
         &state.ids,
         &state.wxapi,
         &account,
         request.articles,
     )
-    .await?))
+    .await?;
+    let change = audit::Change::action(
+        "upload_news",
+        "material",
+        account.id,
+        json!({ "titles": titles }),
+    );
+    audit::record_action(&state, &admin, change).await;
+    Ok(ok(draft))
 }
 
 async fn material_count(
@@ -227,13 +269,10 @@ async fn sync_materials(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let account = account_in_body(&state.db, &admin, body).await?;
-    Ok(ok(sync::sync_from_wechat(
-        &state.db,
-        &state.ids,
-        &state.wxapi,
-        &account,
-    )
-    .await?))
+    let synced = sync::sync_from_wechat(&state.db, &state.ids, &state.wxapi, &account).await?;
+    let change = audit::Change::action("sync_materials", "material", account.id, synced.clone());
+    audit::record_action(&state, &admin, change).await;
+    Ok(ok(synced))
 }
 
 #[derive(Deserialize)]
@@ -255,5 +294,13 @@ async fn delete_remote_media(
     }
     let marked =
         service::delete_on_wechat(&state.db, &state.wxapi, &account, &request.media_id).await?;
+    let change = audit::Change::action(
+        "delete_remote_media",
+        "material",
+        account.id,
+        json!({ "rows_marked": marked }),
+    )
+    .on(&request.media_id);
+    audit::record_action(&state, &admin, change).await;
     Ok(ok(json!({ "deleted": true, "rows_marked": marked })))
 }

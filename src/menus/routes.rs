@@ -7,6 +7,7 @@ use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
 use super::service;
+use crate::audit;
 use crate::auth::{account_in_body, CurrentAdmin};
 use crate::error::{ok, ApiResult};
 use crate::http::openapi::{Api, Operation};
@@ -50,6 +51,8 @@ async fn pull_menu(
     let account = account_in_body(&state.db, &admin, body).await?;
     let published = service::publish(&state.db, &state.wxapi, &account).await?;
     tracing::info!(admin = %admin.username, app_id = %account.app_id, "menu published");
+    let change = audit::Change::action("publish_menu", "menu", account.id, published.clone());
+    audit::record_action(&state, &admin, change).await;
     Ok(ok(published))
 }
 
@@ -60,6 +63,13 @@ async fn sync_menu(
 ) -> ApiResult {
     let account = account_in_body(&state.db, &admin, body).await?;
     let stored = service::pull_from_wechat(&state.db, &state.ids, &state.wxapi, &account).await?;
+    let change = audit::Change::action(
+        "replace_menu_from_wechat",
+        "menu",
+        account.id,
+        json!({ "stored": stored }),
+    );
+    audit::record_action(&state, &admin, change).await;
     Ok(ok(json!({ "stored": stored })))
 }
 
@@ -70,5 +80,7 @@ async fn delete_remote_menu(
 ) -> ApiResult {
     let account = account_in_body(&state.db, &admin, body).await?;
     service::delete_on_wechat(&state.wxapi, &account).await?;
+    let change = audit::Change::action("delete_remote_menu", "menu", account.id, json!({}));
+    audit::record_action(&state, &admin, change).await;
     Ok(ok(json!({ "deleted": true })))
 }

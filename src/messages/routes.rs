@@ -9,6 +9,7 @@ use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
 use super::service::{send_and_store, Outgoing, ADMIN_SENDER, SERVICE_WINDOW};
+use crate::audit;
 use crate::auth::{account_for, account_in_query, CurrentAdmin};
 use crate::entity::{messages, users};
 use crate::error::{ok, ApiResult, AppError};
@@ -114,6 +115,14 @@ async fn reply(
         },
     )
     .await?;
+    let change = audit::Change::action(
+        "reply",
+        "message",
+        account.id,
+        json!({ "openid": request.openid, "msg_type": request.msg_type }),
+    )
+    .on(&request.openid);
+    audit::record_action(&state, &admin, change).await;
     Ok(ok(stored))
 }
 

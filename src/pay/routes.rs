@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use super::ledger::{self};
 use super::orders::{self, CreateOrder};
@@ -15,6 +15,7 @@ use super::qrcode::qr_png;
 use super::refunds::{self, RefundRequest};
 use super::service::{find_order_ref, pay_account};
 use super::states::TradeState;
+use crate::audit;
 use crate::auth::CurrentAdmin;
 use crate::entity::pay_orders;
 use crate::error::{ok, ApiResult, AppError};
@@ -122,9 +123,34 @@ async fn create_order(
     PublicBase(base): PublicBase,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: CreateOrder = parse_json_body(body)?;
-    let order = orders::create(&state.db, &state.ids, &state.pay, &viewer, &base, request);
-    Ok(ok(order.await?))
+    let request: CreateOrder = parse_json_body(body.clone())?;
+    let order = orders::create(&state.db, &state.ids, &state.pay, &viewer, &base, request).await?;
+    record_pay_action(&state, &viewer, "create_order", &order["order"], body).await;
+    Ok(ok(order))
+}
+
+/// Records a pay action in the audit trail, naming the order or refund row
+/// it produced or changed.
+async fn record_pay_action(
+    state: &AppState,
+    viewer: &CurrentAdmin,
+    action: &str,
+    row: &Value,
+    params: Value,
+) {
+    let (Some(id), Some(account_id)) = (
+        row.get("id").and_then(crate::ids::parse_id),
+        row.get("account_id").and_then(crate::ids::parse_id),
+    ) else {
+        return;
+    };
+    let resource = if row.get("out_refund_no").is_some() {
+        "pay_refund"
+    } else {
+        "pay_order"
+    };
+    let change = audit::Change::action(action, resource, account_id, params).on(id);
+    audit::record_action(state, viewer, change).await;
 }
 
 // ---------------------------------------------------------------- lookups
@@ -174,12 +200,12 @@ async fn close_order(
     viewer: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let order = parse_json_body::<OrderRef>(body)?
+    let order = parse_json_body::<OrderRef>(body.clone())?
         .find(&state.db, &viewer)
         .await?;
-    Ok(ok(
-        orders::close(&state.db, &state.pay, &viewer, &order).await?
-    ))
+    let closed = orders::close(&state.db, &state.pay, &viewer, &order).await?;
+    record_pay_action(&state, &viewer, "close_order", &closed["order"], body).await;
+    Ok(ok(closed))
 }
 
 // ---------------------------------------------------------------- QR code
@@ -229,10 +255,11 @@ async fn refund(
     PublicBase(base): PublicBase,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: RefundRequest = parse_json_body(body)?;
+    let request: RefundRequest = parse_json_body(body.clone())?;
     let refund =
-        refunds::request_refund(&state.db, &state.ids, &state.pay, &viewer, &base, request);
-    Ok(ok(refund.await?))
+        refunds::request_refund(&state.db, &state.ids, &state.pay, &viewer, &base, request).await?;
+    record_pay_action(&state, &viewer, "refund", &refund["refund"], body).await;
+    Ok(ok(refund))
 }
 
 /// A refund by its `id`, or by `account_id` + `out_refund_no`.
@@ -276,6 +303,14 @@ async fn refresh_certificates(
     viewer.require_account(r.account_id)?;
     let mut account = pay_account(&state.db, r.account_id).await?;
     let serials = state.pay.refresh_certificates(&mut account, true).await?;
+    let change = audit::Change::action(
+        "refresh_certificates",
+        "account",
+        r.account_id,
+        json!({ "serials": serials }),
+    )
+    .on(r.account_id);
+    audit::record_action(&state, &viewer, change).await;
     Ok(ok(
         json!({ "serials": serials, "verifier": account.verifier.serials() }),
     ))

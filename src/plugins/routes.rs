@@ -67,6 +67,14 @@ async fn list(State(state): State<AppState>, _admin: CurrentAdmin) -> ApiResult 
 async fn reload(State(state): State<AppState>, admin: CurrentAdmin) -> ApiResult {
     admin.require_admin()?;
     let report = state.plugins.rescan().await;
+    let change = crate::audit::Change {
+        action: "reload",
+        resource: "plugin",
+        resource_id: None,
+        account_id: None,
+        changes: serde_json::to_value(&report).unwrap_or_default(),
+    };
+    crate::audit::record_action(&state, &admin, change).await;
     Ok(ok(report))
 }
 
@@ -98,6 +106,10 @@ async fn switch(state: AppState, admin: CurrentAdmin, body: Value, enabled: bool
         .set(&state.ids, &request.plugin, request.account_id, enabled)
         .await
         .map_err(AppError::internal)?;
+    let action = if enabled { "enable" } else { "disable" };
+    let change = crate::audit::Change::action(action, "plugin", request.account_id, json!({}))
+        .on(&request.plugin);
+    crate::audit::record_action(&state, &admin, change).await;
     Ok(ok(
         json!({ "plugin": request.plugin, "account_id": request.account_id.to_string(), "enabled": enabled }),
     ))

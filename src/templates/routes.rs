@@ -2,13 +2,14 @@
 
 use axum::extract::State;
 use axum::routing::post;
-use sea_orm::{ActiveModelTrait, IntoActiveModel};
+use sea_orm::{ActiveModelTrait, IntoActiveModel, TransactionTrait};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::openapi::path::HttpMethod;
 
 use super::job::SendTemplates;
 use super::service::{checked_template, send_one, sync_from_wechat, TemplateMessage};
+use crate::audit;
 use crate::auth::{account_for, account_in_body, CurrentAdmin};
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
@@ -48,13 +49,10 @@ async fn sync_templates(
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let account = account_in_body(&state.db, &admin, body).await?;
-    Ok(ok(sync_from_wechat(
-        &state.db,
-        &state.ids,
-        &state.wxapi,
-        &account,
-    )
-    .await?))
+    let synced = sync_from_wechat(&state.db, &state.ids, &state.wxapi, &account).await?;
+    let change = audit::Change::action("sync_templates", "template", account.id, json!(synced));
+    audit::record_action(&state, &admin, change).await;
+    Ok(ok(synced))
 }
 
 #[derive(Deserialize)]
@@ -89,9 +87,18 @@ async fn send_template(
         url: &request.url,
         miniprogram: request.miniprogram.as_ref(),
     };
-    match send_one(&state.db, &state.ids, &state.wxapi, &account, message).await? {
-        (log, Ok(())) => Ok(ok(log)),
-        (_, Err(error)) => Err(error.into()),
+    let (log, sent) = send_one(&state.db, &state.ids, &state.wxapi, &account, message).await?;
+    let change = audit::Change::action(
+        "send_template",
+        "template",
+        account.id,
+        json!({ "template_id": request.template_id, "openid": request.openid, "sent": sent.is_ok() }),
+    )
+    .on(&request.template_id);
+    audit::record_action(&state, &admin, change).await;
+    match sent {
+        Ok(()) => Ok(ok(log)),
+        Err(error) => Err(error.into()),
     }
 }
 
@@ -136,11 +143,17 @@ async fn send_bulk(
         }),
         crate::db::now(),
     );
-    let job = job
-        .into_active_model()
-        .reset_all()
-        .insert(&state.db)
-        .await?;
+    let txn = state.db.begin().await?;
+    let job = job.into_active_model().reset_all().insert(&txn).await?;
+    let change = audit::Change::action(
+        "send_bulk",
+        "template",
+        account.id,
+        json!({ "template_id": template.template_id, "recipients": openids.len(), "job_id": job.id.to_string() }),
+    )
+    .on(&template.template_id);
+    audit::record(&txn, &state.ids, &admin, change).await?;
+    txn.commit().await?;
     state.jobs.notify();
     Ok(ok(job))
 }
