@@ -10,7 +10,9 @@
 //! - [`state`]: `AppState`, what every request can reach
 //! - [`config`], [`error`], [`ids`] (Snowflake), [`db`] (connect, migrate, `now()`)
 //! - [`http`]: body parsing, extractors whose rejections are envelopes, the public base URL, and the OpenAPI document built beside the router
-//! - [`auth`]: passwords, JWTs, roles, the `CurrentAdmin` extractor, admin management
+//! - [`auth`]: passwords, JWTs, roles, the `CurrentAdmin` extractor, sign-in
+//! - [`admins`]: admin management and password changes
+//! - [`audit`]: the audit trail of every change, with secrets masked
 //! - [`entity`]: one sea-orm entity per table, and the stored codes as enums
 //! - [`wechat`]: the pure callback protocol: signatures, envelope, XML, typed messages, replies
 //! - [`wxapi`]: the WeChat API client: tokens, tickets, OAuth, errors with hints

@@ -26,7 +26,7 @@ use crate::state::AppState;
 struct Assets;
 
 /// The paths the browser may open directly; all serve the app.
-pub const PAGES: [&str; 13] = [
+pub const PAGES: [&str; 14] = [
     "/",
     "/login",
     "/dashboard",
@@ -40,6 +40,7 @@ pub const PAGES: [&str; 13] = [
     "/wechat/wxpay",
     "/wechat/plugins",
     "/wechat/admins",
+    "/wechat/audit",
 ];
 
 const INDEX: &str = "index.html";

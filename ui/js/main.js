@@ -31,6 +31,7 @@ const NAV = [
     items: [
       { path: "/wechat/plugins", title: "Plugins", icon: "plugin", page: "plugins" },
       { path: "/wechat/admins", title: "Admins", icon: "admins", page: "admins", adminOnly: true },
+      { path: "/wechat/audit", title: "Audit log", icon: "audit", page: "audit", adminOnly: true },
     ],
   },
 ];
@@ -264,7 +265,7 @@ export async function route() {
   if (entry.adminOnly && !isAdmin()) {
     main.append(h("div", { class: "state state-empty" }, icon("admins", "state-icon"),
       h("p", { class: "state-title" }, "Admins only"),
-      h("p", { class: "state-hint" }, "Your role is operator: ask an admin to manage admins.")));
+      h("p", { class: "state-hint" }, "Your role is operator: this page is for admins.")));
     return;
   }
   main.append(loadingState());

@@ -5,6 +5,7 @@
 mod browser;
 
 mod accounts;
+mod audit;
 mod autoreplies;
 mod dashboard;
 mod materials;
@@ -60,6 +61,7 @@ const PAGES: &[(&str, &str, &str)] = &[
     ),
     ("/wechat/plugins", "plugins", ".plugin-card"),
     ("/wechat/admins", "admins", ".table tbody tr"),
+    ("/wechat/audit", "audit-log", ".table tbody tr"),
 ];
 
 fn screenshot_path(name: &str) -> PathBuf {
