@@ -7,6 +7,7 @@ mod browser;
 mod accounts;
 mod autoreplies;
 mod dashboard;
+mod i18n;
 mod materials;
 mod menus;
 mod messages;
