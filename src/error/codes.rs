@@ -100,35 +100,45 @@ pub fn lookup(table: &[(&str, &str)], text: &str) -> Option<Value> {
 }
 
 /// The params of `template` in `text`, when `text` is the template with its
-/// `{name}`s filled in. A placeholder takes the text up to the first
-/// occurrence of the literal after it (all of the rest when it ends the
-/// template), and at least one character.
+/// `{name}`s filled in by non-empty values. Earlier placeholders take as much
+/// as they can ("auto reply 7 not found" is noun "auto reply", id "7").
 fn matches(template: &str, text: &str) -> Option<Map<String, Value>> {
     let mut params = Map::new();
-    let mut rest = text;
-    let mut pattern = template;
-    loop {
-        let Some(open) = pattern.find('{') else {
-            return (rest == pattern).then_some(params);
-        };
-        rest = rest.strip_prefix(&pattern[..open])?;
-        let close = open + pattern[open..].find('}')?;
-        let name = &pattern[open + 1..close];
-        pattern = &pattern[close + 1..];
-        let literal = &pattern[..pattern.find('{').unwrap_or(pattern.len())];
-        let end = if literal.is_empty() {
-            rest.len()
-        } else {
-            // Search from the second character: a value is never empty.
-            let first = rest.chars().next()?.len_utf8();
-            first + rest[first..].find(literal)?
-        };
-        if end == 0 {
-            return None;
+    fill(template, text, &mut params).then_some(params)
+}
+
+fn fill(pattern: &str, text: &str, params: &mut Map<String, Value>) -> bool {
+    let Some(open) = pattern.find('{') else {
+        return pattern == text;
+    };
+    let Some(rest) = text.strip_prefix(&pattern[..open]) else {
+        return false;
+    };
+    let Some(close) = pattern[open..].find('}').map(|i| open + i) else {
+        return false;
+    };
+    let name = &pattern[open + 1..close];
+    let after = &pattern[close + 1..];
+    let literal = &after[..after.find('{').unwrap_or(after.len())];
+    // Where the value may end: before an occurrence of the literal after it
+    // (anywhere when there is none), longest first.
+    let ends: Vec<usize> = if literal.is_empty() {
+        (1..=rest.len())
+            .rev()
+            .filter(|&i| rest.is_char_boundary(i))
+            .collect()
+    } else {
+        let mut ends: Vec<usize> = rest.match_indices(literal).map(|(i, _)| i).collect();
+        ends.reverse();
+        ends
+    };
+    for end in ends.into_iter().filter(|&end| end > 0) {
+        if fill(after, &rest[end..], params) {
+            params.insert(name.to_string(), Value::String(rest[..end].to_string()));
+            return true;
         }
-        params.insert(name.to_string(), Value::String(rest[..end].to_string()));
-        rest = &rest[end..];
     }
+    false
 }
 
 #[cfg(test)]
@@ -153,6 +163,10 @@ mod tests {
         assert_eq!(
             lookup(MESSAGES, "account 7 not found"),
             Some(json!({"code": "not_found", "params": {"noun": "account", "id": "7"}}))
+        );
+        assert_eq!(
+            lookup(MESSAGES, "auto reply 7 not found"),
+            Some(json!({"code": "not_found", "params": {"noun": "auto reply", "id": "7"}}))
         );
         assert_eq!(
             lookup(FIELD_REASONS, "is required"),

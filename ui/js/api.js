@@ -88,7 +88,12 @@ export function envelopeMessage(payload, status) {
   if (error && error.code === "wechat_error" && data && typeof data.errcode === "number") {
     return t("err.wechat_error", { errcode: data.errcode, errmsg: data.errmsg || "" }) + wechatHint(data.errcode);
   }
-  if (error && typeof error.code === "string" && has(`err.${error.code}`)) return t(`err.${error.code}`, error.params);
+  if (error && typeof error.code === "string" && has(`err.${error.code}`)) {
+    // The thing a message names ("auto reply 7 not found") in the chosen language.
+    const params = { ...error.params };
+    if (params.noun && has(`noun.${params.noun}`)) params.noun = t(`noun.${params.noun}`);
+    return t(`err.${error.code}`, params);
+  }
   return describe(status, message);
 }
 

@@ -132,3 +132,90 @@ fn every_code_the_server_sends_has_its_text_in_both_languages() {
         }
     }
 }
+
+// ---- the stable codes over HTTP ------------------------------------------------
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn field_errors_and_messages_carry_stable_codes_beside_the_english_text() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .post(
+            "/wechat/wxaccounts/add",
+            json!({"account_name": "", "app_id": "wxcodes0000000001", "token": "no"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // The English text stays as it was, for API clients.
+    assert_eq!(body["code"], 422);
+    assert_eq!(
+        body["data"]["fields"]["token"],
+        "must be 3–32 letters or digits"
+    );
+    assert_eq!(body["data"]["fields"]["account_name"], "is required");
+    assert_eq!(
+        body["data"]["codes"]["token"],
+        json!({"code": "token", "params": {}})
+    );
+    assert_eq!(
+        body["data"]["codes"]["account_name"],
+        json!({"code": "required", "params": {}})
+    );
+    assert_eq!(body["error"]["code"], "validation");
+
+    let (status, body) = app.get("/wechat/wxusers/list?account_id=abc").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "bad_request");
+
+    let (status, body) = app
+        .put(
+            "/wechat/wxautoreplies/edit",
+            json!({"id": "123", "content": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(
+        body["error"],
+        json!({"code": "not_found", "params": {"noun": "auto reply", "id": "123"}})
+    );
+}
+
+#[tokio::test]
+async fn the_callback_base_is_the_configured_public_url_and_says_whether_wechat_takes_it() {
+    // Not configured: derived from the request, and a random port WeChat refuses.
+    let app = TestApp::spawn().await;
+    let (status, body) = app.get("/wechat/callback/base").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let base = app.url("");
+    assert_eq!(body["data"]["base_url"], base.trim_end_matches('/'));
+    assert_eq!(
+        body["data"]["callback_url"],
+        format!(
+            "{}/wechat/official_account/callback",
+            base.trim_end_matches('/')
+        )
+    );
+    assert_eq!(body["data"]["configured"], false);
+    assert_eq!(body["data"]["accepted_by_wechat"], false);
+
+    // Configured: used as it is, whatever address the admin browses from.
+    let app = TestApp::spawn_with(|c| c.public_url = Some("https://wx.example.com".into())).await;
+    let (_, body) = app.get("/wechat/callback/base").await;
+    assert_eq!(
+        body["data"],
+        json!({
+            "base_url": "https://wx.example.com",
+            "callback_url": "https://wx.example.com/wechat/official_account/callback",
+            "configured": true,
+            "accepted_by_wechat": true,
+        })
+    );
+    let app =
+        TestApp::spawn_with(|c| c.public_url = Some("https://wx.example.com:8443".into())).await;
+    let (_, body) = app.get("/wechat/callback/base").await;
+    assert_eq!(body["data"]["accepted_by_wechat"], false);
+}

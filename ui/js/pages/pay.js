@@ -324,7 +324,7 @@ function orders(ctx) {
         h("span", { class: "cell-sub mono" }, o.out_trade_no)) },
       ...accountColumn(ctx),
       { label: t("pay.amount"), class: "num", render: (o) => h("div", { class: "cell-stack" }, h("strong", null, money(o.total_fee)), o.refunded_total ? h("span", { class: "cell-sub", dataset: { role: "refunded" } }, t("pay.refunded_amount", { amount: money(o.refunded_total) })) : null) },
-      { label: t("pay.state"), render: (o) => h("div", { class: "cell-stack" }, h("span", null, stateBadge(TRADE_STATES, o.trade_state), o.flagged === 1 ? [" ", h("span", { title: o.note }, badge(t("pay.flagged"), "red"))] : null), o.trade_type ? h("span", { class: "cell-sub" }, o.trade_type) : null) },
+      { label: t("pay.state"), render: (o) => h("div", { class: "cell-stack" }, h("span", null, stateBadge(TRADE_STATES, o.trade_state), o.flagged === 1 ? [" ", h("span", { title: o.note, dataset: { serverText: "" } }, badge(t("pay.flagged"), "red"))] : null), o.trade_type ? h("span", { class: "cell-sub" }, o.trade_type) : null) },
       { label: t("pay.payer"), render: (o) => h("span", { class: "mono", title: o.openid }, truncate(o.openid, 16) || "—") },
       { label: t("pay.paid"), class: "nowrap", render: (o) => (o.paid_at ? timeEl(o.paid_at) : h("span", { class: "cell-sub" }, t("pay.created_prefix"), timeEl(o.created_at))) },
     ],
