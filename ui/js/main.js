@@ -1,14 +1,15 @@
 // The app: sign-in gate, shell (navigation, account picker, user menu) and a
 // small history router. Pages are ES modules with `render(ctx)`.
 
-import { t, lang, setLang, LANGUAGES } from "./i18n/index.js";
+import { t, tOr, lang, setLang, LANGUAGES } from "./i18n/index.js";
 import { h, clear, icon, button, toast, alertDialog } from "./dom.js";
 import { api, session, ApiError } from "./api.js";
 import { errorState, loadingState } from "./states.js";
 import { formDialog } from "./form.js";
 
-// Titles are i18n keys (t() at render time): a new page adds "nav.<name>"
-// to both language files.
+// Titles are i18n keys (looked up at render time): a new page adds
+// "nav.<name>" to both language files. A plain English title still shows
+// (tOr), untranslated, until its key exists.
 const NAV = [
   { group: "nav.group.overview", items: [{ path: "/dashboard", title: "nav.dashboard", icon: "dashboard", page: "dashboard" }] },
   { group: "nav.group.accounts", items: [{ path: "/wechat/wxaccounts", title: "nav.accounts", icon: "accounts", page: "accounts" }] },
@@ -179,9 +180,9 @@ function buildShell() {
       const items = group.items.filter((item) => !item.adminOnly || isAdmin());
       if (!items.length) return null;
       return h("div", { class: "nav-group" },
-        h("p", { class: "nav-heading" }, t(group.group)),
+        h("p", { class: "nav-heading" }, tOr(group.group)),
         h("ul", null, items.map((item) => h("li", null,
-          h("a", { class: "nav-link", href: item.path, dataset: { path: item.path } }, icon(item.icon), h("span", null, t(item.title)))))));
+          h("a", { class: "nav-link", href: item.path, dataset: { path: item.path } }, icon(item.icon), h("span", null, tOr(item.title)))))));
     }),
     h("p", { class: "sidebar-foot" }, t("shell.foot")));
   app.picker = h("select", {
@@ -273,7 +274,7 @@ export async function route() {
       h("a", { class: "btn btn-primary", href: "/dashboard" }, t("shell.go_dashboard"))));
     return;
   }
-  document.title = `${t(entry.title)} · wxmp`;
+  document.title = `${tOr(entry.title)} · wxmp`;
   if (entry.adminOnly && !isAdmin()) {
     main.append(h("div", { class: "state state-empty" }, icon("admins", "state-icon"),
       h("p", { class: "state-title" }, t("shell.admins_only")),

@@ -47,6 +47,15 @@ function fill(text, params) {
   return text.replace(/\{(\w+)\}/g, (whole, name) => (params[name] === undefined || params[name] === null ? whole : String(params[name])));
 }
 
+/**
+ * `t(text)` when `text` is a key of the string files, else `text` itself:
+ * for labels that may still be plain English (a page added before its
+ * strings were, e.g. a new NAV entry), so they show instead of failing.
+ */
+export function tOr(text) {
+  return Object.prototype.hasOwnProperty.call(en, text) ? t(text) : text;
+}
+
 export function t(key, params) {
   const text = has(key) ? STRINGS[current][key] : en[key];
   if (text === undefined) {
