@@ -142,6 +142,11 @@ async fn the_picker_empty_state_day_filters_and_fans_without_nickname() {
         .text("dialog [data-role=picker-empty]")
         .await
         .contains("No permanent image on WeChat yet"));
+    b.js(
+        "document.querySelector('dialog [data-role=picker-empty]').scrollIntoView({ block: 'center' })",
+        vec![],
+    )
+    .await;
     b.screenshot(&screenshot_path("picker-empty")).await;
     b.press(Key::Escape).await;
     dialog_removed(&b).await;

@@ -242,7 +242,8 @@ async fn server_errors_show_in_the_chosen_language_by_their_codes() {
     fake.fail_next("/cgi-bin/menu/delete", &[40164]);
     open(&b, &app, "/wechat/wxmenus").await;
     b.click_css("[data-action=delete-remote-menu]").await;
-    super::confirm(&b).await;
+    // Not `confirm`: the error dialog may open before the confirmation is gone.
+    b.click_css("dialog[open] [data-confirm=yes]").await;
     let shown = super::action_error(&b).await;
     assert!(
         shown.contains("微信接口错误 40164") && shown.contains("IP白名单"),

@@ -222,7 +222,7 @@ export default {
   "accounts.callback_url": "Callback URL (服务器地址)",
   "accounts.callback_hint": "Paste it into the WeChat console under Settings → Basic configuration → Server configuration, with the token and EncodingAESKey below.",
   "accounts.callback_port": "WeChat accepts only HTTPS on port 443 or HTTP on port 80, and this server is reached at {base}.",
-  "accounts.callback_unconfigured": "The address comes from this browser's request: set WXMP_PUBLIC_URL to the address WeChat reaches (e.g. https://wx.example.com).",
+  "accounts.callback_unconfigured": " The address comes from this browser's request: set WXMP_PUBLIC_URL to the address WeChat reaches (e.g. https://wx.example.com).",
   "accounts.secret_masked": "Shown masked. Leave it unchanged to keep the stored value.",
   "accounts.secret_hidden": "Hidden. Leave it unchanged to keep the stored value.",
   "accounts.section.account": "Account",

@@ -56,7 +56,7 @@ function callbackWarning() {
   return h("div", { class: "alert alert-warn callback-warning", role: "note", dataset: { role: "callback-warning" } },
     icon("alert"),
     h("span", null, t("accounts.callback_port", { base: callbackBase.base_url }),
-      callbackBase.configured ? "" : ` ${t("accounts.callback_unconfigured")}`));
+      callbackBase.configured ? "" : t("accounts.callback_unconfigured")));
 }
 
 function callbackField() {

@@ -135,7 +135,7 @@ function messageNode(m) {
 
 /** Who answered, in words: "builtin:keyword" → "keyword rule", "plugin:guess" → "plugin guess", "admin:alice" → "admin alice". */
 export function answeredBy(value) {
-  if (!value) return t("answered.unknown");
+  if (!value || value === "unknown") return t("answered.unknown");
   const colon = value.indexOf(":");
   const [kind, name] = colon < 0 ? [value, ""] : [value.slice(0, colon), value.slice(colon + 1)];
   if (kind === "builtin") {
