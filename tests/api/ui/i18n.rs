@@ -1,11 +1,16 @@
 //! The two UI languages stay complete: both files have the same keys with
 //! the same `{placeholders}`, every `t("key")` of the app is in them, and
-//! every stable code the server sends has its text in both.
+//! every stable code the server sends has its text in both; and those codes
+//! over HTTP, with the callback base the accounts page shows.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use reqwest::StatusCode;
+use serde_json::json;
 use wxmp::error::codes::{FIELD_REASONS, MESSAGES};
+
+use crate::helpers::TestApp;
 
 const LANGUAGES: [&str; 2] = ["zh-CN", "en"];
 
@@ -134,11 +139,6 @@ fn every_code_the_server_sends_has_its_text_in_both_languages() {
 }
 
 // ---- the stable codes over HTTP ------------------------------------------------
-
-use reqwest::StatusCode;
-use serde_json::json;
-
-use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn field_errors_and_messages_carry_stable_codes_beside_the_english_text() {
