@@ -1,4 +1,7 @@
 //! One error type for the HTTP API, turned into the JSON envelope in one place.
+//! Each envelope also carries stable codes for the UI to translate (`codes`).
+
+pub mod codes;
 
 use std::collections::BTreeMap;
 
@@ -62,6 +65,26 @@ impl AppError {
         AppError::Internal(error.to_string())
     }
 
+    /// The error's kind as a stable code: `error.code` of an envelope whose
+    /// message has no code of its own.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found_other",
+            AppError::MethodNotAllowed(_) => "method_not_allowed",
+            AppError::Conflict(_) => "conflict",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::RequestTimeout(_) => "request_timeout",
+            AppError::Validation(_) => "validation",
+            AppError::TooManyRequests { .. } => "too_many_requests",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Upstream { .. } => "upstream",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -117,7 +140,18 @@ impl IntoResponse for AppError {
                 tracing::error!(error = %detail, "request failed");
                 ("internal server error".to_string(), serde_json::Value::Null)
             }
-            AppError::Validation(fields) => (self.to_string(), json!({ "fields": fields })),
+            AppError::Validation(fields) => {
+                let field_codes: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .filter_map(|(field, reason)| {
+                        Some((field.clone(), codes::lookup(codes::FIELD_REASONS, reason)?))
+                    })
+                    .collect();
+                (
+                    self.to_string(),
+                    json!({ "fields": fields, "codes": field_codes }),
+                )
+            }
             AppError::Upstream {
                 message,
                 errcode,
@@ -128,7 +162,9 @@ impl IntoResponse for AppError {
             ),
             other => (other.to_string(), serde_json::Value::Null),
         };
-        let body = json!({ "code": status.as_u16(), "msg": message, "data": data });
+        let error = codes::lookup(codes::MESSAGES, &message)
+            .unwrap_or_else(|| json!({ "code": self.kind(), "params": {} }));
+        let body = json!({ "code": status.as_u16(), "msg": message, "data": data, "error": error });
         let mut response = (status, Json(body)).into_response();
         if let AppError::TooManyRequests { retry_after, .. } = self {
             if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {

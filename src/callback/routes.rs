@@ -16,11 +16,13 @@ use super::flow::{
     check_timestamp, parse_body, receive, unauthorized, verify_request, CallbackQuery,
 };
 use super::MAX_CALLBACK_BODY;
-use crate::error::AppError;
+use crate::auth::CurrentAdmin;
+use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Answers, Api, Operation};
-use crate::http::{Path, Query};
+use crate::http::{Path, PublicBase, Query};
 use crate::state::AppState;
 use crate::wechat::signature;
+use serde_json::json;
 use std::sync::Arc;
 
 const PATH: &str = "/wechat/official_account/callback";
@@ -79,6 +81,42 @@ pub fn register(api: Api) -> Api {
         &with_app,
         "A message or event from WeChat for one account",
     ))
+    .route(
+        Operation::new(
+            HttpMethod::Get,
+            "/wechat/callback/base",
+            "wechat callback",
+            "Where WeChat reaches this server: {base_url, callback_url, configured, \
+             accepted_by_wechat} (the server URL to paste into WeChat's console is \
+             callback_url/<AppID>)",
+        ),
+        get(callback_base),
+    )
+}
+
+/// Whether WeChat's console takes a server URL at this base: it accepts only
+/// HTTPS on port 443 and HTTP on port 80.
+pub fn wechat_accepts(base: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base) else {
+        return false;
+    };
+    matches!(
+        (url.scheme(), url.port_or_known_default()),
+        ("https", Some(443)) | ("http", Some(80))
+    )
+}
+
+async fn callback_base(
+    State(state): State<AppState>,
+    _admin: CurrentAdmin,
+    PublicBase(base): PublicBase,
+) -> ApiResult {
+    Ok(ok(json!({
+        "base_url": base,
+        "callback_url": format!("{base}{PATH}"),
+        "configured": state.config.public_url.is_some(),
+        "accepted_by_wechat": wechat_accepts(&base),
+    })))
 }
 
 async fn account_by_app_id(
@@ -189,4 +227,20 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<String, AppError> {
     let bytes = body.map_err(|r| crate::http::body_error(r.status(), r.body_text()))?;
     String::from_utf8(bytes.to_vec())
         .map_err(|_| AppError::BadRequest("callback body is not UTF-8".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wechat_accepts;
+
+    #[test]
+    fn wechat_takes_only_https_on_443_and_http_on_80() {
+        assert!(wechat_accepts("https://wx.example.com"));
+        assert!(wechat_accepts("https://wx.example.com:443/base"));
+        assert!(wechat_accepts("http://wx.example.com"));
+        assert!(!wechat_accepts("http://127.0.0.1:8080"));
+        assert!(!wechat_accepts("https://wx.example.com:8443"));
+        assert!(!wechat_accepts("http://wx.example.com:443"));
+        assert!(!wechat_accepts("not a url"));
+    }
 }

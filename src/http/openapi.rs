@@ -329,7 +329,8 @@ impl Api {
                     .schema_type(Type::Object)
                     .description(Some(
                         "a refusal: code is the HTTP status, msg says what is wrong; data is null, \
-                         or {fields} on 422, or {errcode, errmsg} from WeChat on 502",
+                         or {fields, codes} on 422 (codes: field → {code, params}), or {errcode, \
+                         errmsg} from WeChat on 502; error is {code, params}, a stable code for msg",
                     ))
                     .property("code", ObjectBuilder::new().schema_type(Type::Integer))
                     .property("msg", ObjectBuilder::new().schema_type(Type::String))
@@ -339,6 +340,15 @@ impl Api {
                             Type::Object,
                             Type::Null,
                         ])),
+                    )
+                    .property(
+                        "error",
+                        ObjectBuilder::new()
+                            .schema_type(Type::Object)
+                            .property("code", ObjectBuilder::new().schema_type(Type::String))
+                            .property("params", ObjectBuilder::new().schema_type(Type::Object))
+                            .required("code")
+                            .required("params"),
                     )
                     .required("code")
                     .required("msg")

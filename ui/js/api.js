@@ -1,5 +1,10 @@
 // The REST client: the token lives in sessionStorage (one browser tab, gone
 // when it closes). Ids stay strings end to end: they exceed 2^53.
+// The server's messages come with stable codes (`error`, `data.codes`): the
+// UI shows them in the chosen language, or the server's English text when
+// the code is unknown to it.
+
+import { t, has } from "./i18n/index.js";
 
 const TOKEN_KEY = "wxmp.token";
 const ADMIN_KEY = "wxmp.admin";
@@ -10,6 +15,7 @@ export class ApiError extends Error {
     super(message);
     this.name = "ApiError";
     this.status = status;
+    /** Field → reason, in the chosen language where the server gave a code. */
     this.fields = fields;
     /** `data` of the error envelope: a 502 from WeChat carries {errcode, errmsg}. */
     this.data = data;
@@ -57,13 +63,50 @@ export const session = {
 function describe(status, message) {
   if (message) return message;
   switch (status) {
-    case 403: return "You are not allowed to do that.";
-    case 404: return "Not found.";
-    case 409: return "That conflicts with existing data.";
-    case 413: return "That is too large for the server.";
-    case 429: return "Too many attempts; wait a moment and try again.";
-    default: return status >= 500 ? "The server failed to handle the request. Try again later." : `Request failed (HTTP ${status}).`;
+    case 403: return t("api.forbidden");
+    case 404: return t("api.not_found");
+    case 409: return t("api.conflict");
+    case 413: return t("api.too_large");
+    case 429: return t("api.too_many");
+    default: return status >= 500 ? t("api.server_failed") : t("api.failed", { status });
   }
+}
+
+/** The hint for one of WeChat's errcodes, in the chosen language, or "". */
+export function wechatHint(errcode) {
+  return errcode !== null && errcode !== undefined && has(`wxhint.${errcode}`) ? t(`wxhint.${errcode}`) : "";
+}
+
+/**
+ * The message of an error envelope in the chosen language: by its code when
+ * the language has it (`err.<code>`), else the server's own text.
+ */
+export function envelopeMessage(payload, status) {
+  const message = payload && typeof payload.msg === "string" ? payload.msg : "";
+  const error = payload && payload.error;
+  const data = payload && payload.data;
+  if (error && error.code === "wechat_error" && data && typeof data.errcode === "number") {
+    return t("err.wechat_error", { errcode: data.errcode, errmsg: data.errmsg || "" }) + wechatHint(data.errcode);
+  }
+  if (error && typeof error.code === "string" && has(`err.${error.code}`)) {
+    // The thing a message names ("auto reply 7 not found") in the chosen language.
+    const params = { ...error.params };
+    if (params.noun && has(`noun.${params.noun}`)) params.noun = t(`noun.${params.noun}`);
+    return t(`err.${error.code}`, params);
+  }
+  return describe(status, message);
+}
+
+/** A field's reason in the chosen language: by its code, else as sent. */
+function fieldReasons(data) {
+  if (!data || !data.fields) return null;
+  const codes = data.codes || {};
+  const out = {};
+  for (const [name, reason] of Object.entries(data.fields)) {
+    const coded = codes[name];
+    out[name] = coded && has(`reason.${coded.code}`) ? t(`reason.${coded.code}`, coded.params) : reason;
+  }
+  return out;
 }
 
 /**
@@ -90,7 +133,7 @@ export async function request(method, path, { query, body, form } = {}) {
   try {
     response = await fetch(url, { method, headers, body: payloadBody });
   } catch {
-    throw new ApiError(0, "Cannot reach the wxmp server. Check that it is running and your connection, then try again.");
+    throw new ApiError(0, t("api.unreachable"));
   }
   let payload = null;
   try {
@@ -101,18 +144,17 @@ export async function request(method, path, { query, body, form } = {}) {
   if (response.status === 401 && path !== "/auth/login") {
     session.clear();
     window.dispatchEvent(new CustomEvent("wxmp:unauthorized"));
-    throw new ApiError(401, "Your session has ended. Please sign in again.");
+    throw new ApiError(401, t("api.session_ended"));
   }
   if (!response.ok || !payload || payload.code !== 0) {
     const message = payload && typeof payload.msg === "string" ? payload.msg : "";
-    const fields = payload && payload.data && payload.data.fields ? payload.data.fields : null;
-    let text = describe(response.status, message);
+    let text = envelopeMessage(payload, response.status);
     if (response.status === 429) {
       const retry = response.headers.get("Retry-After");
-      if (retry && !message) text = `Too many attempts; try again in ${retry} s.`;
+      if (retry && !message) text = t("api.retry_in", { seconds: retry });
     }
-    if (response.status === 502 && !message) text = "WeChat refused the request or could not be reached. Try again later.";
-    throw new ApiError(response.status, text, fields, payload ? payload.data : null);
+    if (response.status === 502 && !message) text = t("api.wechat_failed");
+    throw new ApiError(response.status, text, fieldReasons(payload && payload.data), payload ? payload.data : null);
   }
   return payload.data;
 }
@@ -173,12 +215,12 @@ export async function blobUrl(path, query) {
   try {
     response = await fetch(url, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
   } catch {
-    throw new ApiError(0, "Cannot reach the wxmp server. Check that it is running and your connection, then try again.");
+    throw new ApiError(0, t("api.unreachable"));
   }
   if (response.status === 401) {
     session.clear();
     window.dispatchEvent(new CustomEvent("wxmp:unauthorized"));
-    throw new ApiError(401, "Your session has ended. Please sign in again.");
+    throw new ApiError(401, t("api.session_ended"));
   }
   if (!response.ok) {
     let payload = null;
@@ -187,7 +229,7 @@ export async function blobUrl(path, query) {
     } catch {
       payload = null;
     }
-    throw new ApiError(response.status, describe(response.status, payload && typeof payload.msg === "string" ? payload.msg : ""));
+    throw new ApiError(response.status, envelopeMessage(payload, response.status));
   }
   return URL.createObjectURL(await response.blob());
 }

@@ -3,6 +3,7 @@
 // that changes), so its text stays readable on a phone. Every chart has a
 // <title> and <desc>, and its figures are also a visually hidden table.
 
+import { t } from "./i18n/index.js";
 import { h } from "./dom.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -36,10 +37,10 @@ function niceScale(max, ticks = 4) {
   return { top: Math.ceil(max / whole) * whole, step: whole };
 }
 
-/** "2024-05-07" → "5/7". */
+/** "2024-05-07" → "05-07" (month and day, as the full dates read). */
 function shortDate(date) {
   const [, m, d] = String(date).split("-");
-  return m && d ? `${Number(m)}/${Number(d)}` : String(date);
+  return m && d ? `${m}-${d}` : String(date);
 }
 
 /**
@@ -55,7 +56,7 @@ export function dayChart({ title, description, days, series, mirror = false, rol
     series.map((ser) => h("span", { class: "legend-item" }, styled(h("span", { class: "swatch" }), { background: ser.color }), ser.label)));
   const table = h("table", { class: "visually-hidden" },
     h("caption", null, title),
-    h("thead", null, h("tr", null, h("th", { scope: "col" }, "Day"), series.map((ser) => h("th", { scope: "col" }, ser.label)))),
+    h("thead", null, h("tr", null, h("th", { scope: "col" }, t("chart.day")), series.map((ser) => h("th", { scope: "col" }, ser.label)))),
     h("tbody", null, days.map((d) => h("tr", null, h("th", { scope: "row" }, d.date), series.map((ser) => h("td", null, String(d[ser.key] ?? 0)))))));
   wrap.append(canvas, legend, table);
 

@@ -2,6 +2,8 @@
 // Everything is built with DOM calls (no HTML strings from data), so text
 // from the database can never become markup.
 
+import { t } from "./i18n/index.js";
+
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** h("button", {class: "btn", onclick: fn}, "Save") → element. */
@@ -124,7 +126,7 @@ export function button(label, { icon: iconName, kind = "", onClick, title, iconO
   return el;
 }
 
-export const NOT_YET = "coming with the WeChat Pay client";
+export const NOT_YET = t("common.not_yet");
 
 /** A disabled button for a server feature that does not exist yet. */
 export function comingSoon(label, iconName, { iconOnly = false } = {}) {
@@ -169,7 +171,7 @@ export function openModal({ title, body, footer, wide = false, onOpen, className
     append(dialog, [
       h("header", { class: "modal-header" },
         h("h2", { id: titleId }, title),
-        button("Close", { icon: "close", iconOnly: true, kind: "btn-ghost", onClick: () => close(undefined) })),
+        button(t("common.close"), { icon: "close", iconOnly: true, kind: "btn-ghost", onClick: () => close(undefined) })),
       h("div", { class: "modal-body" }, content),
       actions ? h("footer", { class: "modal-footer" }, actions) : null,
     ]);
@@ -180,13 +182,13 @@ export function openModal({ title, body, footer, wide = false, onOpen, className
 }
 
 /** Asks before something destructive; resolves true only on confirmation. */
-export async function confirmDialog({ title, message, confirmText = "Delete", danger = true }) {
+export async function confirmDialog({ title, message, confirmText = t("common.delete"), danger = true }) {
   const result = await openModal({
     title,
     className: "modal-confirm",
     body: h("p", { class: "confirm-message" }, message),
     footer: (close) => [
-      button("Cancel", { kind: "btn-secondary", onClick: () => close(false) }),
+      button(t("common.cancel"), { kind: "btn-secondary", onClick: () => close(false) }),
       button(confirmText, { kind: danger ? "btn-danger" : "btn-primary", onClick: () => close(true), attrs: { "data-confirm": "yes", autofocus: true } }),
     ],
   });
@@ -199,7 +201,7 @@ export async function alertDialog({ title, message }) {
     title,
     className: "modal-confirm",
     body: h("div", { class: "alert alert-error", role: "alert" }, icon("alert"), h("span", null, message)),
-    footer: (close) => [button("OK", { kind: "btn-primary", onClick: () => close(true), attrs: { autofocus: true } })],
+    footer: (close) => [button(t("common.ok"), { kind: "btn-primary", onClick: () => close(true), attrs: { autofocus: true } })],
   });
 }
 
@@ -229,11 +231,17 @@ function pad(n) {
   return String(n).padStart(2, "0");
 }
 
+/** A Date as YYYY-MM-DD in local time (the same in every language). */
+export function formatDate(d) {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
+
+/** YYYY-MM-DD HH:mm, 24 h, local time (the same in every language). */
 export function formatTime(value, { seconds = false } = {}) {
   if (!value) return "—";
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
-  const base = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  const base = `${formatDate(d)} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
   return seconds ? `${base}:${pad(d.getSeconds())}` : base;
 }
 
@@ -242,10 +250,10 @@ export function relativeTime(value) {
   const d = new Date(value);
   const diff = (Date.now() - d.getTime()) / 1000;
   if (Number.isNaN(diff)) return String(value);
-  if (diff < 60) return "just now";
-  if (diff < 3600) return `${Math.floor(diff / 60)} min ago`;
-  if (diff < 86400) return `${Math.floor(diff / 3600)} h ago`;
-  if (diff < 86400 * 7) return `${Math.floor(diff / 86400)} d ago`;
+  if (diff < 60) return t("time.just_now");
+  if (diff < 3600) return t("time.min_ago", { n: Math.floor(diff / 60) });
+  if (diff < 86400) return t("time.h_ago", { n: Math.floor(diff / 3600) });
+  if (diff < 86400 * 7) return t("time.d_ago", { n: Math.floor(diff / 86400) });
   return formatTime(value);
 }
 

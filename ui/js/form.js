@@ -1,6 +1,7 @@
 // Forms built from field descriptions, in a dialog or in a page, with the
 // field errors of a 422 next to their fields; and `attempt` for one-off actions.
 
+import { t } from "./i18n/index.js";
 import { h, button, openModal, byteLength, nextId } from "./dom.js";
 import { ApiError } from "./api.js";
 
@@ -22,8 +23,20 @@ export function buildForm(items, initial = {}) {
 
   const changed = (name, value) => {
     values[name] = value;
+    // An error the server gave for this field no longer holds once it is edited.
+    clearFieldError(name);
     for (const fn of listeners) fn(values, name);
   };
+
+  function clearFieldError(name) {
+    const c = controls.get(name);
+    if (!c || !c.wrap.classList.contains("has-error")) return;
+    c.wrap.classList.remove("has-error");
+    const err = c.wrap.querySelector(":scope > .field-error");
+    if (err) { err.hidden = true; err.textContent = ""; }
+    const input = c.wrap.querySelector("input, select, textarea");
+    if (input) input.removeAttribute("aria-invalid");
+  }
 
   function renderField(field) {
     const id = nextId(`f-${field.name || "custom"}`);
@@ -81,7 +94,7 @@ export function buildForm(items, initial = {}) {
               changed(field.name, [...set]);
             });
             return h("label", { class: "check", for: cid }, input, h("span", null, label));
-          }) : h("p", { class: "muted" }, field.emptyText || "Nothing to choose from."));
+          }) : h("p", { class: "muted" }, field.emptyText || t("form.nothing_to_choose")));
         wrap.append(control);
         break;
       default: {
@@ -118,7 +131,7 @@ export function buildForm(items, initial = {}) {
       const update = () => {
         const limit = typeof field.maxBytes === "function" ? field.maxBytes(values) : field.maxBytes;
         const used = byteLength(values[field.name] || "");
-        counter.textContent = `${used} / ${limit} bytes`;
+        counter.textContent = t("form.bytes_counter", { used, limit });
         counter.classList.toggle("over", used > limit);
       };
       listeners.push(update);
@@ -176,13 +189,7 @@ export function buildForm(items, initial = {}) {
     onChange: (fn) => listeners.push(fn),
     clearErrors() {
       formAlert.hidden = true;
-      for (const { wrap } of controls.values()) {
-        wrap.classList.remove("has-error");
-        const err = wrap.querySelector(":scope > .field-error");
-        if (err) { err.hidden = true; err.textContent = ""; }
-        const input = wrap.querySelector("input, select, textarea");
-        if (input) input.removeAttribute("aria-invalid");
-      }
+      for (const name of controls.keys()) clearFieldError(name);
     },
     /** Shows field errors; those of fields not on the form go to the top. */
     setErrors(fields, message) {
@@ -192,19 +199,19 @@ export function buildForm(items, initial = {}) {
       for (const [name, reason] of Object.entries(fields || {})) {
         const c = controls.get(name);
         if (!c || !shown.includes(name)) {
-          loose.push(`${name} ${reason}`);
+          loose.push(t("form.field_error", { label: name, reason }));
           continue;
         }
         c.wrap.classList.add("has-error");
         const err = c.wrap.querySelector(":scope > .field-error");
-        err.textContent = `${c.field.label} ${reason}`;
+        err.textContent = t("form.field_error", { label: c.field.label, reason });
         err.hidden = false;
         const input = c.wrap.querySelector("input, select, textarea");
         if (input) input.setAttribute("aria-invalid", "true");
         if (!first) first = input;
       }
       if (loose.length || (message && !first)) {
-        formAlert.textContent = loose.length ? loose.join("; ") : message;
+        formAlert.textContent = loose.length ? loose.join(t("form.sep")) : message;
         formAlert.hidden = false;
       }
       const section = first && first.closest("details");
@@ -225,7 +232,7 @@ export function buildForm(items, initial = {}) {
  * next to the fields and keeps the dialog open. Resolves with what `submit`
  * returned, or undefined when cancelled.
  */
-export function formDialog({ title, fields, values, submit, submitLabel = "Save", wide = false, intro }) {
+export function formDialog({ title, fields, values, submit, submitLabel = t("common.save"), wide = false, intro }) {
   const form = buildForm(fields, values);
   return openModal({
     title,
@@ -250,7 +257,7 @@ export function formDialog({ title, fields, values, submit, submitLabel = "Save"
             else form.showError(error.message);
           } else {
             console.error(error);
-            form.showError("Something went wrong in the page; the details are in the browser console.");
+            form.showError(t("common.page_bug"));
           }
         } finally {
           save.disabled = false;
@@ -258,7 +265,7 @@ export function formDialog({ title, fields, values, submit, submitLabel = "Save"
         }
       };
       form.el.addEventListener("submit", run);
-      return [button("Cancel", { kind: "btn-secondary", onClick: () => close(undefined) }), save];
+      return [button(t("common.cancel"), { kind: "btn-secondary", onClick: () => close(undefined) }), save];
     },
     onOpen: (dialog) => {
       const first = dialog.querySelector(".modal-body input:not([type=hidden]):not([disabled]), .modal-body select, .modal-body textarea");

@@ -1,6 +1,7 @@
 // The paged, filtered list every list page uses: filters and paging kept in
 // the URL, with loading / empty / error states.
 
+import { t } from "./i18n/index.js";
 import { h, append, clear, icon, button, debounce, nextId } from "./dom.js";
 import { ApiError } from "./api.js";
 import { loadingState, errorState, emptyState } from "./states.js";
@@ -11,6 +12,53 @@ function dayBound(value, end) {
   if (!y || !m || !d) return value;
   const date = end ? new Date(y, m - 1, d, 23, 59, 59, 999) : new Date(y, m - 1, d);
   return date.toISOString();
+}
+
+/**
+ * A typed day as YYYY-MM-DD ("2024-5-7", "2024/05/07" and "20240507" too),
+ * "" for an empty field, or null when it is not a real day.
+ */
+export function parseDay(text) {
+  const value = String(text || "").trim();
+  if (!value) return "";
+  const match = value.match(/^(\d{4})[-/.]?(\d{1,2})[-/.]?(\d{1,2})$/);
+  if (!match) return null;
+  const [y, m, d] = match.slice(1).map(Number);
+  const date = new Date(y, m - 1, d);
+  if (date.getFullYear() !== y || date.getMonth() !== m - 1 || date.getDate() !== d) return null;
+  return `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
+/**
+ * A day field that reads and shows YYYY-MM-DD whatever the browser's locale
+ * (a native date input shows mm/dd/yyyy in English browsers).
+ */
+function dayInput({ id, value, label, onDay }) {
+  const input = h("input", {
+    id,
+    type: "text",
+    class: "day-input mono",
+    value,
+    placeholder: t("list.day_placeholder"),
+    inputmode: "numeric",
+    autocomplete: "off",
+    maxlength: 10,
+    "aria-label": label,
+    title: t("list.day_hint"),
+  });
+  input.addEventListener("change", () => {
+    const day = parseDay(input.value);
+    if (day === null) {
+      input.setAttribute("aria-invalid", "true");
+      input.title = t("list.day_invalid");
+      return;
+    }
+    input.removeAttribute("aria-invalid");
+    input.title = t("list.day_hint");
+    input.value = day;
+    onDay(day);
+  });
+  return input;
 }
 
 /**
@@ -39,7 +87,7 @@ export function listView(options) {
     for (const name of names) state.filters[name] = url.searchParams.get(name) || "";
   }
 
-  const root = h("section", { class: "list", "aria-label": caption || "List" });
+  const root = h("section", { class: "list", "aria-label": caption || t("list.list") });
   const bar = h("form", { class: "filter-bar", role: "search", onsubmit: (e) => { e.preventDefault(); apply(); } });
   const body = h("div", { class: "list-body" });
   const footer = h("div", { class: "list-footer" });
@@ -79,17 +127,17 @@ export function listView(options) {
       const id = nextId("flt");
       if (f.type === "select") {
         const select = h("select", { id, onchange: (e) => { state.filters[f.name] = e.target.value; apply(); } },
-          h("option", { value: "" }, f.all || `All`),
+          h("option", { value: "" }, f.all || t("list.all")),
           f.options.map(([value, label]) => h("option", { value, selected: String(value) === state.filters[f.name] }, label)));
         bar.append(h("div", { class: "filter filter-extra" }, h("label", { for: id }, f.label), select));
       } else if (f.type === "daterange") {
         const startId = nextId("flt");
         bar.append(h("div", { class: "filter filter-dates filter-extra" },
-          h("label", { for: startId }, f.label || "Created"),
+          h("label", { for: startId }, f.label || t("list.created")),
           h("div", { class: "date-range" },
-            h("input", { id: startId, type: "date", value: state.filters.start, "aria-label": "From date", onchange: (e) => { state.filters.start = e.target.value; apply(); } }),
+            dayInput({ id: startId, value: state.filters.start, label: t("list.from_date"), onDay: (day) => { state.filters.start = day; apply(); } }),
             h("span", { class: "muted", "aria-hidden": "true" }, "–"),
-            h("input", { type: "date", value: state.filters.end, "aria-label": "To date", onchange: (e) => { state.filters.end = e.target.value; apply(); } }))));
+            dayInput({ id: nextId("flt"), value: state.filters.end, label: t("list.to_date"), onDay: (day) => { state.filters.end = day; apply(); } }))));
       } else {
         const search = f.type === "search";
         const input = h("input", {
@@ -116,7 +164,7 @@ export function listView(options) {
     }
     if (filters.length) {
       bar.append(h("div", { class: "filter filter-reset" },
-        button("Reset", { kind: "btn-ghost", onClick: reset, attrs: { "data-role": "reset-filters" } })));
+        button(t("list.reset"), { kind: "btn-ghost", onClick: reset, attrs: { "data-role": "reset-filters" } })));
     }
     updateFilterChrome();
   }
@@ -129,7 +177,7 @@ export function listView(options) {
       const shown = bar.classList.contains("expanded");
       const extras = filters.filter((f) => f.type !== "search");
       const count = extras.flatMap((f) => (f.type === "daterange" ? ["start", "end"] : [f.name])).filter((n) => state.filters[n]).length;
-      slot.replaceChildren(button(count ? `Filters (${count})` : "Filters", {
+      slot.replaceChildren(button(count ? t("list.filters_n", { count }) : t("list.filters"), {
         icon: shown ? "up" : "down",
         kind: "btn-secondary",
         attrs: { "aria-expanded": String(shown) },
@@ -160,9 +208,9 @@ export function listView(options) {
     clear(footer);
     if (!data.list.length) {
       if (activeFilters() || state.page > 1) {
-        body.append(emptyState({ icon: "search", title: "Nothing matches these filters", hint: "Change or reset the filters to see more.", action: button("Reset filters", { kind: "btn-secondary", onClick: reset }) }));
+        body.append(emptyState({ icon: "search", title: t("list.no_match"), hint: t("list.no_match_hint"), action: button(t("list.reset_filters"), { kind: "btn-secondary", onClick: reset }) }));
       } else {
-        body.append(emptyState(empty || { title: "Nothing here yet" }));
+        body.append(emptyState(empty || { title: t("list.empty") }));
       }
       return;
     }
@@ -173,7 +221,7 @@ export function listView(options) {
         caption ? h("caption", { class: "visually-hidden" }, caption) : null,
         h("thead", null, h("tr", null,
           columns.map((c) => h("th", { scope: "col", class: c.class }, c.label)),
-          rowActions ? h("th", { scope: "col", class: "col-actions" }, h("span", { class: "visually-hidden" }, "Actions")) : null)),
+          rowActions ? h("th", { scope: "col", class: "col-actions" }, h("span", { class: "visually-hidden" }, t("list.actions"))) : null)),
         h("tbody", null, data.list.map((row) => h("tr", { class: rowClass ? rowClass(row) : null, dataset: { id: row.id } },
           columns.map((c) => h("td", { class: c.class, dataset: { label: c.label } }, c.render(row))),
           rowActions ? h("td", { class: "col-actions" }, h("div", { class: "row-actions" }, rowActions(row, api))) : null))));
@@ -184,14 +232,14 @@ export function listView(options) {
     const last = Math.min(data.total, first + data.list.length - 1);
     const sizeId = nextId("psize");
     append(footer, [
-      h("p", { class: "list-count" }, `${first}–${last} of ${data.total}`),
+      h("p", { class: "list-count" }, t("list.count", { first, last, total: data.total })),
       h("div", { class: "pager" },
-        h("label", { for: sizeId, class: "muted" }, "Rows"),
+        h("label", { for: sizeId, class: "muted" }, t("list.rows")),
         h("select", { id: sizeId, class: "select-sm", onchange: (e) => { state.page_size = Number(e.target.value); apply(); } },
           pageSizes.map((n) => h("option", { value: n, selected: n === state.page_size }, String(n)))),
-        button("Previous page", { icon: "left", iconOnly: true, kind: "btn-secondary", disabled: state.page <= 1, onClick: () => { state.page -= 1; refresh(); } }),
-        h("span", { class: "pager-pos" }, `Page ${state.page} of ${pages}`),
-        button("Next page", { icon: "right", iconOnly: true, kind: "btn-secondary", disabled: state.page >= pages, onClick: () => { state.page += 1; refresh(); } })),
+        button(t("list.prev_page"), { icon: "left", iconOnly: true, kind: "btn-secondary", disabled: state.page <= 1, onClick: () => { state.page -= 1; refresh(); } }),
+        h("span", { class: "pager-pos" }, t("list.page_of", { page: state.page, pages })),
+        button(t("list.next_page"), { icon: "right", iconOnly: true, kind: "btn-secondary", disabled: state.page >= pages, onClick: () => { state.page += 1; refresh(); } })),
     ]);
   }
 

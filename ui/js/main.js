@@ -1,37 +1,41 @@
 // The app: sign-in gate, shell (navigation, account picker, user menu) and a
 // small history router. Pages are ES modules with `render(ctx)`.
 
+import { t, tOr, lang, setLang, LANGUAGES } from "./i18n/index.js";
 import { h, clear, icon, button, toast, alertDialog } from "./dom.js";
 import { api, session, ApiError } from "./api.js";
 import { errorState, loadingState } from "./states.js";
 import { formDialog } from "./form.js";
 
+// Titles are i18n keys (looked up at render time): a new page adds
+// "nav.<name>" to both language files. A plain English title still shows
+// (tOr), untranslated, until its key exists.
 const NAV = [
-  { group: "Overview", items: [{ path: "/dashboard", title: "Dashboard", icon: "dashboard", page: "dashboard" }] },
-  { group: "Official accounts", items: [{ path: "/wechat/wxaccounts", title: "Accounts", icon: "accounts", page: "accounts" }] },
+  { group: "nav.group.overview", items: [{ path: "/dashboard", title: "nav.dashboard", icon: "dashboard", page: "dashboard" }] },
+  { group: "nav.group.accounts", items: [{ path: "/wechat/wxaccounts", title: "nav.accounts", icon: "accounts", page: "accounts" }] },
   {
-    group: "Engage",
+    group: "nav.group.engage",
     items: [
-      { path: "/wechat/wxautoreplies", title: "Auto replies", icon: "reply", page: "autoreplies" },
-      { path: "/wechat/wxmenus", title: "Menus", icon: "menu", page: "menus" },
-      { path: "/wechat/wxmaterials", title: "Materials", icon: "materials", page: "materials" },
-      { path: "/wechat/wxtemplates", title: "Templates", icon: "templates", page: "templates" },
+      { path: "/wechat/wxautoreplies", title: "nav.autoreplies", icon: "reply", page: "autoreplies" },
+      { path: "/wechat/wxmenus", title: "nav.menus", icon: "menu", page: "menus" },
+      { path: "/wechat/wxmaterials", title: "nav.materials", icon: "materials", page: "materials" },
+      { path: "/wechat/wxtemplates", title: "nav.templates", icon: "templates", page: "templates" },
     ],
   },
   {
-    group: "Audience",
+    group: "nav.group.audience",
     items: [
-      { path: "/wechat/wxmessages", title: "Messages", icon: "messages", page: "messages" },
-      { path: "/wechat/wxusers", title: "Fans", icon: "fans", page: "fans" },
+      { path: "/wechat/wxmessages", title: "nav.messages", icon: "messages", page: "messages" },
+      { path: "/wechat/wxusers", title: "nav.fans", icon: "fans", page: "fans" },
     ],
   },
-  { group: "Commerce", items: [{ path: "/wechat/wxpay", title: "Pay", icon: "pay", page: "pay" }] },
+  { group: "nav.group.commerce", items: [{ path: "/wechat/wxpay", title: "nav.pay", icon: "pay", page: "pay" }] },
   {
-    group: "System",
+    group: "nav.group.system",
     items: [
-      { path: "/wechat/plugins", title: "Plugins", icon: "plugin", page: "plugins" },
-      { path: "/wechat/admins", title: "Admins", icon: "admins", page: "admins", adminOnly: true },
-      { path: "/wechat/audit", title: "Audit log", icon: "audit", page: "audit", adminOnly: true },
+      { path: "/wechat/plugins", title: "nav.plugins", icon: "plugin", page: "plugins" },
+      { path: "/wechat/admins", title: "nav.admins", icon: "admins", page: "admins", adminOnly: true },
+      { path: "/wechat/audit", title: "nav.audit", icon: "audit", page: "audit", adminOnly: true },
     ],
   },
 ];
@@ -102,22 +106,22 @@ function setAccount(id) {
 function renderPicker() {
   if (!app.picker) return;
   clear(app.picker);
-  app.picker.append(h("option", { value: "" }, app.accounts.length ? "All accounts" : "No accounts yet"));
+  app.picker.append(h("option", { value: "" }, app.accounts.length ? t("shell.all_accounts") : t("shell.no_accounts")));
   for (const a of app.accounts) {
-    app.picker.append(h("option", { value: a.id, selected: a.id === app.account }, `${a.account_name || a.app_id}${a.status === 1 ? "" : " (disabled)"}`));
+    app.picker.append(h("option", { value: a.id, selected: a.id === app.account }, a.status === 1 ? a.account_name || a.app_id : t("shell.account_disabled", { name: a.account_name || a.app_id })));
   }
 }
 
 function userMenu() {
   const menu = h("details", { class: "user-menu" },
-    h("summary", { "aria-label": `Signed in as ${app.admin.username}` },
+    h("summary", { "aria-label": t("shell.signed_in_as", { name: app.admin.username }) },
       h("span", { class: "avatar", "aria-hidden": "true" }, app.admin.username.slice(0, 1).toUpperCase()),
       h("span", { class: "user-name" }, app.admin.username),
-      h("span", { class: ["badge", isAdmin() ? "badge-green" : "badge-blue", "user-role"] }, app.admin.role)),
+      h("span", { class: ["badge", isAdmin() ? "badge-green" : "badge-blue", "user-role"] }, t(`role.${app.admin.role === "admin" ? "admin" : "operator"}`))),
     h("div", { class: "menu-pop", role: "menu" },
-      h("button", { type: "button", role: "menuitem", class: "menu-item", onclick: () => { menu.open = false; changePassword(); } }, icon("key"), "Change password"),
-      h("a", { role: "menuitem", class: "menu-item", href: "/api-docs/openapi.json", target: "_blank", rel: "noopener" }, icon("external"), "API document"),
-      h("button", { type: "button", role: "menuitem", class: "menu-item", "data-action": "sign-out", onclick: signOut }, icon("logout"), "Sign out")));
+      h("button", { type: "button", role: "menuitem", class: "menu-item", onclick: () => { menu.open = false; changePassword(); } }, icon("key"), t("shell.change_password")),
+      h("a", { role: "menuitem", class: "menu-item", href: "/api-docs/openapi.json", target: "_blank", rel: "noopener" }, icon("external"), t("shell.api_document")),
+      h("button", { type: "button", role: "menuitem", class: "menu-item", "data-action": "sign-out", onclick: signOut }, icon("logout"), t("shell.sign_out"))));
   document.addEventListener("click", (event) => {
     if (menu.open && !menu.contains(event.target)) menu.open = false;
   });
@@ -130,6 +134,15 @@ function userMenu() {
   return menu;
 }
 
+/** The language picker of the top bar (and of the sign-in page). */
+export function languagePicker() {
+  const id = "lang-picker";
+  const select = h("select", { id, class: "lang-select", onchange: (event) => setLang(event.target.value) },
+    LANGUAGES.map(([code, name]) => h("option", { value: code, lang: code, selected: code === lang() }, name)));
+  return h("div", { class: "lang-picker" },
+    h("label", { for: id, class: "visually-hidden" }, t("shell.language")), select);
+}
+
 function signOut() {
   session.clear();
   app.shell = null;
@@ -139,40 +152,40 @@ function signOut() {
 
 async function changePassword() {
   const done = await formDialog({
-    title: "Change your password",
+    title: t("password.title"),
     fields: [
-      { name: "old_password", label: "Current password", type: "password", required: true, autocomplete: "current-password", full: true },
-      { name: "new_password", label: "New password", type: "password", required: true, autocomplete: "new-password", full: true, hint: "At least 10 characters, not only letters or only digits." },
-      { name: "confirm", label: "New password again", type: "password", required: true, autocomplete: "new-password", full: true },
+      { name: "old_password", label: t("password.current"), type: "password", required: true, autocomplete: "current-password", full: true },
+      { name: "new_password", label: t("password.new"), type: "password", required: true, autocomplete: "new-password", full: true, hint: t("password.hint") },
+      { name: "confirm", label: t("password.again"), type: "password", required: true, autocomplete: "new-password", full: true },
     ],
-    submitLabel: "Change password",
+    submitLabel: t("shell.change_password"),
     submit: async (values) => {
       if (values.new_password !== values.confirm) {
-        throw new ApiError(422, "The new passwords differ.", { confirm: "does not match the new password" });
+        throw new ApiError(422, t("password.differ"), { confirm: t("reason.passwords_differ") });
       }
       return api.post("/auth/password", { old_password: values.old_password, new_password: values.new_password });
     },
   });
   if (done) {
-    await alertDialog({ title: "Password changed", message: "Your other sessions are signed out. Sign in again with the new password." });
+    await alertDialog({ title: t("password.changed"), message: t("password.changed_hint") });
     signOut();
   }
 }
 
 function buildShell() {
-  const nav = h("nav", { class: "sidebar", id: "sidebar", "aria-label": "Main" },
+  const nav = h("nav", { class: "sidebar", id: "sidebar", "aria-label": t("shell.main_nav") },
     h("a", { class: "brand", href: "/dashboard" },
       h("span", { class: "brand-mark", "aria-hidden": "true" }, icon("messages")),
-      h("span", { class: "brand-text" }, h("strong", null, "wxmp"), h("small", null, "Official Accounts"))),
+      h("span", { class: "brand-text" }, h("strong", null, "wxmp"), h("small", null, t("shell.brand_sub")))),
     NAV.map((group) => {
       const items = group.items.filter((item) => !item.adminOnly || isAdmin());
       if (!items.length) return null;
       return h("div", { class: "nav-group" },
-        h("p", { class: "nav-heading" }, group.group),
+        h("p", { class: "nav-heading" }, tOr(group.group)),
         h("ul", null, items.map((item) => h("li", null,
-          h("a", { class: "nav-link", href: item.path, dataset: { path: item.path } }, icon(item.icon), h("span", null, item.title))))));
+          h("a", { class: "nav-link", href: item.path, dataset: { path: item.path } }, icon(item.icon), h("span", null, tOr(item.title)))))));
     }),
-    h("p", { class: "sidebar-foot" }, "wxmp admin console"));
+    h("p", { class: "sidebar-foot" }, t("shell.foot")));
   app.picker = h("select", {
     id: "account-picker",
     class: "account-select",
@@ -182,19 +195,20 @@ function buildShell() {
     },
   });
   const top = h("header", { class: "topbar" },
-    button("Open navigation", { icon: "burger", iconOnly: true, kind: "btn-ghost nav-toggle", attrs: { "aria-controls": "sidebar", "aria-expanded": "false" }, onClick: (event) => {
+    button(t("shell.open_nav"), { icon: "burger", iconOnly: true, kind: "btn-ghost nav-toggle", attrs: { "aria-controls": "sidebar", "aria-expanded": "false" }, onClick: (event) => {
       const open = document.body.classList.toggle("nav-open");
       event.currentTarget.setAttribute("aria-expanded", String(open));
     } }),
     h("div", { class: "picker" },
-      h("label", { for: "account-picker", class: "picker-label" }, icon("accounts"), h("span", { class: "visually-hidden" }, "Official account")),
+      h("label", { for: "account-picker", class: "picker-label" }, icon("accounts"), h("span", { class: "visually-hidden" }, t("shell.account"))),
       app.picker),
     h("div", { class: "topbar-spacer" }),
+    languagePicker(),
     userMenu());
   app.main = h("main", { id: "main", class: "content", tabindex: "-1" });
   const backdrop = h("button", { type: "button", class: "nav-backdrop", tabindex: "-1", "aria-hidden": "true", onclick: () => document.body.classList.remove("nav-open") });
   app.shell = h("div", { class: "shell" },
-    h("a", { class: "skip-link", href: "#main", onclick: (e) => { e.preventDefault(); app.main.focus(); } }, "Skip to content"),
+    h("a", { class: "skip-link", href: "#main", onclick: (e) => { e.preventDefault(); app.main.focus(); } }, t("shell.skip")),
     nav, backdrop, h("div", { class: "main-col" }, top, app.main));
   const root = document.getElementById("app");
   clear(root).append(app.shell);
@@ -215,8 +229,8 @@ async function renderLogin() {
   const mod = await import("./pages/login.js");
   const root = document.getElementById("app");
   clear(root);
-  document.title = "Sign in · wxmp";
-  mod.render({ root, onSignedIn: (admin) => {
+  document.title = `${t("login.title")} · wxmp`;
+  mod.render({ root, languagePicker, onSignedIn: (admin) => {
     app.admin = admin;
     const next = new URLSearchParams(location.search).get("next");
     navigate(next && next.startsWith("/") && !next.startsWith("//") ? next : "/dashboard", { replace: true });
@@ -232,7 +246,7 @@ export async function route() {
   const seq = ++app.renderSeq;
   if (!app.shell) {
     const root = document.getElementById("app");
-    clear(root).append(h("div", { class: "boot-loading", role: "status" }, "Loading wxmp…"));
+    clear(root).append(h("div", { class: "boot-loading", role: "status" }, t("shell.loading")));
     try {
       app.admin = await api.get("/auth/me");
       session.setAdmin(app.admin);
@@ -255,17 +269,17 @@ export async function route() {
   markNav(entry ? entry.path : "");
   const main = clear(app.main);
   if (!entry) {
-    document.title = "Not found · wxmp";
+    document.title = `${t("shell.not_found")} · wxmp`;
     main.append(h("div", { class: "state state-empty" }, icon("search", "state-icon"),
-      h("p", { class: "state-title" }, "There is no page here"),
-      h("a", { class: "btn btn-primary", href: "/dashboard" }, "Go to the dashboard")));
+      h("p", { class: "state-title" }, t("shell.no_page")),
+      h("a", { class: "btn btn-primary", href: "/dashboard" }, t("shell.go_dashboard"))));
     return;
   }
-  document.title = `${entry.title} · wxmp`;
+  document.title = `${tOr(entry.title)} · wxmp`;
   if (entry.adminOnly && !isAdmin()) {
     main.append(h("div", { class: "state state-empty" }, icon("admins", "state-icon"),
-      h("p", { class: "state-title" }, "Admins only"),
-      h("p", { class: "state-hint" }, "Your role is operator: this page is for admins.")));
+      h("p", { class: "state-title" }, t("shell.admins_only")),
+      h("p", { class: "state-hint" }, t("shell.admins_only_hint"))));
     return;
   }
   main.append(loadingState());
@@ -299,7 +313,7 @@ export async function route() {
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return;
     if (!(error instanceof ApiError)) console.error(error);
-    clear(main).append(errorState(error instanceof ApiError ? error.message : "This page failed to load. Reload the page; if it persists, the details are in the browser console.", () => route()));
+    clear(main).append(errorState(error instanceof ApiError ? error.message : t("shell.page_failed"), () => route()));
   }
 }
 

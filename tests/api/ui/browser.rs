@@ -53,9 +53,16 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium with a `width`×`height` window.
-    /// Panics with installation instructions when either is missing.
+    /// Starts chromedriver and a headless Chromium with a `width`×`height`
+    /// window, preferring English (the tests that match English text rely on
+    /// it). Panics with installation instructions when either is missing.
     pub async fn start(width: u32, height: u32) -> Self {
+        Self::start_in(width, height, "en-US").await
+    }
+
+    /// [`Browser::start`] with a browser that prefers `lang` (e.g. `zh-CN`):
+    /// what `navigator.languages` says, which picks the UI's language.
+    pub async fn start_in(width: u32, height: u32, lang: &str) -> Self {
         let chromedriver = find_program("WXMP_CHROMEDRIVER", &["chromedriver"], &[])
             .unwrap_or_else(|| panic!("chromedriver not found: {INSTALL_HINT}"));
         // Debian's /usr/bin/chromium is a shell wrapper; the binary proper is
@@ -102,10 +109,11 @@ impl Browser {
                     "--disable-component-update",
                     "--disable-sync",
                     "--disable-dev-shm-usage",
-                    "--lang=en-US",
+                    format!("--lang={lang}"),
                     format!("--window-size={width},{height}"),
                     format!("--user-data-dir={}", profile.path().display()),
                 ],
+                "prefs": { "intl.accept_languages": lang },
             },
         });
         let Value::Object(capabilities) = capabilities else {

@@ -1,15 +1,16 @@
 // Official accounts: list, add / edit (callback settings, pay settings).
 
-import { h, badge, button, timeEl, copyText, toast } from "../dom.js";
-import { resource } from "../api.js";
+import { t } from "../i18n/index.js";
+import { h, badge, button, icon, timeEl, copyText, toast } from "../dom.js";
+import { api, resource, ApiError } from "../api.js";
 import { pageHeader } from "../states.js";
 import { listView } from "../list.js";
 import { formDialog } from "../form.js";
 import { deleteButton, editButton, statusBadge } from "./common.js";
 
-const TYPES = [[0, "Subscription account · 订阅号"], [1, "Subscription, upgraded · 订阅号"], [2, "Service account · 服务号"], [3, "Test account · 测试号"]];
-const MODES = [[0, "Plaintext · 明文模式"], [1, "Compatible · 兼容模式"], [2, "Safe (AES) · 安全模式"]];
-const MODE_BADGE = { 0: ["Plaintext", "amber"], 1: ["Compatible", "blue"], 2: ["Safe (AES)", "green"] };
+const TYPES = [0, 1, 2, 3].map((n) => [n, t(`accounts.type.${n}`)]);
+const MODES = [0, 1, 2].map((n) => [n, t(`accounts.mode.${n}`)]);
+const MODE_TONES = { 0: "amber", 1: "blue", 2: "green" };
 
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 function randomText(length) {
@@ -18,7 +19,7 @@ function randomText(length) {
 }
 
 function generateButton(length, what) {
-  return (control) => button(`Generate ${what}`, {
+  return (control) => button(t("accounts.generate", { what }), {
     icon: "refresh",
     kind: "btn-secondary",
     iconOnly: true,
@@ -30,8 +31,32 @@ function generateButton(length, what) {
   });
 }
 
+/**
+ * Where WeChat reaches this server (GET /wechat/callback/base): the
+ * configured WXMP_PUBLIC_URL, else what the server derives from the request.
+ */
+let callbackBase = null;
+async function loadCallbackBase() {
+  try {
+    callbackBase = await api.get("/wechat/callback/base");
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.error(error);
+    callbackBase = { callback_url: `${location.origin}/wechat/official_account/callback`, base_url: location.origin, configured: false, accepted_by_wechat: false };
+  }
+  return callbackBase;
+}
+
 export function callbackUrl(appId) {
-  return `${location.origin}/wechat/official_account/callback/${appId || "<AppID>"}`;
+  return `${callbackBase.callback_url}/${appId || "<AppID>"}`;
+}
+
+/** What is wrong with the callback base for WeChat, or null. */
+function callbackWarning() {
+  if (callbackBase.accepted_by_wechat) return null;
+  return h("div", { class: "alert alert-warn callback-warning", role: "note", dataset: { role: "callback-warning" } },
+    icon("alert"),
+    h("span", null, t("accounts.callback_port", { base: callbackBase.base_url }),
+      callbackBase.configured ? "" : t("accounts.callback_unconfigured")));
 }
 
 function callbackField() {
@@ -39,13 +64,13 @@ function callbackField() {
     type: "custom",
     render: ({ values, onChange }) => {
       const code = h("code", { id: "callback-url", class: "mono" }, callbackUrl(values().app_id));
-      const copy = button("Copy", {
+      const copy = button(t("accounts.copy"), {
         icon: "copy",
         kind: "btn-secondary",
         attrs: { "aria-describedby": "callback-url", "data-action": "copy-callback" },
         onClick: async () => {
           const ok = await copyText(callbackUrl(values().app_id));
-          toast(ok ? "Callback URL copied." : "Copying was refused; select the URL and copy it by hand.", ok ? "success" : "error");
+          toast(ok ? t("accounts.callback_copied") : t("accounts.copy_refused"), ok ? "success" : "error");
         },
       });
       const sync = () => {
@@ -55,65 +80,66 @@ function callbackField() {
       onChange(sync);
       sync();
       return h("div", { class: "field" },
-        h("span", { class: "label" }, "Callback URL (服务器地址)"),
+        h("span", { class: "label" }, t("accounts.callback_url")),
         h("div", { class: "copy-box" }, code, copy),
-        h("p", { class: "hint" }, "Paste it into the WeChat console under Settings → Basic configuration → Server configuration, with the token and EncodingAESKey below."));
+        callbackWarning(),
+        h("p", { class: "hint" }, t("accounts.callback_hint")));
     },
   };
 }
 
 function fields({ editing, isAdmin }) {
-  const secretHint = editing ? (isAdmin ? "Shown masked. Leave it unchanged to keep the stored value." : "Hidden. Leave it unchanged to keep the stored value.") : undefined;
+  const secretHint = editing ? (isAdmin ? t("accounts.secret_masked") : t("accounts.secret_hidden")) : undefined;
   return [
     {
-      section: "Account",
+      section: t("accounts.section.account"),
       fields: [
-        { name: "account_name", label: "Name", required: true, placeholder: "e.g. 星巴克中国" },
-        { name: "app_id", label: "AppID", required: true, mono: true, placeholder: "wx…" },
-        { name: "app_secret", label: "AppSecret", type: "secret", mono: true, hint: secretHint || "From the WeChat console; kept on the server, never shown again in full." },
-        { name: "account_type", label: "Type", type: "select", numeric: true, options: TYPES },
-        { name: "original_id", label: "Original ID", mono: true, placeholder: "gh_…" },
-        { name: "wechat_id", label: "WeChat ID", placeholder: "Optional" },
-        { name: "status", label: "Enabled: answer callbacks and show in lists", type: "switch", full: true },
+        { name: "account_name", label: t("accounts.name"), required: true, placeholder: t("accounts.name_placeholder") },
+        { name: "app_id", label: t("accounts.app_id"), required: true, mono: true, placeholder: "wx…" },
+        { name: "app_secret", label: t("accounts.app_secret"), type: "secret", mono: true, hint: secretHint || t("accounts.app_secret_hint") },
+        { name: "account_type", label: t("accounts.type"), type: "select", numeric: true, options: TYPES },
+        { name: "original_id", label: t("accounts.original_id"), mono: true, placeholder: "gh_…" },
+        { name: "wechat_id", label: t("accounts.wechat_id"), placeholder: t("accounts.optional") },
+        { name: "status", label: t("accounts.status_switch"), type: "switch", full: true },
       ],
     },
     {
-      section: "Server configuration",
+      section: t("accounts.section.server"),
       fields: [
         callbackField(),
-        { name: "token", label: "Token", type: "secret", mono: true, required: true, hint: secretHint || "3–32 letters or digits; the same as in the WeChat console.", after: generateButton(32, "token") },
-        { name: "message_mode", label: "Message encryption", type: "select", numeric: true, options: MODES },
+        { name: "token", label: t("accounts.token"), type: "secret", mono: true, required: true, hint: secretHint || t("accounts.token_hint"), after: generateButton(32, t("accounts.token")) },
+        { name: "message_mode", label: t("accounts.message_mode"), type: "select", numeric: true, options: MODES },
         {
           name: "encoding_aes_key",
-          label: "EncodingAESKey",
+          label: t("accounts.aes_key"),
           type: "secret",
           mono: true,
           full: true,
           after: generateButton(43, "EncodingAESKey"),
-          hint: (v) => (v.message_mode === 0 ? "Optional in plaintext mode; 43 letters and digits." : "Required in compatible and safe modes; 43 letters and digits."),
+          hint: (v) => (v.message_mode === 0 ? t("accounts.aes_optional") : t("accounts.aes_required")),
         },
-        { name: "server_url", label: "Server URL", type: "url", full: true, placeholder: "https://…", hint: "Optional: the public address of this wxmp server." },
+        { name: "server_url", label: t("accounts.server_url"), type: "url", full: true, placeholder: "https://…", hint: t("accounts.server_url_hint") },
         {
           name: "late_reply_enabled",
-          label: "Late replies",
+          label: t("accounts.late_replies"),
           type: "switch",
           full: true,
-          hint: "WeChat waits 5 seconds for an answer. When on, an answer that comes later (a slow plugin or handler) is still sent, as a customer-service message, if the fan wrote within 48 hours. When off, it is dropped.",
+          hint: t("accounts.late_replies_hint"),
         },
       ],
     },
     {
-      section: "WeChat Pay",
+      section: t("accounts.section.pay"),
       collapsible: true,
-      summary: "optional",
-      intro: "Fill these in to take payments with this account (API v3).",
+      summary: t("accounts.optional_lower"),
+      intro: t("accounts.pay_intro"),
       fields: [
-        { name: "mch_id", label: "Merchant ID (商户号)", mono: true, inputmode: "numeric" },
-        { name: "pay_api_v3_key", label: "API v3 key", type: "secret", mono: true, hint: secretHint || "Exactly 32 characters." },
-        { name: "pay_cert_serial", label: "Certificate serial number", mono: true, full: true },
-        { name: "pay_private_key", label: "Merchant private key (apiclient_key.pem)", type: "textarea", mono: true, rows: 4, placeholder: "-----BEGIN PRIVATE KEY-----", hint: secretHint },
-        { name: "pay_public_key_id", label: "WeChat Pay public key ID", mono: true, full: true, placeholder: "PUB_KEY_ID_…" },
-        { name: "pay_public_key", label: "WeChat Pay public key", type: "textarea", mono: true, rows: 4, placeholder: "-----BEGIN PUBLIC KEY-----" },
+        { name: "mch_id", label: t("accounts.mch_id"), mono: true, inputmode: "numeric" },
+        { name: "pay_api_v3_key", label: t("accounts.api_v3_key"), type: "secret", mono: true, hint: secretHint || t("accounts.api_v3_key_hint") },
+        { name: "pay_cert_serial", label: t("accounts.cert_serial"), mono: true, full: true },
+        { name: "pay_private_key", label: t("accounts.private_key"), type: "textarea", mono: true, rows: 4, placeholder: "-----BEGIN PRIVATE KEY-----", hint: secretHint },
+        { name: "pay_public_key_id", label: t("accounts.public_key_id"), mono: true, full: true, placeholder: "PUB_KEY_ID_…" },
+        { name: "pay_public_key", label: t("accounts.public_key"), type: "textarea", mono: true, rows: 4, placeholder: "-----BEGIN PUBLIC KEY-----" },
       ],
     },
   ];
@@ -122,6 +148,7 @@ function fields({ editing, isAdmin }) {
 const FIELD_NAMES = ["account_name", "app_id", "app_secret", "account_type", "original_id", "wechat_id", "status", "token", "message_mode", "encoding_aes_key", "server_url", "late_reply_enabled", "mch_id", "pay_api_v3_key", "pay_cert_serial", "pay_private_key", "pay_public_key_id", "pay_public_key"];
 
 export async function render(ctx) {
+  await loadCallbackBase();
   let list;
   const afterChange = async () => {
     await ctx.refreshAccounts();
@@ -134,54 +161,58 @@ export async function render(ctx) {
       ? Object.fromEntries(FIELD_NAMES.map((n) => [n, row[n]]))
       : { status: 1, account_type: 2, message_mode: 2, late_reply_enabled: 1 };
     const saved = await formDialog({
-      title: editing ? `Edit ${row.account_name || row.app_id}` : "Add an official account",
+      title: editing ? t("accounts.edit_title", { name: row.account_name || row.app_id }) : t("accounts.add_title"),
       wide: true,
       fields: fields({ editing, isAdmin: ctx.isAdmin }),
       values,
-      submitLabel: editing ? "Save changes" : "Add account",
+      submitLabel: editing ? t("common.save_changes") : t("accounts.add"),
       submit: (v) => (editing ? resource("wxaccounts").edit({ id: row.id, ...v }) : resource("wxaccounts").add(v)),
     });
     if (saved) {
-      toast(editing ? "Account saved." : `Account ${saved.account_name} added.`);
+      toast(editing ? t("accounts.saved") : t("accounts.added", { name: saved.account_name }));
       await afterChange();
     }
   };
 
-  ctx.main.append(pageHeader("Accounts", "Official accounts wxmp answers for.", ctx.isAdmin
-    ? [button("Add account", { icon: "plus", kind: "btn-primary", onClick: () => openForm(null), attrs: { "data-action": "add" } })]
+  ctx.main.append(pageHeader(t("nav.accounts"), t("accounts.subtitle"), ctx.isAdmin
+    ? [button(t("accounts.add"), { icon: "plus", kind: "btn-primary", onClick: () => openForm(null), attrs: { "data-action": "add" } })]
     : []));
+  if (ctx.isAdmin) {
+    const warning = callbackWarning();
+    if (warning) ctx.main.append(warning);
+  }
 
   list = listView({
-    caption: "Official accounts",
+    caption: t("accounts.caption"),
     load: (q) => resource("wxaccounts").list(q),
     filters: [
-      { name: "keyword", label: "Search", type: "search", placeholder: "Name, AppID, original ID…" },
-      { name: "status", label: "Status", type: "select", options: [["1", "Enabled"], ["0", "Disabled"]] },
-      { name: "message_mode", label: "Encryption", type: "select", options: MODES.map(([v, l]) => [String(v), l.split(" · ")[0]]) },
+      { name: "keyword", label: t("common.search"), type: "search", placeholder: t("accounts.search_placeholder") },
+      { name: "status", label: t("common.status"), type: "select", options: [["1", t("common.enabled")], ["0", t("common.disabled")]] },
+      { name: "message_mode", label: t("accounts.encryption"), type: "select", options: MODES.map(([v]) => [String(v), t(`accounts.mode_short.${v}`)]) },
     ],
     columns: [
-      { label: "Account", render: (a) => h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, a.account_name), h("span", { class: "cell-sub mono" }, a.app_id)) },
-      { label: "Type", render: (a) => (TYPES.find(([v]) => v === a.account_type) || [0, String(a.account_type)])[1].split(" · ")[0] },
-      { label: "Encryption", render: (a) => badge(...(MODE_BADGE[a.message_mode] || [String(a.message_mode)])) },
-      { label: "Pay", render: (a) => (a.mch_id ? badge(`商户 ${a.mch_id}`, "green") : h("span", { class: "muted" }, "Not set")) },
-      { label: "Status", render: (a) => statusBadge(a.status === 1) },
-      { label: "Added", class: "nowrap", render: (a) => timeEl(a.created_at) },
+      { label: t("common.account"), render: (a) => h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, a.account_name), h("span", { class: "cell-sub mono" }, a.app_id)) },
+      { label: t("accounts.type"), render: (a) => (TYPES.some(([v]) => v === a.account_type) ? t(`accounts.type_short.${a.account_type}`) : String(a.account_type)) },
+      { label: t("accounts.encryption"), render: (a) => (a.message_mode in MODE_TONES ? badge(t(`accounts.mode_short.${a.message_mode}`), MODE_TONES[a.message_mode]) : badge(String(a.message_mode))) },
+      { label: t("nav.pay"), render: (a) => (a.mch_id ? badge(t("accounts.merchant", { mch_id: a.mch_id }), "green") : h("span", { class: "muted" }, t("accounts.not_set"))) },
+      { label: t("common.status"), render: (a) => statusBadge(a.status === 1) },
+      { label: t("accounts.added_at"), class: "nowrap", render: (a) => timeEl(a.created_at) },
     ],
     rowActions: ctx.isAdmin
       ? (a) => [
-        button("Copy callback URL", { icon: "link", iconOnly: true, kind: "btn-ghost btn-sm", onClick: async () => {
+        button(t("accounts.copy_callback"), { icon: "link", iconOnly: true, kind: "btn-ghost btn-sm", onClick: async () => {
           const ok = await copyText(callbackUrl(a.app_id));
-          toast(ok ? "Callback URL copied." : `Copy it by hand: ${callbackUrl(a.app_id)}`, ok ? "success" : "error");
+          toast(ok ? t("accounts.callback_copied") : t("accounts.copy_by_hand", { url: callbackUrl(a.app_id) }), ok ? "success" : "error");
         } }),
-        editButton("account", () => openForm(a)),
-        deleteButton({ name: "wxaccounts", noun: "account", describe: (r) => `The account “${r.account_name}” (${r.app_id})`, row: a, onDone: afterChange }),
+        editButton(t("accounts.noun"), () => openForm(a)),
+        deleteButton({ name: "wxaccounts", noun: t("accounts.noun"), describe: (r) => t("accounts.describe", { name: r.account_name, app_id: r.app_id }), row: a, onDone: afterChange }),
       ]
       : null,
     empty: {
       icon: "accounts",
-      title: "No official accounts yet",
-      hint: ctx.isAdmin ? "Add one with its AppID, AppSecret and callback token." : "No account is assigned to you. Ask an admin.",
-      action: ctx.isAdmin ? button("Add account", { icon: "plus", kind: "btn-primary", onClick: () => openForm(null) }) : null,
+      title: t("accounts.empty"),
+      hint: ctx.isAdmin ? t("accounts.empty_hint") : t("accounts.empty_hint_operator"),
+      action: ctx.isAdmin ? button(t("accounts.add"), { icon: "plus", kind: "btn-primary", onClick: () => openForm(null) }) : null,
     },
   });
   ctx.main.append(list.root);

@@ -1,5 +1,6 @@
 // Admins (admin role only): who may sign in, with which role and accounts.
 
+import { t } from "../i18n/index.js";
 import { h, badge, button, toast, timeEl } from "../dom.js";
 import { api } from "../api.js";
 import { pageHeader } from "../states.js";
@@ -7,28 +8,28 @@ import { listView } from "../list.js";
 import { formDialog } from "../form.js";
 import { deleteButton, editButton, statusBadge } from "./common.js";
 
-const ROLES = [["operator", "Operator: content of assigned accounts"], ["admin", "Admin: everything, including admins"]];
+const ROLES = [["operator", t("admins.role_operator")], ["admin", t("admins.role_admin")]];
 
 function fields(ctx, editing) {
   return [
-    ...(editing ? [] : [{ name: "username", label: "User name", required: true, autocomplete: "off", hint: "1–64 letters, digits, '.', '_' or '-'." }]),
+    ...(editing ? [] : [{ name: "username", label: t("login.username"), required: true, autocomplete: "off", hint: t("admins.username_hint") }]),
     {
       name: "password",
-      label: editing ? "New password" : "Password",
+      label: editing ? t("password.new") : t("login.password"),
       type: "password",
       required: !editing,
-      hint: editing ? "Leave empty to keep the password. Changing it signs this admin out." : "At least 10 characters.",
+      hint: editing ? t("admins.password_keep") : t("admins.password_hint"),
     },
-    { name: "role", label: "Role", type: "select", options: ROLES, full: true },
+    { name: "role", label: t("admins.role"), type: "select", options: ROLES, full: true },
     {
       name: "account_ids",
-      label: "Accounts this operator manages",
+      label: t("admins.accounts_label"),
       type: "checkboxes",
       options: ctx.accounts.map((a) => [a.id, a.account_name || a.app_id]),
-      emptyText: "There are no accounts yet.",
+      emptyText: t("admins.no_accounts"),
       show: (v) => v.role === "operator",
     },
-    ...(editing ? [{ name: "status", label: "Active: may sign in", type: "switch", full: true }] : []),
+    ...(editing ? [{ name: "status", label: t("admins.active_switch"), type: "switch", full: true }] : []),
   ];
 }
 
@@ -38,7 +39,7 @@ export async function render(ctx) {
   const openForm = async (row) => {
     const editing = Boolean(row);
     const saved = await formDialog({
-      title: editing ? `Edit ${row.username}` : "Add an admin",
+      title: editing ? t("accounts.edit_title", { name: row.username }) : t("admins.add_title"),
       fields: fields(ctx, editing),
       values: editing ? { role: row.role, account_ids: row.account_ids, status: row.status, password: "" } : { role: "operator", account_ids: ctx.account ? [ctx.account] : [] },
       submit: (v) => {
@@ -49,31 +50,31 @@ export async function render(ctx) {
       },
     });
     if (saved) {
-      toast(editing ? "Admin saved." : "Admin added.");
+      toast(editing ? t("admins.saved") : t("admins.added"));
       list.reload();
     }
   };
 
-  ctx.main.append(pageHeader("Admins", "People who sign in to this console.", [
-    button("Add admin", { icon: "plus", kind: "btn-primary", onClick: () => openForm(null), attrs: { "data-action": "add" } }),
+  ctx.main.append(pageHeader(t("nav.admins"), t("admins.subtitle"), [
+    button(t("admins.add"), { icon: "plus", kind: "btn-primary", onClick: () => openForm(null), attrs: { "data-action": "add" } }),
   ]));
   list = listView({
-    caption: "Admins",
+    caption: t("admins.caption"),
     load: (q) => api.get("/wechat/admins/list", q),
     columns: [
-      { label: "User", render: (a) => h("div", { class: "cell-person" },
+      { label: t("admins.user"), render: (a) => h("div", { class: "cell-person" },
         h("span", { class: "avatar avatar-sm", "aria-hidden": "true" }, a.username.slice(0, 1).toUpperCase()),
-        h("span", { class: "cell-main" }, a.username, a.id === me ? h("span", { class: "muted" }, " (you)") : null)) },
-      { label: "Role", render: (a) => badge(a.role, a.role === "admin" ? "green" : "blue") },
-      { label: "Accounts", render: (a) => (a.role === "admin" ? h("span", { class: "muted" }, "All") : a.account_ids.length ? a.account_ids.map((id) => ctx.accountLabel(id)).join(", ") : h("span", { class: "muted" }, "None")) },
-      { label: "Status", render: (a) => statusBadge(a.status === 1, ["Active", "Disabled"]) },
-      { label: "Last sign-in", class: "nowrap", render: (a) => timeEl(a.last_login_at, { relative: true }) },
+        h("span", { class: "cell-main" }, a.username, a.id === me ? h("span", { class: "muted" }, ` ${t("admins.you")}`) : null)) },
+      { label: t("admins.role"), render: (a) => badge(t(`role.${a.role === "admin" ? "admin" : "operator"}`), a.role === "admin" ? "green" : "blue") },
+      { label: t("dash.accounts"), render: (a) => (a.role === "admin" ? h("span", { class: "muted" }, t("list.all")) : a.account_ids.length ? a.account_ids.map((id) => ctx.accountLabel(id)).join(t("list.sep")) : h("span", { class: "muted" }, t("admins.none"))) },
+      { label: t("common.status"), render: (a) => statusBadge(a.status === 1, [t("admins.active"), t("common.disabled")]) },
+      { label: t("admins.last_sign_in"), class: "nowrap", render: (a) => timeEl(a.last_login_at, { relative: true }) },
     ],
     rowActions: (a) => [
-      editButton("admin", () => openForm(a)),
-      a.id === me ? null : deleteButton({ name: "admins", noun: "admin", describe: (x) => `The admin “${x.username}”`, row: a, onDone: () => list.reload() }),
+      editButton(t("admins.noun"), () => openForm(a)),
+      a.id === me ? null : deleteButton({ name: "admins", noun: t("admins.noun"), describe: (x) => t("admins.describe", { name: x.username }), row: a, onDone: () => list.reload() }),
     ],
-    empty: { icon: "admins", title: "No admins", hint: "Add people who should manage the accounts." },
+    empty: { icon: "admins", title: t("admins.empty"), hint: t("admins.empty_hint") },
   });
   ctx.main.append(list.root);
 }

@@ -1,5 +1,6 @@
 // Auto replies: follow / keyword / default rules and the reply each sends.
 
+import { t } from "../i18n/index.js";
 import { h, icon, badge, button, toast, truncate, clear } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
 import { pageHeader, tabs } from "../states.js";
@@ -9,14 +10,9 @@ import { scope, noAccounts, accountField, defaultAccount, accountColumn, deleteB
 import { resultView, materialLookup } from "./dryrun.js";
 import { answeredBy } from "./messages.js";
 
-const RULE_TYPES = [[1, "Follow"], [2, "Keyword"], [3, "Default"]];
-const RULE_HELP = {
-  1: "Sent when someone follows the account.",
-  2: "Sent when a message matches the keyword.",
-  3: "Sent when no keyword rule matches.",
-};
-const MATCH_TYPES = [[1, "Exact match"], [2, "Contains"]];
-const REPLY_TYPES = [["text", "Text"], ["image", "Image"], ["voice", "Voice"], ["video", "Video"], ["news", "News"], ["music", "Music"]];
+const RULE_TYPES = [1, 2, 3].map((n) => [n, t(`rules.type.${n}`)]);
+const MATCH_TYPES = [[1, t("rules.exact_match")], [2, t("rules.contains")]];
+const REPLY_TYPES = ["text", "image", "voice", "video", "news", "music"].map((type) => [type, t(`msgtype.${type}`)]);
 const REPLY_ICON = { text: "text", image: "materials", voice: "voice", video: "video", news: "news", music: "music" };
 
 const is = (...types) => (v) => types.includes(v.message_type);
@@ -25,37 +21,37 @@ const is = (...types) => (v) => types.includes(v.message_type);
  * permanent materials of that type, or typed. */
 const mediaField = mediaPicker({
   name: "media_id",
-  label: "Media",
+  label: t("rules.media"),
   manual: true,
-  hint: "A permanent material of this account; its media_id is what the reply sends.",
+  hint: t("rules.media_hint"),
   types: (v) => (["image", "voice", "video"].includes(v.message_type) ? [v.message_type] : []),
 });
 const thumbField = mediaPicker({
   name: "thumb_media_id",
-  label: "Thumbnail",
+  label: t("rules.thumbnail"),
   manual: true,
-  hint: "A permanent thumbnail material of this account, shown next to the music.",
+  hint: t("rules.thumbnail_hint"),
   types: (v) => (v.message_type === "music" ? ["thumb"] : []),
 });
 
 function fields(ctx, editing) {
   return [
     ...(editing ? [] : [accountField(ctx)]),
-    { name: "reply_type", label: "When", type: "segmented", numeric: true, options: RULE_TYPES, hint: (v) => RULE_HELP[v.reply_type] },
-    { name: "keyword", label: "Keyword", required: true, placeholder: "e.g. 你好", show: (v) => v.reply_type === 2, maxChars: 255 },
-    { name: "match_type", label: "Match", type: "select", numeric: true, options: MATCH_TYPES, show: (v) => v.reply_type === 2 },
-    { name: "priority", label: "Priority", type: "number", min: 0, hint: "Higher runs first when several rules match." },
-    { name: "status", label: "Enabled", type: "switch" },
-    { name: "message_type", label: "Reply with", type: "segmented", options: REPLY_TYPES },
-    { name: "content", label: "Text", type: "textarea", rows: 5, required: true, show: is("text"), maxBytes: 2048, placeholder: "Hello! 欢迎关注 🎉" },
-    { name: "media_id", label: "Media", type: "custom", full: true, show: is("image", "voice", "video"), render: mediaField },
-    { name: "title", label: "Title", show: is("video", "news", "music"), full: true, hint: (v) => (v.message_type === "news" ? "Required for news." : "Optional.") },
-    { name: "description", label: "Description", type: "textarea", rows: 3, show: is("video", "news", "music") },
-    { name: "pic_url", label: "Picture URL", type: "url", show: is("news"), full: true, placeholder: "https://…" },
-    { name: "url", label: "Article URL", type: "url", required: true, show: is("news"), full: true, placeholder: "https://…" },
-    { name: "music_url", label: "Music URL", type: "url", required: true, show: is("music"), full: true },
-    { name: "hq_music_url", label: "High-quality music URL", type: "url", show: is("music"), full: true },
-    { name: "thumb_media_id", label: "Thumbnail", type: "custom", full: true, show: is("music"), render: thumbField },
+    { name: "reply_type", label: t("rules.when"), type: "segmented", numeric: true, options: RULE_TYPES, hint: (v) => (RULE_TYPES.some(([n]) => n === v.reply_type) ? t(`rules.help.${v.reply_type}`) : "") },
+    { name: "keyword", label: t("rules.keyword"), required: true, placeholder: t("rules.keyword_placeholder"), show: (v) => v.reply_type === 2, maxChars: 255 },
+    { name: "match_type", label: t("rules.match"), type: "select", numeric: true, options: MATCH_TYPES, show: (v) => v.reply_type === 2 },
+    { name: "priority", label: t("rules.priority"), type: "number", min: 0, hint: t("rules.priority_hint") },
+    { name: "status", label: t("common.enabled"), type: "switch" },
+    { name: "message_type", label: t("rules.reply_with"), type: "segmented", options: REPLY_TYPES },
+    { name: "content", label: t("msgtype.text"), type: "textarea", rows: 5, required: true, show: is("text"), maxBytes: 2048, placeholder: t("rules.text_placeholder") },
+    { name: "media_id", label: t("rules.media"), type: "custom", full: true, show: is("image", "voice", "video"), render: mediaField },
+    { name: "title", label: t("rules.title"), show: is("video", "news", "music"), full: true, hint: (v) => (v.message_type === "news" ? t("rules.title_news") : t("accounts.optional")) },
+    { name: "description", label: t("rules.description"), type: "textarea", rows: 3, show: is("video", "news", "music") },
+    { name: "pic_url", label: t("rules.pic_url"), type: "url", show: is("news"), full: true, placeholder: "https://…" },
+    { name: "url", label: t("rules.article_url"), type: "url", required: true, show: is("news"), full: true, placeholder: "https://…" },
+    { name: "music_url", label: t("rules.music_url"), type: "url", required: true, show: is("music"), full: true },
+    { name: "hq_music_url", label: t("rules.hq_music_url"), type: "url", show: is("music"), full: true },
+    { name: "thumb_media_id", label: t("rules.thumbnail"), type: "custom", full: true, show: is("music"), render: thumbField },
   ];
 }
 
@@ -67,19 +63,19 @@ function replyPreview(r) {
 }
 
 function ruleCell(r) {
-  if (r.reply_type === 1) return h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, "On follow"), h("span", { class: "cell-sub" }, "关注回复"));
-  if (r.reply_type === 3) return h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, "Default reply"), h("span", { class: "cell-sub" }, "When nothing else matches"));
+  if (r.reply_type === 1) return h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, t("rules.on_follow")), h("span", { class: "cell-sub" }, t("rules.on_follow_sub")));
+  if (r.reply_type === 3) return h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, t("rules.default_reply")), h("span", { class: "cell-sub" }, t("rules.default_sub")));
   return h("div", { class: "cell-stack" },
-    h("span", { class: "cell-main" }, `“${r.keyword}”`),
-    h("span", null, badge(r.match_type === 1 ? "Exact" : "Contains", r.match_type === 1 ? "blue" : "")));
+    h("span", { class: "cell-main" }, t("rules.quoted", { keyword: r.keyword })),
+    h("span", null, badge(r.match_type === 1 ? t("rules.exact") : t("rules.contains"), r.match_type === 1 ? "blue" : "")));
 }
 
-const TRY_KINDS = [["text", "Text"], ["subscribe", "Follow"], ["CLICK", "Menu click"]];
+const TRY_KINDS = [["text", t("msgtype.text")], ["subscribe", t("rules.type.1")], ["CLICK", t("rules.menu_click")]];
 const TRY_OUTCOMES = {
-  reply: ["Answered", "green"],
-  continue: ["No reply", "amber"],
-  no_reply: ["Answered with nothing", "blue"],
-  error: ["Error", "red"],
+  reply: [t("try.answered"), "green"],
+  continue: [t("try.no_reply"), "amber"],
+  no_reply: [t("try.answered_nothing"), "blue"],
+  error: [t("try.error"), "red"],
 };
 
 /**
@@ -88,28 +84,28 @@ const TRY_OUTCOMES = {
  */
 function tryBox(ctx) {
   const accountId = ctx.account || (ctx.accounts.length === 1 ? ctx.accounts[0].id : "");
-  const head = h("div", { class: "panel-head" }, h("h2", { id: "try-title" }, "Try it"));
+  const head = h("div", { class: "panel-head" }, h("h2", { id: "try-title" }, t("try.title")));
   const panel = h("section", { class: "panel try-box", "aria-labelledby": "try-title", dataset: { role: "try-it" } }, head);
   if (!accountId) {
     const id = "try-account";
     const select = h("select", { id, onchange: (e) => { if (e.target.value) ctx.selectAccount(e.target.value); } },
-      h("option", { value: "" }, "Pick an account…"),
+      h("option", { value: "" }, t("try.pick_account")),
       ctx.accounts.map((a) => h("option", { value: a.id }, a.account_name || a.app_id)));
     panel.append(h("div", { class: "panel-body try-pick" },
-      h("p", { class: "hint" }, "Rules belong to one account: pick the one to try a message against."),
-      h("label", { for: id, class: "visually-hidden" }, "Account to try"), select));
+      h("p", { class: "hint" }, t("try.pick_hint")),
+      h("label", { for: id, class: "visually-hidden" }, t("try.account_label")), select));
     return panel;
   }
   const account = ctx.accountById(accountId);
   const result = h("div", { class: "dry-output", "aria-live": "polite", dataset: { role: "try-result" } });
   const form = buildForm([
-    { name: "kind", label: "The fan", type: "segmented", options: TRY_KINDS },
-    { name: "text", label: "Sends", placeholder: "e.g. 你好", show: (v) => v.kind === "text" },
-    { name: "event_key", label: "Menu key", mono: true, placeholder: "e.g. MENU_KEY", show: (v) => v.kind === "CLICK" },
+    { name: "kind", label: t("try.the_fan"), type: "segmented", options: TRY_KINDS },
+    { name: "text", label: t("try.sends"), placeholder: t("rules.keyword_placeholder"), show: (v) => v.kind === "text" },
+    { name: "event_key", label: t("try.menu_key"), mono: true, placeholder: t("try.menu_key_placeholder"), show: (v) => v.kind === "CLICK" },
   ], { kind: "text" });
   form.el.id = "try-form";
   form.el.classList.add("try-form");
-  const run = button("Try", { icon: "play", kind: "btn-primary", type: "submit", attrs: { form: "try-form", "data-action": "try" } });
+  const run = button(t("try.run"), { icon: "play", kind: "btn-primary", type: "submit", attrs: { form: "try-form", "data-action": "try" } });
   form.el.querySelector(".form-grid").append(h("div", { class: "field try-run" }, run));
   form.el.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -118,7 +114,7 @@ function tryBox(ctx) {
     const body = { account_id: accountId };
     if (v.kind === "text") {
       if (!(v.text || "").trim()) {
-        form.setErrors({ text: "needs a sample text" });
+        form.setErrors({ text: t("try.needs_text") });
         return;
       }
       body.text = v.text;
@@ -126,7 +122,7 @@ function tryBox(ctx) {
       body.event = v.kind;
       if (v.kind === "CLICK") {
         if (!(v.event_key || "").trim()) {
-          form.setErrors({ event_key: "is needed: the key of the menu button" });
+          form.setErrors({ event_key: t("try.needs_key") });
           return;
         }
         body.event_key = v.event_key.trim();
@@ -138,7 +134,7 @@ function tryBox(ctx) {
       const r = await api.post("/wechat/plugins/test", body);
       const view = resultView(r, { outcomes: TRY_OUTCOMES, handler: answeredBy, lookup: materialLookup(accountId), quietLogs: true });
       if (r.outcome === "continue") {
-        view.append(h("p", { class: "hint", dataset: { role: "try-none" } }, "Nothing would answer: no rule or plugin takes this, and there is no default reply."));
+        view.append(h("p", { class: "hint", dataset: { role: "try-none" } }, t("try.nothing")));
       }
       clear(result).append(view);
     } catch (error) {
@@ -154,7 +150,7 @@ function tryBox(ctx) {
   });
   head.append(h("span", { class: "muted try-account" }, account ? account.account_name || account.app_id : ""));
   panel.append(h("div", { class: "panel-body" },
-    h("p", { class: "hint try-intro" }, "What would answer a fan: the rules below and the plugins, as a real message would go. Nothing is sent or stored."),
+    h("p", { class: "hint try-intro" }, t("try.intro")),
     form.el, result));
   return panel;
 }
@@ -168,11 +164,11 @@ export async function render(ctx) {
       ? { ...row }
       : { account_id: defaultAccount(ctx), reply_type: Number(tab) || 2, match_type: 1, message_type: "text", status: 1, priority: 0 };
     const saved = await formDialog({
-      title: editing ? "Edit reply rule" : "New reply rule",
+      title: editing ? t("rules.edit_title") : t("rules.new_title"),
       wide: true,
       fields: fields(ctx, editing),
       values,
-      submitLabel: editing ? "Save rule" : "Add rule",
+      submitLabel: editing ? t("rules.save") : t("rules.add"),
       submit: (v) => {
         const body = { ...v, priority: Number(v.priority) || 0 };
         if (body.reply_type !== 2) body.keyword = "";
@@ -180,31 +176,31 @@ export async function render(ctx) {
       },
     });
     if (saved) {
-      toast(editing ? "Rule saved." : "Rule added.");
+      toast(editing ? t("rules.saved") : t("rules.added"));
       list.reload();
     }
   };
 
-  ctx.main.append(pageHeader("Auto replies", "Answers sent without anyone at the keyboard: on follow, on keywords, or by default.",
-    [button("New rule", { icon: "plus", kind: "btn-primary", onClick: () => openForm(null), disabled: !ctx.accounts.length, attrs: { "data-action": "add" } })]));
-  const missing = noAccounts(ctx, "Reply rules");
+  ctx.main.append(pageHeader(t("nav.autoreplies"), t("rules.subtitle"),
+    [button(t("rules.new"), { icon: "plus", kind: "btn-primary", onClick: () => openForm(null), disabled: !ctx.accounts.length, attrs: { "data-action": "add" } })]));
+  const missing = noAccounts(ctx, t("rules.what"));
   if (missing) return ctx.main.append(missing);
 
   ctx.main.append(tryBox(ctx));
-  ctx.main.append(tabs([["", "All rules"], ["2", "Keyword"], ["1", "Follow"], ["3", "Default"]], tab, (value) => {
+  ctx.main.append(tabs([["", t("rules.tab.all")], ["2", t("rules.tab.2")], ["1", t("rules.tab.1")], ["3", t("rules.tab.3")]], tab, (value) => {
     const url = new URL(location.href);
     url.search = value ? `?reply_type=${value}` : "";
     ctx.navigate(url.pathname + url.search);
-  }, "Rule kinds"));
+  }, t("rules.kinds")));
 
   const toggle = (r) => {
-    const input = h("input", { type: "checkbox", role: "switch", checked: r.status === 1, "aria-label": `Enable rule ${r.keyword || RULE_TYPES.find(([v]) => v === r.reply_type)?.[1] || ""}` });
+    const input = h("input", { type: "checkbox", role: "switch", checked: r.status === 1, "aria-label": t("rules.enable_label", { name: r.keyword || RULE_TYPES.find(([v]) => v === r.reply_type)?.[1] || "" }) });
     input.addEventListener("change", async () => {
       input.disabled = true;
       try {
         await resource("wxautoreplies").edit({ id: r.id, status: input.checked ? 1 : 0 });
         r.status = input.checked ? 1 : 0;
-        toast(input.checked ? "Rule enabled." : "Rule disabled.");
+        toast(input.checked ? t("rules.enabled_toast") : t("rules.disabled_toast"));
       } catch (error) {
         input.checked = !input.checked;
         if (!(error instanceof ApiError)) console.error(error);
@@ -217,26 +213,26 @@ export async function render(ctx) {
   };
 
   list = listView({
-    caption: "Reply rules",
+    caption: t("rules.caption"),
     load: (q) => resource("wxautoreplies").list(q),
     baseQuery: () => ({ ...scope(ctx), ...(tab ? { reply_type: tab } : {}) }),
     filters: [
-      { name: "keyword", label: "Search", type: "search", placeholder: "Keyword, reply text, title…" },
-      { name: "message_type", label: "Reply type", type: "select", options: REPLY_TYPES },
-      { name: "status", label: "Status", type: "select", options: [["1", "Enabled"], ["0", "Disabled"]] },
+      { name: "keyword", label: t("common.search"), type: "search", placeholder: t("rules.search_placeholder") },
+      { name: "message_type", label: t("rules.reply_type"), type: "select", options: REPLY_TYPES },
+      { name: "status", label: t("common.status"), type: "select", options: [["1", t("common.enabled")], ["0", t("common.disabled")]] },
     ],
     columns: [
-      { label: "Rule", render: ruleCell },
+      { label: t("rules.rule"), render: ruleCell },
       ...accountColumn(ctx),
-      { label: "Reply", render: replyPreview },
-      { label: "Priority", class: "num", render: (r) => String(r.priority) },
-      { label: "Enabled", render: toggle },
+      { label: t("messages.reply"), render: replyPreview },
+      { label: t("rules.priority"), class: "num", render: (r) => String(r.priority) },
+      { label: t("common.enabled"), render: toggle },
     ],
     rowActions: (r) => [
-      editButton("rule", () => openForm(r)),
-      deleteButton({ name: "wxautoreplies", noun: "rule", describe: (x) => (x.reply_type === 2 ? `The keyword rule “${x.keyword}”` : "This rule"), row: r, onDone: () => list.reload() }),
+      editButton(t("rules.noun"), () => openForm(r)),
+      deleteButton({ name: "wxautoreplies", noun: t("rules.noun"), describe: (x) => (x.reply_type === 2 ? t("rules.describe_keyword", { keyword: x.keyword }) : t("rules.describe_other")), row: r, onDone: () => list.reload() }),
     ],
-    empty: { icon: "reply", title: "No reply rules yet", hint: "Add a follow reply to greet new fans, and keyword rules for common questions.", action: button("New rule", { icon: "plus", kind: "btn-primary", onClick: () => openForm(null) }) },
+    empty: { icon: "reply", title: t("rules.empty"), hint: t("rules.empty_hint"), action: button(t("rules.new"), { icon: "plus", kind: "btn-primary", onClick: () => openForm(null) }) },
   });
   ctx.main.append(list.root);
 }

@@ -1,5 +1,6 @@
 // Pieces the account-scoped pages share.
 
+import { t } from "../i18n/index.js";
 import { h, icon, button, confirmDialog, alertDialog, openModal, toast, imageOr } from "../dom.js";
 import { api, resource, ApiError, cachedFileUrl } from "../api.js";
 import { emptyState } from "../states.js";
@@ -15,9 +16,9 @@ export function noAccounts(ctx, what) {
   if (ctx.accounts.length) return null;
   return h("div", { class: "panel" }, emptyState({
     icon: "accounts",
-    title: "Add an official account first",
-    hint: `${what} belong to an official account. Bind one, then come back here.`,
-    action: ctx.isAdmin ? h("a", { class: "btn btn-primary", href: "/wechat/wxaccounts?new=1" }, "Add an account") : h("p", null, "Ask an admin to give you access to an account."),
+    title: t("common.no_accounts_title"),
+    hint: t("common.no_accounts_hint", { what }),
+    action: ctx.isAdmin ? h("a", { class: "btn btn-primary", href: "/wechat/wxaccounts?new=1" }, t("common.add_account")) : h("p", null, t("common.ask_admin")),
   }));
 }
 
@@ -25,7 +26,7 @@ export function noAccounts(ctx, what) {
 export function accountField(ctx) {
   return {
     name: "account_id",
-    label: "Official account",
+    label: t("shell.account"),
     type: "select",
     required: true,
     full: true,
@@ -39,46 +40,47 @@ export function defaultAccount(ctx) {
 
 /** A column naming the account, shown only when listing all accounts. */
 export function accountColumn(ctx) {
-  return ctx.account ? [] : [{ label: "Account", render: (row) => h("span", { class: "nowrap" }, ctx.accountLabel(row.account_id)) }];
+  return ctx.account ? [] : [{ label: t("common.account"), render: (row) => h("span", { class: "nowrap" }, ctx.accountLabel(row.account_id)) }];
 }
 
-/** A delete button that asks first, deletes, and reports in words. */
+/**
+ * A delete button that asks first, deletes, and reports in words. `noun` is
+ * the thing in the chosen language ("rule", "规则").
+ */
 export function deleteButton({ name, noun, describe, row, onDone, iconOnly = true }) {
-  return button(`Delete ${noun}`, {
+  return button(t("common.delete_noun", { noun }), {
     icon: "trash",
     iconOnly,
     kind: iconOnly ? "btn-ghost btn-sm" : "btn-danger-ghost",
     attrs: { "data-action": "delete" },
     onClick: async () => {
       const ok = await confirmDialog({
-        title: `Delete this ${noun}?`,
-        message: `${describe(row)} will be deleted. This cannot be undone.`,
+        title: t("common.delete_title", { noun }),
+        message: t("common.delete_message", { what: describe(row) }),
       });
       if (!ok) return;
       try {
         await resource(name).remove(row.id);
-        toast(`Deleted the ${noun}.`);
+        toast(t("common.deleted", { noun }));
         await onDone();
       } catch (error) {
         if (!(error instanceof ApiError)) console.error(error);
-        else if (error.status !== 401) await alertDialog({ title: `Could not delete the ${noun}`, message: error.message });
+        else if (error.status !== 401) await alertDialog({ title: t("common.delete_failed", { noun }), message: error.message });
       }
     },
   });
 }
 
 export function editButton(noun, onClick) {
-  return button(`Edit ${noun}`, { icon: "edit", iconOnly: true, kind: "btn-ghost btn-sm", onClick, attrs: { "data-action": "edit" } });
+  return button(t("common.edit_noun", { noun }), { icon: "edit", iconOnly: true, kind: "btn-ghost btn-sm", onClick, attrs: { "data-action": "edit" } });
 }
 
-export function statusBadge(on, [yes, no] = ["Enabled", "Disabled"]) {
+export function statusBadge(on, [yes, no] = [t("common.enabled"), t("common.disabled")]) {
   return h("span", { class: ["badge", on ? "badge-green" : ""] }, h("span", { class: ["dot", on && "dot-green"] }), on ? yes : no);
 }
 
-export const MESSAGE_TYPES = [
-  ["text", "Text"], ["image", "Image"], ["voice", "Voice"], ["video", "Video"], ["shortvideo", "Short video"],
-  ["location", "Location"], ["link", "Link"], ["event", "Event"], ["news", "News"], ["music", "Music"],
-];
+export const MESSAGE_TYPES = ["text", "image", "voice", "video", "shortvideo", "location", "link", "event", "news", "music"]
+  .map((type) => [type, t(`msgtype.${type}`)]);
 
 /**
  * The account an action works on: the picked one, the only one, or one the
@@ -88,11 +90,11 @@ export async function chooseAccount(ctx, what) {
   if (ctx.account) return ctx.account;
   if (ctx.accounts.length === 1) return ctx.accounts[0].id;
   const chosen = await formDialog({
-    title: "Which account?",
-    intro: `${what} works on one official account. Pick it (or pick it in the top bar to skip this question).`,
+    title: t("common.which_account"),
+    intro: t("common.which_account_intro", { what }),
     fields: [accountField(ctx)],
     values: { account_id: defaultAccount(ctx) },
-    submitLabel: "Continue",
+    submitLabel: t("common.continue"),
     submit: async (v) => v.account_id,
   });
   return typeof chosen === "string" ? chosen : null;
@@ -112,7 +114,7 @@ function problemList(message) {
 export async function showActionError(title, error) {
   if (!(error instanceof ApiError)) {
     console.error(error);
-    await alertDialog({ title, message: "Something went wrong in the page; the details are in the browser console." });
+    await alertDialog({ title, message: t("common.page_bug") });
     return;
   }
   if (error.status === 401) return;
@@ -123,9 +125,9 @@ export async function showActionError(title, error) {
     className: "modal-confirm action-error",
     body: h("div", { class: "alert alert-error", role: "alert" }, icon("alert"),
       h("div", { class: "alert-text" },
-        code !== null ? h("p", { class: "errcode" }, badge(`WeChat errcode ${code}`)) : null,
+        code !== null ? h("p", { class: "errcode" }, badge(t("common.errcode", { code }))) : null,
         list ? [h("p", null, `${list.lead}:`), h("ul", { class: "problems" }, list.items.map((item) => h("li", null, item)))] : h("p", null, error.message))),
-    footer: (close) => [button("OK", { kind: "btn-primary", onClick: () => close(true), attrs: { autofocus: true } })],
+    footer: (close) => [button(t("common.ok"), { kind: "btn-primary", onClick: () => close(true), attrs: { autofocus: true } })],
   });
 }
 
@@ -164,7 +166,7 @@ export function actionButton(label, { icon: iconName, kind = "btn-secondary", ac
     kind,
     iconOnly,
     attrs: { "data-action": action, ...attrs },
-    onClick: () => busy(el, () => fn(el), failTitle || `${label} failed`),
+    onClick: () => busy(el, () => fn(el), failTitle || t("common.action_failed", { label })),
   });
   return el;
 }
@@ -196,7 +198,7 @@ export function filePreview({ localPath, url, alt = "" }, fallback) {
   return slot;
 }
 
-const MEDIA_WORDS = { image: "image", thumb: "thumbnail", voice: "voice", video: "video" };
+
 const MEDIA_ICONS = { image: "materials", thumb: "materials", voice: "voice", video: "video" };
 
 /**
@@ -209,7 +211,7 @@ export function mediaPicker({ name, label, hint, types, manual = false, required
   return ({ values, onChange, set, id }) => {
     const grid = h("div", { class: "thumb-picker", role: "radiogroup", "aria-labelledby": `${id}-label` });
     const typed = manual
-      ? h("input", { type: "text", id, class: "mono", spellcheck: "false", autocomplete: "off", value: values()[name] || "", placeholder: "Pick below, or type a media_id", "aria-describedby": `${id}-hint` })
+      ? h("input", { type: "text", id, class: "mono", spellcheck: "false", autocomplete: "off", value: values()[name] || "", placeholder: t("picker.placeholder"), "aria-describedby": `${id}-hint` })
       : null;
     let shownFor = null;
     let seq = 0;
@@ -243,8 +245,8 @@ export function mediaPicker({ name, label, hint, types, manual = false, required
         return;
       }
       const mine = ++seq;
-      const words = wanted.map((t) => MEDIA_WORDS[t] || t).join(" or ");
-      grid.replaceChildren(h("p", { class: "muted" }, `Loading ${words} materials…`));
+      const words = wanted.map((type) => t(`picker.word.${type}`)).join(t("picker.or"));
+      grid.replaceChildren(h("p", { class: "muted" }, t("picker.loading", { words })));
       try {
         const pages = await Promise.all(wanted.map((media_type) =>
           api.get("/wechat/wxmaterials/list", { account_id: accountId, media_type, is_permanent: 1, page: 1, page_size: 100 })));
@@ -253,7 +255,11 @@ export function mediaPicker({ name, label, hint, types, manual = false, required
         if (listed.size && !usable.some((m) => m.media_id === values()[name])) leftOver();
         listed = new Set(usable.map((m) => m.media_id));
         if (!usable.length) {
-          grid.replaceChildren(h("p", { class: "muted picker-empty" }, `This account has no permanent ${words} on WeChat yet. Upload one on the Materials page (Upload → Permanent)${manual ? ", or type a media_id above" : ", then come back"}.`));
+          grid.replaceChildren(h("div", { class: "picker-empty", dataset: { role: "picker-empty" } },
+            icon(MEDIA_ICONS[wanted[0]] || "materials", "state-icon"),
+            h("p", { class: "state-title" }, t("picker.empty_title", { words })),
+            h("p", { class: "state-hint" }, t(manual ? "picker.empty_hint_manual" : "picker.empty_hint")),
+            h("a", { class: "btn btn-secondary btn-sm", href: "/wechat/wxmaterials", target: "_blank", rel: "noopener" }, icon("upload"), h("span", null, t("picker.empty_action")))));
           return;
         }
         if (!manual && !usable.some((m) => m.media_id === values()[name])) set(name, "");
@@ -300,25 +306,42 @@ export function mediaPicker({ name, label, hint, types, manual = false, required
 export function mediaPlayer({ localPath, kind, label }) {
   const slot = h("div", { class: ["media-player", `media-player-${kind}`], dataset: { role: "player" } });
   const cannot = (text) => slot.replaceChildren(h("p", { class: "media-note" }, text));
-  const play = button("Play", {
+  const play = button(t("player.play"), {
     icon: "play",
     kind: "btn-secondary btn-sm",
-    title: `Play ${label}`,
-    attrs: { "data-action": "play", "aria-label": `Play ${label}` },
+    title: t("player.play_label", { label }),
+    attrs: { "data-action": "play", "aria-label": t("player.play_label", { label }) },
     onClick: async () => {
       play.disabled = true;
       play.classList.add("busy");
       const url = await cachedFileUrl(localPath);
       if (!url) {
-        cannot("The stored copy could not be loaded.");
+        cannot(t("player.load_failed"));
         return;
       }
       const player = h(kind === "video" ? "video" : "audio", { src: url, controls: true, preload: "metadata", "aria-label": label, playsinline: true });
-      player.addEventListener("error", () => cannot("This browser cannot play this file's format."), { once: true });
+      player.addEventListener("error", () => cannot(t("player.unsupported")), { once: true });
       slot.replaceChildren(player);
       player.play().catch(() => {});
     },
   });
   slot.append(play);
   return slot;
+}
+
+/**
+ * A fan's nickname, or, when there is none, a muted "no nickname" with a
+ * tooltip saying why: since December 2021 WeChat returns no nickname or
+ * avatar for fans (only openids), so most fans have none.
+ */
+export function nickname(fan) {
+  if (fan && fan.nickname) return h("span", { class: "fan-nickname" }, fan.nickname);
+  const why = t("fans.no_nickname_why");
+  return h("span", { class: "fan-nickname no-nickname muted", title: why, tabindex: "0", "aria-label": `${t("fans.no_nickname")}: ${why}`, dataset: { role: "no-nickname" } },
+    t("fans.no_nickname"), h("span", { class: "info-mark", "aria-hidden": "true" }, "ⓘ"));
+}
+
+/** A fan's name as plain text (nickname, else the openid). */
+export function fanLabel(fan, openid) {
+  return (fan && fan.nickname) || openid || (fan && fan.openid) || "";
 }

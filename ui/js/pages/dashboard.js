@@ -1,5 +1,6 @@
 // Dashboard: totals, counts per account, and the latest messages.
 
+import { t } from "../i18n/index.js";
 import { h, icon, badge, timeEl, truncate } from "../dom.js";
 import { api, count, ApiError } from "../api.js";
 import { pageHeader, emptyState, errorState, loadingState } from "../states.js";
@@ -16,20 +17,20 @@ function sum(days, key) {
 
 /** Charts and figures of the picked account from /wechat/dashboard/stats. */
 function chartsPanel(ctx) {
-  const root = h("section", { class: "dash-charts", "aria-label": "Charts", dataset: { role: "charts" } });
+  const root = h("section", { class: "dash-charts", "aria-label": t("dash.charts"), dataset: { role: "charts" } });
   if (!ctx.account) {
     root.append(h("div", { class: "panel pick-account", dataset: { role: "pick-account" } },
-      h("div", { class: "panel-head" }, h("h2", null, "Charts")),
+      h("div", { class: "panel-head" }, h("h2", null, t("dash.charts"))),
       emptyState({
         icon: "dashboard",
-        title: "Pick an account to see its charts",
-        hint: "Messages per day, fans gained and lost, top keywords and who answered are drawn for one account at a time.",
+        title: t("dash.pick_account"),
+        hint: t("dash.pick_account_hint"),
         action: h("div", { class: "account-choice" }, ctx.accounts.slice(0, MAX_ACCOUNTS).map((a) =>
           h("button", { type: "button", class: "btn btn-secondary", onclick: () => ctx.selectAccount(a.id) }, icon("accounts"), h("span", null, a.account_name || a.app_id)))),
       })));
     return { root, done: Promise.resolve() };
   }
-  root.append(h("div", { class: "panel" }, loadingState("Loading charts…")));
+  root.append(h("div", { class: "panel" }, loadingState(t("dash.loading_charts"))));
   const done = api.get("/wechat/dashboard/stats", { account_id: ctx.account, days: DAYS }).then((stats) => {
     const days = stats.days || [];
     const received = sum(days, "received");
@@ -37,48 +38,48 @@ function chartsPanel(ctx) {
     const followed = sum(days, "followed");
     const unfollowed = sum(days, "unfollowed");
     const messages = h("div", { class: "panel chart-panel" },
-      h("div", { class: "panel-head" }, h("h2", null, `Messages per day`), h("span", { class: "muted" }, `last ${days.length} days`)),
+      h("div", { class: "panel-head" }, h("h2", null, t("dash.messages_per_day")), h("span", { class: "muted" }, t("dash.last_days", { days: days.length }))),
       h("div", { class: "panel-body" },
-        h("p", { class: "chart-summary" }, h("strong", null, received.toLocaleString()), " received · ", h("strong", null, sent.toLocaleString()), " sent"),
+        h("p", { class: "chart-summary" }, h("strong", null, received.toLocaleString()), ` ${t("dash.received")} · `, h("strong", null, sent.toLocaleString()), ` ${t("dash.sent")}`),
         dayChart({
-          title: `Messages per day, last ${days.length} days`,
-          description: `Received ${received} and sent ${sent} messages in ${days.length} days, per day.`,
+          title: t("dash.messages_chart_title", { days: days.length }),
+          description: t("dash.messages_chart_desc", { received, sent, days: days.length }),
           days,
           role: "messages-chart",
-          series: [{ key: "received", label: "Received", color: COLORS.received }, { key: "sent", label: "Sent", color: COLORS.sent }],
+          series: [{ key: "received", label: t("messages.received"), color: COLORS.received }, { key: "sent", label: t("messages.sent"), color: COLORS.sent }],
         })));
     const fans = h("div", { class: "panel chart-panel" },
-      h("div", { class: "panel-head" }, h("h2", null, "Fans gained and lost"), h("span", { class: "muted" }, `${Number(stats.subscribed_fans || 0).toLocaleString()} subscribed now`)),
+      h("div", { class: "panel-head" }, h("h2", null, t("dash.fans_gained_lost")), h("span", { class: "muted" }, t("dash.subscribed_now", { n: Number(stats.subscribed_fans || 0).toLocaleString() }))),
       h("div", { class: "panel-body" },
-        h("p", { class: "chart-summary" }, h("strong", null, followed ? `+${followed}` : "0"), " followed · ", h("strong", null, unfollowed ? `−${unfollowed}` : "0"), " unfollowed · net ", h("strong", null, `${followed - unfollowed >= 0 ? "+" : "−"}${Math.abs(followed - unfollowed)}`)),
+        h("p", { class: "chart-summary" }, h("strong", null, followed ? `+${followed}` : "0"), ` ${t("dash.followed")} · `, h("strong", null, unfollowed ? `−${unfollowed}` : "0"), ` ${t("dash.unfollowed")} · ${t("dash.net")} `, h("strong", null, `${followed - unfollowed >= 0 ? "+" : "−"}${Math.abs(followed - unfollowed)}`)),
         dayChart({
-          title: `Fans gained and lost per day, last ${days.length} days`,
-          description: `${followed} follows (above the line) and ${unfollowed} unfollows (below the line) in ${days.length} days.`,
+          title: t("dash.fans_chart_title", { days: days.length }),
+          description: t("dash.fans_chart_desc", { followed, unfollowed, days: days.length }),
           days,
           mirror: true,
           role: "fans-chart",
-          series: [{ key: "followed", label: "Followed", color: COLORS.followed }, { key: "unfollowed", label: "Unfollowed", color: COLORS.unfollowed }],
+          series: [{ key: "followed", label: t("dash.series_followed"), color: COLORS.followed }, { key: "unfollowed", label: t("dash.series_unfollowed"), color: COLORS.unfollowed }],
         })));
     const keywords = h("div", { class: "panel" },
-      h("div", { class: "panel-head" }, h("h2", null, "Top keywords"), h("a", { href: "/wechat/wxautoreplies" }, "Rules")),
+      h("div", { class: "panel-head" }, h("h2", null, t("dash.top_keywords")), h("a", { href: "/wechat/wxautoreplies" }, t("dash.rules"))),
       h("div", { class: "panel-body" }, (stats.top_keywords || []).length
-        ? rankList({ label: "Texts keyword rules answered most", role: "top-keywords", items: stats.top_keywords.map((k) => ({ label: k.text || "(empty)", value: k.hits })), valueLabel: (v) => `${v}×` })
-        : h("p", { class: "muted" }, "No keyword rule answered in these days.")));
+        ? rankList({ label: t("dash.top_keywords_label"), role: "top-keywords", items: stats.top_keywords.map((k) => ({ label: k.text || t("dash.empty_text"), value: k.hits })), valueLabel: (v) => t("dash.times", { n: v }) })
+        : h("p", { class: "muted" }, t("dash.no_keyword_hits"))));
     const answered = h("div", { class: "panel" },
-      h("div", { class: "panel-head" }, h("h2", null, "Who answered")),
+      h("div", { class: "panel-head" }, h("h2", null, t("dash.who_answered"))),
       h("div", { class: "panel-body" }, (stats.answered_by || []).length
-        ? rankList({ label: "Replies by who answered", role: "answered-by", color: "#7a3fd1", items: stats.answered_by.map((a) => ({ label: answeredBy(a.handler), title: a.handler, value: a.replies })) })
-        : h("p", { class: "muted" }, "No replies in these days.")));
+        ? rankList({ label: t("dash.who_answered_label"), role: "answered-by", color: "#7a3fd1", items: stats.answered_by.map((a) => ({ label: answeredBy(a.handler), title: a.handler, value: a.replies })) })
+        : h("p", { class: "muted" }, t("dash.no_replies"))));
     const failing = stats.plugin_errors || [];
     const plugins = h("div", { class: "panel", dataset: { role: "plugin-errors" } },
-      h("div", { class: "panel-head" }, h("h2", null, "Plugin errors"), h("a", { href: "/wechat/plugins" }, "Plugins")),
+      h("div", { class: "panel-head" }, h("h2", null, t("dash.plugin_errors")), h("a", { href: "/wechat/plugins" }, t("nav.plugins"))),
       h("div", { class: "panel-body" }, failing.length
         ? h("ul", { class: "plugin-errors" }, failing.map((p) => h("li", null,
           icon("alert"),
           h("div", { class: "cell-stack" },
-            h("a", { href: "/wechat/plugins", class: "cell-main", title: `${p.name} on the Plugins page` }, p.name),
-            h("span", { class: "cell-sub" }, p.compile_error ? `Does not compile: ${truncate(p.compile_error, 120)}` : `${p.errors} error${p.errors === 1 ? "" : "s"}${p.last_error ? ` · last: ${truncate(p.last_error, 120)}` : ""}`)))))
-        : h("p", { class: "muted ok-line" }, icon("check"), " No plugin failed.")));
+            h("a", { href: "/wechat/plugins", class: "cell-main", title: t("dash.plugin_link", { name: p.name }) }, p.name),
+            h("span", { class: "cell-sub" }, p.compile_error ? t("dash.does_not_compile", { error: truncate(p.compile_error, 120) }) : `${t(p.errors === 1 ? "dash.errors_one" : "dash.errors", { n: p.errors })}${p.last_error ? ` · ${t("dash.last_error", { error: truncate(p.last_error, 120) })}` : ""}`)))))
+        : h("p", { class: "muted ok-line" }, icon("check"), ` ${t("dash.no_plugin_failed")}`)));
     root.replaceChildren(h("div", { class: "chart-grid" }, messages, fans), h("div", { class: "chart-grid chart-grid-3" }, keywords, answered, plugins));
   }).catch((error) => {
     if (!(error instanceof ApiError)) console.error(error);
@@ -89,10 +90,10 @@ function chartsPanel(ctx) {
 
 const MAX_ACCOUNTS = 12;
 
-function stat(label, value, iconName, tone = "") {
+function stat(key, value, iconName, tone = "") {
   return h("div", { class: "panel stat" },
     h("span", { class: ["stat-icon", tone] }, icon(iconName)),
-    h("div", null, h("p", { class: "stat-value", dataset: { stat: label } }, value), h("p", { class: "stat-label" }, label)));
+    h("div", null, h("p", { class: "stat-value", dataset: { stat: key } }, value), h("p", { class: "stat-label" }, t(`dash.stat.${key}`))));
 }
 
 function startOfToday() {
@@ -101,27 +102,25 @@ function startOfToday() {
 }
 
 export async function render(ctx) {
-  const hello = ctx.admin ? `Signed in as ${ctx.admin.username}.` : "";
-  ctx.main.append(pageHeader("Dashboard", `Your official accounts at a glance. ${hello}`));
+  const hello = ctx.admin ? t("dash.hello", { name: ctx.admin.username }) : "";
+  ctx.main.append(pageHeader(t("nav.dashboard"), `${t("dash.subtitle")} ${hello}`));
 
   if (!ctx.accounts.length) {
     ctx.main.append(h("div", { class: "panel welcome" },
       h("span", { class: "brand-mark brand-mark-lg", "aria-hidden": "true" }, icon("messages")),
       h("div", null,
-        h("h2", null, "Welcome to wxmp 👋"),
-        h("p", { class: "muted" }, ctx.isAdmin
-          ? "Bind your first official account: its AppID, AppSecret and the token you set in the WeChat console."
-          : "No official account is assigned to you yet. Ask an admin to give you access."),
-        ctx.isAdmin ? h("p", { class: "welcome-action" }, h("a", { class: "btn btn-primary", href: "/wechat/wxaccounts?new=1", "data-action": "first-account" }, icon("plus"), h("span", null, "Add an account"))) : null)));
+        h("h2", null, t("dash.welcome")),
+        h("p", { class: "muted" }, ctx.isAdmin ? t("dash.welcome_admin") : t("dash.welcome_operator")),
+        ctx.isAdmin ? h("p", { class: "welcome-action" }, h("a", { class: "btn btn-primary", href: "/wechat/wxaccounts?new=1", "data-action": "first-account" }, icon("plus"), h("span", null, t("common.add_account")))) : null)));
     return;
   }
 
   const stats = h("div", { class: "stats" }, loadingState());
   const perAccount = h("div", { class: "panel" },
-    h("div", { class: "panel-head" }, h("h2", null, "Accounts"), h("a", { href: "/wechat/wxaccounts" }, "Manage")),
+    h("div", { class: "panel-head" }, h("h2", null, t("dash.accounts")), h("a", { href: "/wechat/wxaccounts" }, t("dash.manage"))),
     loadingState());
   const recent = h("div", { class: "panel" },
-    h("div", { class: "panel-head" }, h("h2", null, "Recent messages"), h("a", { href: "/wechat/wxmessages" }, "All messages")),
+    h("div", { class: "panel-head" }, h("h2", null, t("dash.recent")), h("a", { href: "/wechat/wxmessages" }, t("messages.all"))),
     loadingState());
   const charts = chartsPanel(ctx);
   ctx.main.append(stats, charts.root, h("div", { class: "dash-grid" }, perAccount, recent));
@@ -148,34 +147,34 @@ export async function render(ctx) {
 
   totals.then(([messages, today, fans, rules]) => {
     stats.replaceChildren(
-      stat(ctx.account ? "Messages" : "Messages, all accounts", messages.toLocaleString(), "messages"),
-      stat("Messages today", today.toLocaleString(), "bolt", "amber"),
-      stat("Subscribed fans", fans.toLocaleString(), "fans", "blue"),
-      stat("Active reply rules", rules.toLocaleString(), "reply", "purple"));
+      stat(ctx.account ? "messages" : "messages_all", messages.toLocaleString(), "messages"),
+      stat("today", today.toLocaleString(), "bolt", "amber"),
+      stat("fans", fans.toLocaleString(), "fans", "blue"),
+      stat("rules", rules.toLocaleString(), "reply", "purple"));
   }).catch((e) => fail(stats, e, false));
 
   rows.then((counts) => {
     const table = h("table", { class: "table" },
-      h("caption", { class: "visually-hidden" }, "Counts per account"),
+      h("caption", { class: "visually-hidden" }, t("dash.counts_caption")),
       h("thead", null, h("tr", null,
-        h("th", { scope: "col" }, "Account"),
-        h("th", { scope: "col", class: "num" }, "Messages"),
-        h("th", { scope: "col", class: "num" }, "Fans"),
-        h("th", { scope: "col", class: "num" }, "Rules"))),
+        h("th", { scope: "col" }, t("common.account")),
+        h("th", { scope: "col", class: "num" }, t("nav.messages")),
+        h("th", { scope: "col", class: "num" }, t("fans.what")),
+        h("th", { scope: "col", class: "num" }, t("dash.rules")))),
       h("tbody", null, shown.map((a, i) => h("tr", { class: a.id === ctx.account ? "selected" : null, dataset: { account: a.id } },
-        h("td", { dataset: { label: "Account" } }, h("div", { class: "cell-stack" },
-          h("button", { type: "button", class: "link-button cell-main", title: "Show only this account", onclick: () => ctx.selectAccount(a.id) }, a.account_name || a.app_id),
+        h("td", { dataset: { label: t("common.account") } }, h("div", { class: "cell-stack" },
+          h("button", { type: "button", class: "link-button cell-main", title: t("dash.only_this"), onclick: () => ctx.selectAccount(a.id) }, a.account_name || a.app_id),
           h("span", { class: "cell-sub mono" }, a.app_id))),
-        h("td", { class: "num", dataset: { label: "Messages" } }, counts[i][0].toLocaleString()),
-        h("td", { class: "num", dataset: { label: "Fans" } }, counts[i][1].toLocaleString()),
-        h("td", { class: "num", dataset: { label: "Rules" } }, counts[i][2].toLocaleString())))));
-    const more = ctx.accounts.length > MAX_ACCOUNTS ? [h("p", { class: "panel-body muted" }, `Showing ${MAX_ACCOUNTS} of ${ctx.accounts.length} accounts.`)] : [];
+        h("td", { class: "num", dataset: { label: t("nav.messages") } }, counts[i][0].toLocaleString()),
+        h("td", { class: "num", dataset: { label: t("fans.what") } }, counts[i][1].toLocaleString()),
+        h("td", { class: "num", dataset: { label: t("dash.rules") } }, counts[i][2].toLocaleString())))));
+    const more = ctx.accounts.length > MAX_ACCOUNTS ? [h("p", { class: "panel-body muted" }, t("dash.showing_of", { shown: MAX_ACCOUNTS, total: ctx.accounts.length }))] : [];
     perAccount.replaceChildren(perAccount.firstChild, h("div", { class: "table-wrap" }, table), ...more);
   }).catch((e) => fail(perAccount, e, true));
 
   latest.then((data) => {
     if (!data.list.length) {
-      recent.replaceChildren(recent.firstChild, emptyState({ icon: "messages", title: "No messages yet", hint: "Messages show up here as fans write to your accounts." }));
+      recent.replaceChildren(recent.firstChild, emptyState({ icon: "messages", title: t("messages.empty"), hint: t("dash.no_messages_hint") }));
       return;
     }
     recent.replaceChildren(recent.firstChild, h("ul", { class: "recent" }, data.list.map((m) => h("li", null,
@@ -183,9 +182,9 @@ export async function render(ctx) {
       h("div", { class: "cell-stack" },
         h("a", { class: "recent-text", href: `/wechat/wxmessages?openid=${encodeURIComponent(m.openid)}&account_id=${encodeURIComponent(m.account_id)}` },
           isEvent(m) ? h("em", null, summarize(m)) : truncate(summarize(m), 60)),
-        h("span", { class: "cell-sub" }, m.direction === 1 ? "from " : "to ", h("span", { class: "mono" }, truncate(m.openid, 14)),
+        h("span", { class: "cell-sub" }, m.direction === 1 ? t("dash.from") : t("dash.to"), h("span", { class: "mono" }, truncate(m.openid, 14)),
           ctx.account ? "" : ` · ${ctx.accountLabel(m.account_id)}`)),
-      h("div", { class: "cell-stack recent-when" }, timeEl(m.created_at, { relative: true }), m.is_auto_reply === 1 ? badge("Auto", "purple") : null)))));
+      h("div", { class: "cell-stack recent-when" }, timeEl(m.created_at, { relative: true }), m.is_auto_reply === 1 ? badge(t("dash.auto"), "purple") : null)))));
   }).catch((e) => fail(recent, e, true));
 
   await Promise.allSettled([totals, rows, latest, charts.done]);

@@ -2,11 +2,12 @@
 // would see the reply. Shared by the plugins page (one plugin or the whole
 // chain) and the auto replies page ("Try it").
 
+import { t } from "../i18n/index.js";
 import { h, icon, badge } from "../dom.js";
 import { api } from "../api.js";
 import { filePreview } from "./common.js";
 
-export const OUTCOME = { reply: ["Replied", "green"], continue: ["No handler answered", "amber"], no_reply: ["Answered with nothing", "blue"], error: ["Error", "red"] };
+export const OUTCOME = { reply: [t("dry.replied"), "green"], continue: [t("dry.no_handler"), "amber"], no_reply: [t("try.answered_nothing"), "blue"], error: [t("try.error"), "red"] };
 
 /** 1234.5 → "1,234.50" with `digits` decimals. */
 export function number(n, digits = 0) {
@@ -37,12 +38,12 @@ function bubble(content, extraClass) {
 
 /** An image reply: the picture when the material has a stored copy. */
 function imageBubble(reply, lookup) {
-  const slot = h("span", { class: "bubble-kind" }, icon("materials"), h("span", null, "Image"));
+  const slot = h("span", { class: "bubble-kind" }, icon("materials"), h("span", null, t("msgtype.image")));
   const el = bubble([slot, h("span", { class: "cell-sub mono reply-media-id" }, reply.media_id)], "bubble-media");
   if (lookup) {
     lookup("image", reply.media_id).then((m) => {
       if (!m || !(m.local_path || m.url)) return;
-      slot.replaceWith(filePreview({ localPath: m.local_path, url: m.url, alt: m.name || "The image the fan gets" }, () => slot));
+      slot.replaceWith(filePreview({ localPath: m.local_path, url: m.url, alt: m.name || t("dry.image_alt") }, () => slot));
     });
   }
   return el;
@@ -56,22 +57,22 @@ export function replyView(reply, lookup) {
       return bubble(reply.content);
     case "news":
       return h("div", { class: "news-cards", dataset: { role: "dry-reply" } }, (reply.articles || []).map((a) => h("div", { class: "news-card" },
-        h("strong", null, a.title || "(no title)"), a.description ? h("span", { class: "muted" }, a.description) : null,
+        h("strong", null, a.title || t("dry.no_title")), a.description ? h("span", { class: "muted" }, a.description) : null,
         a.url ? h("span", { class: "mono clip" }, a.url) : null)));
     case "image":
       return imageBubble(reply, lookup);
     case "voice":
-      return bubble([h("span", { class: "bubble-kind" }, icon("voice"), h("span", null, "Voice message")), h("span", { class: "cell-sub mono reply-media-id" }, reply.media_id)], "bubble-media");
+      return bubble([h("span", { class: "bubble-kind" }, icon("voice"), h("span", null, t("messages.voice"))), h("span", { class: "cell-sub mono reply-media-id" }, reply.media_id)], "bubble-media");
     case "video":
-      return bubble([h("span", { class: "bubble-kind" }, icon("video"), h("strong", null, reply.title || "Video")),
+      return bubble([h("span", { class: "bubble-kind" }, icon("video"), h("strong", null, reply.title || t("msgtype.video"))),
         reply.description ? h("span", { class: "muted" }, reply.description) : null,
         h("span", { class: "cell-sub mono reply-media-id" }, reply.media_id)], "bubble-media");
     case "music":
-      return bubble([h("span", { class: "bubble-kind" }, icon("music"), h("strong", null, reply.title || "Music")),
+      return bubble([h("span", { class: "bubble-kind" }, icon("music"), h("strong", null, reply.title || t("msgtype.music"))),
         reply.description ? h("span", { class: "muted" }, reply.description) : null,
         reply.music_url ? h("span", { class: "cell-sub mono clip" }, reply.music_url) : null], "bubble-media");
     case "transfer_customer_service":
-      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon("messages"), "Handed over to customer service");
+      return h("div", { class: "bubble-kind", dataset: { role: "dry-reply" } }, icon("messages"), t("dry.transfer"));
     default:
       return h("pre", { class: "code-block", dataset: { role: "dry-reply" } }, JSON.stringify(reply, null, 2));
   }
@@ -89,14 +90,14 @@ export function resultView(r, { outcomes = OUTCOME, handler, lookup, quietLogs =
     h("div", { class: "dry-summary" },
       badge(label, tone),
       r.handler
-        ? h("span", { dataset: { role: "dry-handler" } }, "by ", handler ? [h("strong", null, handler(r.handler)), " ", h("code", { class: "muted" }, r.handler)] : h("code", null, r.handler))
+        ? h("span", { dataset: { role: "dry-handler" } }, t("dry.by"), handler ? [h("strong", null, handler(r.handler)), " ", h("code", { class: "muted" }, r.handler)] : h("code", null, r.handler))
         : null,
       typeof r.micros === "number" && r.micros > 0 ? h("span", { class: "muted" }, `${number(r.micros / 1000, 2)} ms`) : null),
     r.error ? h("div", { class: "alert alert-error", role: "alert" }, icon("alert"), h("span", { class: "pre" }, r.error)) : null,
-    r.reply ? h("div", { class: "dry-section" }, h("h3", null, "Reply"), replyView(r.reply, lookup)) : null,
-    r.reply_xml ? h("details", { class: "dry-section" }, h("summary", null, "Reply XML"), h("pre", { class: "code-block" }, r.reply_xml)) : null,
-    quietLogs && !hasLogs ? null : h("div", { class: "dry-section" }, h("h3", null, "Logs"),
+    r.reply ? h("div", { class: "dry-section" }, h("h3", null, t("messages.reply")), replyView(r.reply, lookup)) : null,
+    r.reply_xml ? h("details", { class: "dry-section" }, h("summary", null, t("dry.reply_xml")), h("pre", { class: "code-block" }, r.reply_xml)) : null,
+    quietLogs && !hasLogs ? null : h("div", { class: "dry-section" }, h("h3", null, t("dry.logs")),
       hasLogs
         ? h("ul", { class: "log-lines", dataset: { role: "dry-logs" } }, r.logs.map((l) => h("li", { class: `log-${l.level}` }, h("span", { class: "log-level" }, l.level), h("span", { class: "pre" }, l.message))))
-        : h("p", { class: "muted" }, "Nothing logged.")));
+        : h("p", { class: "muted" }, t("dry.nothing_logged"))));
 }

@@ -1,11 +1,12 @@
 // Fans (wx_users): who follows the accounts.
 
+import { t } from "../i18n/index.js";
 import { h, icon, imageOr, toast, timeEl, truncate, button } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
 import { pageHeader } from "../states.js";
 import { listView } from "../list.js";
 import { formDialog } from "../form.js";
-import { scope, noAccounts, accountColumn, editButton, statusBadge, chooseAccount, actionButton } from "./common.js";
+import { scope, noAccounts, accountColumn, editButton, statusBadge, chooseAccount, actionButton, nickname, fanLabel } from "./common.js";
 
 const JOB_KEY = "wxmp.fan-sync-job";
 const POLL_MS = 800;
@@ -16,10 +17,10 @@ const POLL_MS = 800;
  */
 function syncProgress(ctx, onDone) {
   const bar = h("div", { class: "progress-fill" });
-  const track = h("div", { class: "progress", role: "progressbar", "aria-label": "Fan sync progress", "aria-valuemin": "0", "aria-valuemax": "100" }, bar);
+  const track = h("div", { class: "progress", role: "progressbar", "aria-label": t("fans.sync_progress"), "aria-valuemin": "0", "aria-valuemax": "100" }, bar);
   const label = h("p", { class: "progress-label" });
   const detail = h("p", { class: "hint progress-detail" });
-  const close = button("Dismiss", { icon: "close", iconOnly: true, kind: "btn-ghost btn-sm", onClick: () => hide() });
+  const close = button(t("fans.dismiss"), { icon: "close", iconOnly: true, kind: "btn-ghost btn-sm", onClick: () => hide() });
   const panel = h("section", { class: "panel sync-panel", hidden: true, "aria-live": "polite", dataset: { role: "fan-sync" } },
     h("div", { class: "sync-head" }, icon("refresh"), label, close), track, detail);
   let timer = null;
@@ -56,23 +57,23 @@ function syncProgress(ctx, onDone) {
     const account = ctx.accountLabel(p.account_id);
     switch (job.status) {
       case "pending":
-        label.textContent = job.last_error ? `Retrying the fan sync of ${account}…` : `Fan sync of ${account} is queued…`;
+        label.textContent = job.last_error ? t("fans.sync_retrying", { account }) : t("fans.sync_queued", { account });
         break;
       case "running":
-        label.textContent = total === null ? `Syncing the fans of ${account}: asking WeChat for the list…` : `Syncing the fans of ${account}: ${percent}%`;
+        label.textContent = total === null ? t("fans.sync_listing", { account }) : t("fans.sync_running", { account, percent });
         break;
       case "done":
-        label.textContent = `Fan sync of ${account} finished: ${stored} fan${stored === 1 ? "" : "s"} stored.`;
+        label.textContent = t(stored === 1 ? "fans.sync_done_one" : "fans.sync_done", { account, stored });
         break;
       case "failed":
-        label.textContent = `Fan sync of ${account} failed.`;
+        label.textContent = t("fans.sync_failed", { account });
         break;
       default:
-        label.textContent = `Fan sync of ${account}: ${job.status}`;
+        label.textContent = t("fans.sync_status", { account, status: job.status });
     }
     const parts = [];
-    if (total !== null) parts.push(`${fetched} of ${total} openids fetched`, `${stored} stored`);
-    if (job.last_error) parts.push(`${job.status === "failed" ? "Error" : "Last error"}: ${job.last_error}`);
+    if (total !== null) parts.push(t("fans.sync_fetched", { fetched, total }), t("fans.sync_stored", { stored }));
+    if (job.last_error) parts.push(t(job.status === "failed" ? "fans.sync_error" : "fans.sync_last_error", { error: job.last_error }));
     detail.textContent = parts.join(" · ");
     close.hidden = job.status === "pending" || job.status === "running";
   };
@@ -120,12 +121,8 @@ function syncProgress(ctx, onDone) {
   };
 }
 
-const SCENES = [
-  ["ADD_SCENE_SEARCH", "Search"], ["ADD_SCENE_ACCOUNT_MIGRATION", "Account migration"], ["ADD_SCENE_PROFILE_CARD", "Profile card"],
-  ["ADD_SCENE_QR_CODE", "QR code"], ["ADD_SCENE_PROFILE_LINK", "Article name link"], ["ADD_SCENE_PROFILE_ITEM", "Profile menu"],
-  ["ADD_SCENE_PAID", "Paid"], ["ADD_SCENE_WECHAT_ADVERTISEMENT", "Advertisement"], ["ADD_SCENE_REPRINT", "Reprint"],
-  ["ADD_SCENE_LIVESTREAM", "Live stream"], ["ADD_SCENE_CHANNELS", "Channels"], ["ADD_SCENE_OTHERS", "Other"],
-];
+const SCENES = ["SEARCH", "ACCOUNT_MIGRATION", "PROFILE_CARD", "QR_CODE", "PROFILE_LINK", "PROFILE_ITEM", "PAID",
+  "WECHAT_ADVERTISEMENT", "REPRINT", "LIVESTREAM", "CHANNELS", "OTHERS"].map((s) => [`ADD_SCENE_${s}`, t(`fans.scene.${s}`)]);
 
 const initial = (u) => document.createTextNode(Array.from(u.nickname || "粉")[0]);
 
@@ -134,7 +131,7 @@ function person(u) {
     u.headimgurl ? imageOr({ src: u.headimgurl, alt: "" }, () => initial(u)) : initial(u));
   return h("div", { class: "cell-person" }, avatar,
     h("div", { class: "cell-stack" },
-      h("span", { class: "cell-main" }, u.nickname || "(no nickname)", u.remark ? h("span", { class: "muted" }, ` · ${u.remark}`) : null),
+      h("span", { class: "cell-main" }, nickname(u), u.remark ? h("span", { class: "muted" }, ` · ${u.remark}`) : null),
       h("span", { class: "cell-sub mono", title: u.openid }, truncate(u.openid, 22))));
 }
 
@@ -142,65 +139,65 @@ export async function render(ctx) {
   let list;
   const editRemark = async (u) => {
     const saved = await formDialog({
-      title: `Remark for ${u.nickname || u.openid}`,
+      title: t("fans.remark_title", { name: fanLabel(u) }),
       fields: [
-        { name: "remark", label: "Remark", full: true, hint: "Up to 30 characters; only admins see it." },
+        { name: "remark", label: t("fans.remark"), full: true, hint: t("fans.remark_hint") },
       ],
       values: { remark: u.remark },
       submit: (v) => resource("wxusers").edit({ id: u.id, remark: v.remark }),
     });
     if (saved) {
-      toast("Remark saved.");
+      toast(t("fans.remark_saved"));
       list.reload();
     }
   };
 
   const progress = syncProgress(ctx, (job) => {
     if (job.status === "done") {
-      toast(`Fans synced: ${job.payload?.stored ?? 0} stored.`);
+      toast(t("fans.synced", { stored: job.payload?.stored ?? 0 }));
       list?.reload();
     }
   });
-  const sync = actionButton("Sync fans from WeChat", { icon: "refresh", action: "sync-fans", failTitle: "Could not start the fan sync" }, async () => {
+  const sync = actionButton(t("fans.sync"), { icon: "refresh", action: "sync-fans", failTitle: t("fans.sync_start_failed") }, async () => {
     if (progress.running) {
-      toast("A fan sync is already running.", "error");
+      toast(t("fans.sync_already"), "error");
       return;
     }
-    const accountId = await chooseAccount(ctx, "Syncing fans");
+    const accountId = await chooseAccount(ctx, t("fans.syncing"));
     if (!accountId) return;
     const job = await api.post("/wechat/wxusers/sync", { account_id: accountId });
     progress.follow(job);
   });
-  ctx.main.append(pageHeader("Fans", "People who follow the accounts (粉丝).", [sync]));
-  const missing = noAccounts(ctx, "Fans");
+  ctx.main.append(pageHeader(t("nav.fans"), t("fans.subtitle"), [sync]));
+  const missing = noAccounts(ctx, t("fans.what"));
   if (missing) return ctx.main.append(missing);
   ctx.main.append(progress.el);
   progress.resume();
 
   list = listView({
-    caption: "Fans",
+    caption: t("fans.caption"),
     load: (q) => resource("wxusers").list(q),
     baseQuery: () => scope(ctx),
     filters: [
-      { name: "keyword", label: "Search", type: "search", placeholder: "Nickname, remark or openid…" },
-      { name: "subscribe_status", label: "Status", type: "select", options: [["1", "Subscribed"], ["0", "Unsubscribed"]] },
-      { name: "subscribe_scene", label: "Came from", type: "select", options: SCENES },
-      { type: "daterange", label: "First seen" },
+      { name: "keyword", label: t("common.search"), type: "search", placeholder: t("fans.search_placeholder") },
+      { name: "subscribe_status", label: t("common.status"), type: "select", options: [["1", t("fans.subscribed")], ["0", t("fans.unsubscribed")]] },
+      { name: "subscribe_scene", label: t("fans.came_from"), type: "select", options: SCENES },
+      { type: "daterange", label: t("fans.first_seen") },
     ],
     columns: [
-      { label: "Fan", render: person },
+      { label: t("fans.fan"), render: person },
       ...accountColumn(ctx),
-      { label: "Status", render: (u) => statusBadge(u.subscribe_status === 1, ["Subscribed", "Unsubscribed"]) },
-      { label: "Subscribed", class: "nowrap", render: (u) => timeEl(u.subscribe_time) },
-      { label: "Last active", class: "nowrap", render: (u) => timeEl(u.last_interact_time, { relative: true }) },
-      { label: "Messages", class: "num", render: (u) => String(u.message_count) },
-      { label: "Tags", render: (u) => (Array.isArray(u.tags) && u.tags.length ? u.tags.join(", ") : h("span", { class: "muted" }, "—")) },
+      { label: t("common.status"), render: (u) => statusBadge(u.subscribe_status === 1, [t("fans.subscribed"), t("fans.unsubscribed")]) },
+      { label: t("fans.subscribe_time"), class: "nowrap", render: (u) => timeEl(u.subscribe_time) },
+      { label: t("fans.last_active"), class: "nowrap", render: (u) => timeEl(u.last_interact_time, { relative: true }) },
+      { label: t("nav.messages"), class: "num", render: (u) => String(u.message_count) },
+      { label: t("fans.tags"), render: (u) => (Array.isArray(u.tags) && u.tags.length ? u.tags.join(", ") : h("span", { class: "muted" }, "—")) },
     ],
     rowActions: (u) => [
-      h("a", { class: "btn btn-ghost btn-sm btn-icon", href: `/wechat/wxmessages?openid=${encodeURIComponent(u.openid)}&account_id=${encodeURIComponent(u.account_id)}`, title: "Conversation", "aria-label": `Conversation with ${u.nickname || u.openid}` }, icon("messages")),
-      editButton("remark", () => editRemark(u)),
+      h("a", { class: "btn btn-ghost btn-sm btn-icon", href: `/wechat/wxmessages?openid=${encodeURIComponent(u.openid)}&account_id=${encodeURIComponent(u.account_id)}`, title: t("fans.conversation"), "aria-label": t("fans.conversation_with", { name: fanLabel(u) }) }, icon("messages")),
+      editButton(t("fans.remark_noun"), () => editRemark(u)),
     ],
-    empty: { icon: "fans", title: "No fans yet", hint: "Fans are recorded as they follow the account or write to it. “Sync fans from WeChat” fetches everyone who follows it now." },
+    empty: { icon: "fans", title: t("fans.empty"), hint: t("fans.empty_hint") },
   });
   ctx.main.append(list.root);
   return () => progress.stop();

@@ -2,35 +2,23 @@
 // view per fan (chat bubbles; events as notes; auto replies marked).
 // direction 1 = received from the fan, 0 = sent by the account.
 
+import { t } from "../i18n/index.js";
 import { h, icon, imageOr, badge, timeEl, truncate, formatTime, relativeTime, clear, button, openModal, toast } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
 import { listView } from "../list.js";
-import { scope, noAccounts, accountColumn, MESSAGE_TYPES, showActionError, filePreview } from "./common.js";
+import { scope, noAccounts, accountColumn, MESSAGE_TYPES, showActionError, filePreview, nickname } from "./common.js";
 
-const EVENTS = {
-  subscribe: "Followed the account",
-  unsubscribe: "Unfollowed the account",
-  scan: "Scanned a QR code",
-  location: "Reported a location",
-  click: "Tapped menu button",
-  view: "Opened a menu link",
-  scancode_push: "Scanned with the menu",
-  scancode_waitmsg: "Scanned with the menu",
-  pic_sysphoto: "Took a photo from the menu",
-  pic_photo_or_album: "Sent a photo from the menu",
-  pic_weixin: "Sent a photo from the menu",
-  location_select: "Sent a location from the menu",
-  templatesendjobfinish: "Template message delivery report",
-  view_miniprogram: "Opened a mini program from the menu",
-};
+const EVENTS = ["subscribe", "unsubscribe", "scan", "location", "click", "view", "scancode_push", "scancode_waitmsg", "pic_sysphoto",
+  "pic_photo_or_album", "pic_weixin", "location_select", "templatesendjobfinish", "view_miniprogram"];
 
 export function isEvent(m) {
   return m.msg_type === "event";
 }
 
 export function describeEvent(m) {
-  const name = EVENTS[(m.event_type || "").toLowerCase()] || `Event ${m.event_type || "(unnamed)"}`;
+  const type = (m.event_type || "").toLowerCase();
+  const name = EVENTS.includes(type) ? t(`event.${type}`) : t("messages.event_other", { type: m.event_type || t("messages.unnamed") });
   const key = m.event_key ? ` · ${m.event_key}` : "";
   return `${name}${key}`;
 }
@@ -44,22 +32,22 @@ export function kindIcon(m) {
 /** One line describing a message, for lists. */
 export function summarize(m) {
   switch (m.msg_type) {
-    case "text": return m.content || "(empty text)";
-    case "image": return "[Image]";
-    case "voice": return m.recognition ? `[Voice] ${m.recognition}` : "[Voice]";
-    case "video": return "[Video]";
-    case "shortvideo": return "[Short video]";
-    case "location": return `[Location] ${m.label || `${m.location_x ?? "?"}, ${m.location_y ?? "?"}`}`;
-    case "link": return `[Link] ${m.link_title || m.link_url}`;
+    case "text": return m.content || t("messages.empty_text");
+    case "image": return `[${t("msgtype.image")}]`;
+    case "voice": return m.recognition ? `[${t("msgtype.voice")}] ${m.recognition}` : `[${t("msgtype.voice")}]`;
+    case "video": return `[${t("msgtype.video")}]`;
+    case "shortvideo": return `[${t("msgtype.shortvideo")}]`;
+    case "location": return `[${t("msgtype.location")}] ${m.label || `${m.location_x ?? "?"}, ${m.location_y ?? "?"}`}`;
+    case "link": return `[${t("msgtype.link")}] ${m.link_title || m.link_url}`;
     case "event": return describeEvent(m);
-    case "news": return `[News] ${m.content || ""}`.trim();
-    case "music": return `[Music] ${m.content || ""}`.trim();
+    case "news": return `[${t("msgtype.news")}] ${m.content || ""}`.trim();
+    case "music": return `[${t("msgtype.music")}] ${m.content || ""}`.trim();
     default: return m.content || `[${m.msg_type}]`;
   }
 }
 
 function directionBadge(m) {
-  return m.direction === 1 ? badge("Received", "green") : badge("Sent", "blue");
+  return m.direction === 1 ? badge(t("messages.received"), "green") : badge(t("messages.sent"), "blue");
 }
 
 function conversationHref(m) {
@@ -69,30 +57,30 @@ function conversationHref(m) {
 export async function render(ctx) {
   const openid = ctx.params.get("openid");
   if (openid) return renderConversation(ctx, openid);
-  ctx.main.append(pageHeader("Messages", "Everything fans sent and what the accounts answered."));
-  const missing = noAccounts(ctx, "Messages");
+  ctx.main.append(pageHeader(t("nav.messages"), t("messages.subtitle")));
+  const missing = noAccounts(ctx, t("messages.what"));
   if (missing) return ctx.main.append(missing);
   const list = listView({
-    caption: "Messages",
+    caption: t("messages.caption"),
     load: (q) => resource("wxmessages").list(q),
     baseQuery: () => scope(ctx),
     filters: [
-      { name: "keyword", label: "Search", type: "search", placeholder: "Text, event key, link title…" },
-      { name: "direction", label: "Direction", type: "select", options: [["1", "Received"], ["0", "Sent"]] },
-      { name: "msg_type", label: "Type", type: "select", options: MESSAGE_TYPES },
-      { name: "openid", label: "Fan openid", type: "text", placeholder: "o…" },
-      { type: "daterange", label: "Date" },
+      { name: "keyword", label: t("common.search"), type: "search", placeholder: t("messages.search_placeholder") },
+      { name: "direction", label: t("messages.direction"), type: "select", options: [["1", t("messages.received")], ["0", t("messages.sent")]] },
+      { name: "msg_type", label: t("messages.type"), type: "select", options: MESSAGE_TYPES },
+      { name: "openid", label: t("messages.fan_openid"), type: "text", placeholder: "o…" },
+      { type: "daterange", label: t("messages.date") },
     ],
     columns: [
-      { label: "Time", class: "nowrap", render: (m) => timeEl(m.created_at) },
+      { label: t("messages.time"), class: "nowrap", render: (m) => timeEl(m.created_at) },
       ...accountColumn(ctx),
-      { label: "Fan", render: (m) => h("a", { class: "mono", href: conversationHref(m), title: "Open the conversation" }, truncate(m.openid, 18)) },
-      { label: "Direction", render: directionBadge },
-      { label: "Type", render: (m) => h("span", { class: "bubble-kind" }, icon(kindIcon(m)), m.msg_type) },
-      { label: "Content", render: (m) => h("div", { class: "cell-stack" }, h("span", { class: "clip", title: summarize(m) }, summarize(m)), m.is_auto_reply === 1 ? h("span", null, badge("Auto reply", "purple")) : null) },
+      { label: t("fans.fan"), render: (m) => h("a", { class: "mono", href: conversationHref(m), title: t("messages.open_conversation") }, truncate(m.openid, 18)) },
+      { label: t("messages.direction"), render: directionBadge },
+      { label: t("messages.type"), render: (m) => h("span", { class: "bubble-kind" }, icon(kindIcon(m)), MESSAGE_TYPES.some(([v]) => v === m.msg_type) ? t(`msgtype.${m.msg_type}`) : m.msg_type) },
+      { label: t("messages.content"), render: (m) => h("div", { class: "cell-stack" }, h("span", { class: "clip", title: summarize(m) }, summarize(m)), m.is_auto_reply === 1 ? h("span", null, badge(t("messages.auto_reply"), "purple")) : null) },
     ],
-    rowActions: (m) => [h("a", { class: "btn btn-ghost btn-sm btn-icon", href: conversationHref(m), title: "Open the conversation", "aria-label": `Conversation with ${m.openid}` }, icon("messages"))],
-    empty: { icon: "messages", title: "No messages yet", hint: "Messages appear here once WeChat delivers them to the callback URL of an account." },
+    rowActions: (m) => [h("a", { class: "btn btn-ghost btn-sm btn-icon", href: conversationHref(m), title: t("messages.open_conversation"), "aria-label": t("fans.conversation_with", { name: m.openid }) }, icon("messages"))],
+    empty: { icon: "messages", title: t("messages.empty"), hint: t("messages.empty_hint") },
   });
   ctx.main.append(list.root);
 }
@@ -101,10 +89,10 @@ export async function render(ctx) {
 const sentPictures = new Map();
 
 function imageBubble(m) {
-  const fallback = () => h("span", { class: "bubble-kind" }, icon("materials"), m.media_id ? `Image ${truncate(m.media_id, 24)}` : "Image (cannot be shown)");
+  const fallback = () => h("span", { class: "bubble-kind" }, icon("materials"), m.media_id ? t("messages.image_id", { id: truncate(m.media_id, 24) }) : t("messages.image_unshown"));
   const material = sentPictures.get(m.media_id);
-  if (material) return filePreview({ localPath: material.local_path, url: material.url, alt: material.name || "Image sent" }, fallback);
-  if (m.local_path || m.pic_url) return filePreview({ localPath: m.local_path, url: m.pic_url, alt: m.direction === 1 ? "Image the fan sent" : "Image sent" }, fallback);
+  if (material) return filePreview({ localPath: material.local_path, url: material.url, alt: material.name || t("messages.image_sent") }, fallback);
+  if (m.local_path || m.pic_url) return filePreview({ localPath: m.local_path, url: m.pic_url, alt: m.direction === 1 ? t("messages.image_from_fan") : t("messages.image_sent") }, fallback);
   return fallback();
 }
 
@@ -115,14 +103,14 @@ function bubbleContent(m) {
     case "image":
       return imageBubble(m);
     case "voice":
-      return h("span", { class: "bubble-kind" }, icon("voice"), m.recognition ? `Voice: “${m.recognition}”` : `Voice message${m.format ? ` (${m.format})` : ""}`);
+      return h("span", { class: "bubble-kind" }, icon("voice"), m.recognition ? t("messages.voice_said", { text: m.recognition }) : m.format ? t("messages.voice_format", { format: m.format }) : t("messages.voice"));
     case "video":
     case "shortvideo":
-      return h("span", { class: "bubble-kind" }, icon("video"), m.msg_type === "video" ? "Video" : "Short video");
+      return h("span", { class: "bubble-kind" }, icon("video"), t(`msgtype.${m.msg_type}`));
     case "location":
-      return h("span", { class: "bubble-kind" }, icon("location"), `${m.label || "Location"} (${m.location_x ?? "?"}, ${m.location_y ?? "?"})`);
+      return h("span", { class: "bubble-kind" }, icon("location"), `${m.label || t("msgtype.location")} (${m.location_x ?? "?"}, ${m.location_y ?? "?"})`);
     case "link":
-      return h("span", null, h("strong", null, m.link_title || "Link"), m.link_description ? h("span", { class: "muted" }, `\n${m.link_description}`) : null,
+      return h("span", null, h("strong", null, m.link_title || t("msgtype.link")), m.link_description ? h("span", { class: "muted" }, `\n${m.link_description}`) : null,
         m.link_url ? h("span", null, "\n", h("a", { href: m.link_url, target: "_blank", rel: "noopener noreferrer" }, truncate(m.link_url, 60))) : null);
     default:
       return h("span", { class: "bubble-kind" }, icon(kindIcon(m)), summarize(m));
@@ -135,43 +123,42 @@ function messageNode(m) {
   }
   const out = m.direction !== 1;
   return h("div", { class: ["msg", out ? "out" : "in"], dataset: { id: m.id } },
-    h("span", { class: "avatar avatar-sm", "aria-hidden": "true" }, out ? "公" : "粉"),
+    h("span", { class: "avatar avatar-sm", "aria-hidden": "true" }, out ? t("messages.avatar_account") : t("messages.avatar_fan")),
     h("div", { class: "msg-col" },
       h("div", { class: "bubble" }, bubbleContent(m)),
       h("div", { class: "bubble-meta" },
         timeEl(m.created_at, { timeOnly: true }),
-        m.is_auto_reply === 1 ? badge("Auto reply", "purple") : null,
+        m.is_auto_reply === 1 ? badge(t("messages.auto_reply"), "purple") : null,
         out && m.answered_by ? h("span", { class: "answered-by", dataset: { answeredBy: m.answered_by }, title: `answered_by: ${m.answered_by}` }, answeredBy(m.answered_by)) : null,
-        h("span", { class: "visually-hidden" }, out ? "sent by the account" : "received from the fan"))));
+        h("span", { class: "visually-hidden" }, out ? t("messages.sent_by_account") : t("messages.received_from_fan")))));
 }
 
 /** Who answered, in words: "builtin:keyword" → "keyword rule", "plugin:guess" → "plugin guess", "admin:alice" → "admin alice". */
 export function answeredBy(value) {
-  if (!value) return "unknown";
+  if (!value || value === "unknown") return t("answered.unknown");
   const colon = value.indexOf(":");
   const [kind, name] = colon < 0 ? [value, ""] : [value.slice(0, colon), value.slice(colon + 1)];
   if (kind === "builtin") {
-    const words = { keyword: "keyword rule", follow: "follow reply", default: "default reply" };
-    return words[name] || name || value;
+    return ["keyword", "follow", "default"].includes(name) ? t(`answered.builtin.${name}`) : name || value;
   }
-  if (kind === "plugin" || kind === "admin") return name ? `${kind} ${name}` : kind;
-  if (kind === "rust") return name ? `handler ${name}` : value;
+  if (kind === "plugin" || kind === "admin") return name ? t(`answered.${kind}`, { name }) : t(`answered.${kind}_any`);
+  if (kind === "rust") return name ? t("answered.rust", { name }) : value;
   return value;
 }
 
 /** Lets the user pick one of the account's permanent images; resolves with it. */
 async function pickImage(accountId) {
   return openModal({
-    title: "Send an image",
+    title: t("messages.send_image"),
     wide: true,
     className: "image-picker",
     body: (close) => {
-      const grid = h("div", { class: "picker-grid" }, loadingState("Loading images…"));
+      const grid = h("div", { class: "picker-grid" }, loadingState(t("messages.loading_images")));
       api.get("/wechat/wxmaterials/list", { account_id: accountId, media_type: "image", is_permanent: 1, page: 1, page_size: 100 }).then((data) => {
         const usable = data.list.filter((m) => m.media_id && m.sync_status !== 2);
         clear(grid);
         if (!usable.length) {
-          grid.append(emptyState({ icon: "materials", title: "No permanent images yet", hint: "Upload an image as a permanent material on the Materials page; it can then be sent here.", action: h("a", { class: "btn btn-secondary", href: "/wechat/wxmaterials?media_type=image" }, "Open Materials") }));
+          grid.append(emptyState({ icon: "materials", title: t("messages.no_images"), hint: t("messages.no_images_hint"), action: h("a", { class: "btn btn-secondary", href: "/wechat/wxmaterials?media_type=image" }, t("picker.empty_action")) }));
           return;
         }
         for (const m of usable) {
@@ -183,7 +170,7 @@ async function pickImage(accountId) {
         if (!(error instanceof ApiError)) console.error(error);
         clear(grid).append(errorState(error.message));
       });
-      return [h("p", { class: "modal-intro" }, "Permanent image materials of this account. The fan receives the image as a customer-service message."), grid];
+      return [h("p", { class: "modal-intro" }, t("messages.image_intro")), grid];
     },
   });
 }
@@ -194,15 +181,15 @@ function conversationAccount(ctx) {
 }
 
 async function renderConversation(ctx, openid) {
-  const back = h("a", { class: "btn btn-secondary", href: "/wechat/wxmessages" }, icon("left"), h("span", null, "All messages"));
-  ctx.main.append(pageHeader("Conversation", null, [back]));
+  const back = h("a", { class: "btn btn-secondary", href: "/wechat/wxmessages" }, icon("left"), h("span", null, t("messages.all")));
+  ctx.main.append(pageHeader(t("fans.conversation"), null, [back]));
   const accountId = conversationAccount(ctx);
   if (!accountId) {
-    const missing = noAccounts(ctx, "Conversations");
+    const missing = noAccounts(ctx, t("messages.conversations"));
     ctx.main.append(missing || h("div", { class: "panel" }, emptyState({
       icon: "accounts",
-      title: "Which account is this fan of?",
-      hint: "An openid belongs to one official account. Pick it:",
+      title: t("messages.which_account"),
+      hint: t("messages.which_account_hint"),
       action: h("div", { class: "account-choice" }, ctx.accounts.map((a) => button(a.account_name || a.app_id, { kind: "btn-secondary", icon: "accounts", onClick: () => ctx.selectAccount(a.id) }))),
     })));
     return undefined;
@@ -210,16 +197,18 @@ async function renderConversation(ctx, openid) {
   const panel = h("div", { class: "panel convo" });
   ctx.main.append(panel);
 
-  const fanName = h("strong", null, openid);
+  // The name line shows the nickname (or why there is none), never the openid
+  // a second time: the openid has its own line below.
+  const fanName = h("strong", { class: "convo-name" });
   const fanSub = h("span", { class: "cell-sub mono" }, openid);
-  const avatar = h("span", { class: "avatar", "aria-hidden": "true" }, "粉");
-  const chat = h("div", { class: "chat", role: "log", "aria-label": "Conversation" });
+  const avatar = h("span", { class: "avatar", "aria-hidden": "true" }, t("messages.avatar_fan"));
+  const chat = h("div", { class: "chat", role: "log", "aria-label": t("fans.conversation") });
   const windowNote = h("div", { class: "window-note", role: "status", hidden: true });
-  const text = h("textarea", { id: "reply-text", rows: 1, placeholder: "Write a reply…", title: "Enter sends; Shift+Enter starts a new line", maxlength: 2000 });
-  const sendButton = button("Send", { icon: "send", kind: "btn-primary", attrs: { "data-action": "send-reply" }, onClick: () => sendText() });
-  const imageButton = button("Send an image", { icon: "materials", iconOnly: true, kind: "btn-secondary", attrs: { "data-action": "send-image" }, onClick: () => sendImage() });
+  const text = h("textarea", { id: "reply-text", rows: 1, placeholder: t("messages.reply_placeholder"), title: t("messages.reply_keys"), maxlength: 2000 });
+  const sendButton = button(t("messages.send"), { icon: "send", kind: "btn-primary", attrs: { "data-action": "send-reply" }, onClick: () => sendText() });
+  const imageButton = button(t("messages.send_image"), { icon: "materials", iconOnly: true, kind: "btn-secondary", attrs: { "data-action": "send-image" }, onClick: () => sendImage() });
   const composer = h("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); sendText(); } },
-    h("label", { class: "visually-hidden", for: "reply-text" }, "Reply"),
+    h("label", { class: "visually-hidden", for: "reply-text" }, t("messages.reply")),
     imageButton, text, sendButton);
   panel.append(
     h("div", { class: "convo-head" }, avatar, h("div", { class: "cell-stack" }, fanName, fanSub),
@@ -228,13 +217,13 @@ async function renderConversation(ctx, openid) {
 
   const state = { page: 0, total: 0, messages: [], windowOpen: true, fan: null, sending: false };
   const pageSize = 50;
-  chat.append(loadingState("Loading the conversation…"));
+  chat.append(loadingState(t("messages.loading_conversation")));
 
   const showFan = (fan) => {
     if (!fan) return;
     state.fan = fan;
-    fanName.textContent = fan.remark ? `${fan.nickname || openid} (${fan.remark})` : fan.nickname || openid;
-    if (fan.headimgurl && !avatar.querySelector("img")) clear(avatar).append(imageOr({ src: fan.headimgurl, alt: "" }, () => document.createTextNode("粉")));
+    fanName.replaceChildren(nickname(fan), fan.remark ? h("span", { class: "muted" }, ` (${fan.remark})`) : "");
+    if (fan.headimgurl && !avatar.querySelector("img")) clear(avatar).append(imageOr({ src: fan.headimgurl, alt: "" }, () => document.createTextNode(t("messages.avatar_fan"))));
   };
 
   const setWindow = (open) => {
@@ -246,10 +235,10 @@ async function renderConversation(ctx, openid) {
       const last = state.fan && state.fan.last_interact_time;
       const stale = last && Date.now() - new Date(last).getTime() > 48 * 3600 * 1000;
       windowNote.replaceChildren(icon("alert"), h("span", null,
-        h("strong", null, "The 48-hour window is closed. "),
-        stale ? `The fan last wrote ${relativeTime(last)}. ` : last ? "WeChat says the fan has not written within 48 hours, or no longer follows the account. " : "The fan has not written to this account recently. ",
-        "WeChat accepts customer-service replies only within 48 hours of the fan’s last message; a ",
-        h("a", { href: "/wechat/wxtemplates" }, "template message"), " can still reach them."));
+        h("strong", null, `${t("messages.window_closed")} `),
+        stale ? `${t("messages.last_wrote", { when: relativeTime(last) })} ` : last ? `${t("messages.window_wechat_says")} ` : `${t("messages.window_not_recent")} `,
+        t("messages.window_rule_before"),
+        h("a", { href: "/wechat/wxtemplates" }, t("messages.window_rule_link")), t("messages.window_rule_after")));
     }
   };
 
@@ -257,11 +246,11 @@ async function renderConversation(ctx, openid) {
     const before = chat.scrollHeight - chat.scrollTop;
     clear(chat);
     if (!state.messages.length) {
-      chat.append(emptyState({ icon: "messages", title: "No messages with this fan", hint: "Nothing was received from or sent to this openid yet." }));
+      chat.append(emptyState({ icon: "messages", title: t("messages.none_with_fan"), hint: t("messages.none_with_fan_hint") }));
       return;
     }
     if (state.messages.length < state.total) {
-      chat.append(button("Load earlier messages", { kind: "btn-secondary btn-sm older", icon: "up", onClick: () => more() }));
+      chat.append(button(t("messages.load_earlier"), { kind: "btn-secondary btn-sm older", icon: "up", onClick: () => more() }));
     }
     let day = "";
     for (const m of state.messages) {
@@ -329,7 +318,7 @@ async function renderConversation(ctx, openid) {
       return true;
     } catch (error) {
       if (error instanceof ApiError && error.errcode === 45015) setWindow(false);
-      await showActionError("The reply was not sent", error);
+      await showActionError(t("messages.reply_failed"), error);
       return false;
     } finally {
       state.sending = false;
@@ -347,7 +336,7 @@ async function renderConversation(ctx, openid) {
     if (await send({ msg_type: "text", content }, sendButton)) {
       text.value = "";
       autosize();
-      toast("Reply sent.");
+      toast(t("messages.reply_sent"));
     }
     text.focus();
   }
@@ -356,7 +345,7 @@ async function renderConversation(ctx, openid) {
     const material = await pickImage(accountId);
     if (!material) return;
     sentPictures.set(material.media_id, material);
-    if (await send({ msg_type: "image", media_id: material.media_id }, imageButton)) toast("Image sent.");
+    if (await send({ msg_type: "image", media_id: material.media_id }, imageButton)) toast(t("messages.image_sent_toast"));
   }
 
   const autosize = () => {

@@ -3,6 +3,7 @@
 // Amounts are integer fen on the wire and yuan on screen; conversions are
 // done on strings, never with floating point.
 
+import { t } from "../i18n/index.js";
 import { h, icon, badge, button, timeEl, money, truncate, toast, copyText, openModal, confirmDialog, alertDialog } from "../dom.js";
 import { api, blobUrl, ApiError } from "../api.js";
 import { pageHeader, tabs, loadingState, errorState } from "../states.js";
@@ -11,20 +12,17 @@ import { formDialog } from "../form.js";
 import { scope, noAccounts, accountColumn, accountField, busy, actionButton } from "./common.js";
 
 const TRADE_STATES = [
-  ["SUCCESS", "Paid", "green"], ["NOTPAY", "Not paid", "amber"], ["USERPAYING", "Paying", "blue"], ["REFUND", "Refunded", "purple"],
-  ["CLOSED", "Closed", ""], ["REVOKED", "Revoked", ""], ["PAYERROR", "Failed", "red"],
-];
-const TRADE_TYPES = [["JSAPI", "JSAPI (in WeChat)"], ["NATIVE", "Native (QR code)"], ["APP", "App"], ["MWEB", "H5"]];
+  ["SUCCESS", "green"], ["NOTPAY", "amber"], ["USERPAYING", "blue"], ["REFUND", "purple"], ["CLOSED", ""], ["REVOKED", ""], ["PAYERROR", "red"],
+].map(([v, tone]) => [v, t(`pay.trade.${v}`), tone]);
+const TRADE_TYPES = ["JSAPI", "NATIVE", "APP", "MWEB"].map((v) => [v, t(`pay.channel.${v}`)]);
 const REFUND_STATES = [
-  ["SUCCESS", "Refunded", "green"], ["PROCESSING", "Processing", "blue"], ["SUBMITTING", "Submitting", "blue"], ["CLOSED", "Closed", ""],
-  ["ABNORMAL", "Abnormal", "red"], ["FAILED", "Failed", "red"],
-];
+  ["SUCCESS", "green"], ["PROCESSING", "blue"], ["SUBMITTING", "blue"], ["CLOSED", ""], ["ABNORMAL", "red"], ["FAILED", "red"],
+].map(([v, tone]) => [v, t(`pay.refund.${v}`), tone]);
 const NOTIFY_RESULTS = [
-  ["paid", "Paid", "green"], ["refund_updated", "Refund updated", "green"], ["unchanged", "Replay, unchanged", ""],
-  ["unknown_order", "Unknown order", "amber"], ["amount_mismatch", "Amount mismatch", "red"], ["illegal_transition", "Refused transition", "red"],
-  ["ignored", "Ignored", ""],
-];
-const EXPIRY = [["", "WeChat Pay's default (2 hours)"], ["15", "15 minutes"], ["30", "30 minutes"], ["120", "2 hours"], ["1440", "1 day"], ["10080", "7 days"]];
+  ["paid", "green"], ["refund_updated", "green"], ["unchanged", ""], ["unknown_order", "amber"], ["amount_mismatch", "red"],
+  ["illegal_transition", "red"], ["ignored", ""],
+].map(([v, tone]) => [v, t(`pay.notify.${v}`), tone]);
+const EXPIRY = ["", "15", "30", "120", "1440", "10080"].map((v) => [v, t(`pay.expiry.${v || "default"}`)]);
 
 const OPEN = ["NOTPAY", "USERPAYING", "PAYERROR"];
 const PAID = ["SUCCESS", "REFUND"];
@@ -36,8 +34,8 @@ function stateBadge(list, value) {
 
 /** "12.34" / "¥12.3" / "12" → 1234 / 1230 / 1200 fen; null when it is not an amount. */
 export function parseYuan(text) {
-  const t = String(text ?? "").trim().replace(/^[¥￥]\s*/, "").replace(/,/g, "");
-  const m = /^(\d{0,10})(?:\.(\d{0,2}))?$/.exec(t);
+  const raw = String(text ?? "").trim().replace(/^[¥￥]\s*/, "").replace(/,/g, "");
+  const m = /^(\d{0,10})(?:\.(\d{0,2}))?$/.exec(raw);
   if (!m || (!m[1] && !m[2])) return null;
   return Number(m[1] || "0") * 100 + Number((m[2] || "").padEnd(2, "0"));
 }
@@ -70,28 +68,28 @@ function payAccounts(ctx) {
 async function newOrder(ctx) {
   const usable = payAccounts(ctx);
   if (!usable.length) {
-    await alertDialog({ title: "No account takes payments yet", message: "Fill in the WeChat Pay settings (merchant ID, API v3 key, certificate serial, private key, WeChat Pay public key) of an account on the Accounts page first." });
+    await alertDialog({ title: t("pay.no_account"), message: t("pay.no_account_hint") });
     return null;
   }
   const picked = usable.find((a) => a.id === ctx.account);
-  const accountChoice = picked ? [] : [{ ...accountField(ctx), options: usable.map((a) => [a.id, `${a.account_name || a.app_id} · 商户 ${a.mch_id}`]) }];
+  const accountChoice = picked ? [] : [{ ...accountField(ctx), options: usable.map((a) => [a.id, `${a.account_name || a.app_id} · ${t("accounts.merchant", { mch_id: a.mch_id })}`]) }];
   const created = await formDialog({
-    title: "New Native order",
-    intro: "A QR code the payer scans with WeChat. The order is created at WeChat Pay now; it shows as paid once WeChat Pay tells wxmp.",
+    title: t("pay.new_order"),
+    intro: t("pay.new_order_intro"),
     fields: [
       ...accountChoice,
-      { name: "description", label: "Description", required: true, full: true, placeholder: "e.g. 大杯拿铁 ×1", hint: "What the payer sees in WeChat; up to 127 characters." },
-      { name: "total_yuan", label: "Amount (yuan)", required: true, inputmode: "decimal", placeholder: "0.00", hint: "In yuan, up to 2 decimals (¥0.01 at least)." },
-      { name: "expire_minutes", label: "Expires after", type: "select", options: EXPIRY },
+      { name: "description", label: t("rules.description"), required: true, full: true, placeholder: t("pay.description_placeholder"), hint: t("pay.description_hint") },
+      { name: "total_yuan", label: t("pay.amount_yuan"), required: true, inputmode: "decimal", placeholder: "0.00", hint: t("pay.amount_hint") },
+      { name: "expire_minutes", label: t("pay.expires_after"), type: "select", options: EXPIRY },
     ],
     values: { account_id: picked ? picked.id : usable[0].id, expire_minutes: "" },
-    submitLabel: "Create order",
+    submitLabel: t("pay.create_order"),
     submit: async (v) => {
       const fen = parseYuan(v.total_yuan);
       const errors = {};
-      if (!String(v.description || "").trim()) errors.description = "is required.";
-      if (fen === null || fen < 1) errors.total_yuan = "must be an amount in yuan such as 12.34 (at least 0.01).";
-      if (Object.keys(errors).length) throw new ApiError(422, "Check the highlighted fields.", errors);
+      if (!String(v.description || "").trim()) errors.description = t("reason.required");
+      if (fen === null || fen < 1) errors.total_yuan = t("pay.bad_amount");
+      if (Object.keys(errors).length) throw new ApiError(422, t("mat.check_fields"), errors);
       const body = { account_id: picked ? picked.id : v.account_id, trade_type: "NATIVE", total_fee: fen, description: v.description.trim() };
       if (v.expire_minutes) body.expire_minutes = Number(v.expire_minutes);
       try {
@@ -110,42 +108,42 @@ async function newOrder(ctx) {
 async function qrDialog(order, codeUrl) {
   let objectUrl = null;
   await openModal({
-    title: `Scan to pay ${money(order.total_fee)}`,
+    title: t("pay.scan_to_pay", { amount: money(order.total_fee) }),
     className: "qr-dialog",
     body: () => {
-      const slot = h("div", { class: "qr-slot", dataset: { role: "qr-slot" } }, loadingState("Drawing the QR code…"));
-      const status = h("p", { class: "qr-status", role: "status", "aria-live": "polite" }, "Waiting for the payment.");
+      const slot = h("div", { class: "qr-slot", dataset: { role: "qr-slot" } }, loadingState(t("pay.drawing_qr")));
+      const status = h("p", { class: "qr-status", role: "status", "aria-live": "polite" }, t("pay.waiting"));
       blobUrl("/wechat/wxpay/qrcode", { order_id: order.id }).then((url) => {
         objectUrl = url;
-        slot.replaceChildren(h("img", { src: url, class: "qr-code", alt: `QR code to pay ${money(order.total_fee)} for “${order.description}”`, dataset: { role: "qr-code" }, width: 240, height: 240 }));
+        slot.replaceChildren(h("img", { src: url, class: "qr-code", alt: t("pay.qr_alt", { amount: money(order.total_fee), description: order.description }), dataset: { role: "qr-code" }, width: 240, height: 240 }));
       }).catch((error) => {
         if (!(error instanceof ApiError)) console.error(error);
         slot.replaceChildren(errorState(error.message));
       });
       const code = h("code", { class: "mono", id: `code-url-${order.id}`, dataset: { role: "code-url" } }, codeUrl || order.code_url || "—");
-      const check = actionButton("Check payment", { icon: "refresh", action: "check-payment", failTitle: "Could not ask WeChat Pay" }, async () => {
+      const check = actionButton(t("pay.check_payment"), { icon: "refresh", action: "check-payment", failTitle: t("pay.ask_failed") }, async () => {
         const r = await api.post("/wechat/wxpay/query_order", { order_id: order.id });
         const found = TRADE_STATES.find(([v]) => v === r.trade_state);
-        status.replaceChildren(stateBadge(TRADE_STATES, r.trade_state), " ", r.trade_state === "SUCCESS" ? `Paid ${money(r.order.total_fee)}.` : "Not paid yet.");
-        toast(`WeChat Pay says: ${found ? found[1] : r.trade_state}.`);
+        status.replaceChildren(stateBadge(TRADE_STATES, r.trade_state), " ", r.trade_state === "SUCCESS" ? t("pay.paid_amount", { amount: money(r.order.total_fee) }) : t("pay.not_paid_yet"));
+        toast(t("pay.says", { state: found ? found[1] : r.trade_state }));
       });
       return [
         slot,
         h("dl", { class: "kv kv-compact" },
-          h("dt", null, "Order"), h("dd", { class: "mono" }, order.out_trade_no),
-          h("dt", null, "Description"), h("dd", null, order.description),
-          h("dt", null, "Amount"), h("dd", null, h("strong", null, money(order.total_fee))),
-          order.expire_at ? [h("dt", null, "Expires"), h("dd", null, timeEl(order.expire_at))] : null),
+          h("dt", null, t("pay.order")), h("dd", { class: "mono" }, order.out_trade_no),
+          h("dt", null, t("rules.description")), h("dd", null, order.description),
+          h("dt", null, t("pay.amount")), h("dd", null, h("strong", null, money(order.total_fee))),
+          order.expire_at ? [h("dt", null, t("pay.expires")), h("dd", null, timeEl(order.expire_at))] : null),
         h("div", { class: "field" },
-          h("span", { class: "label", id: `code-url-label-${order.id}` }, "code_url (what the QR code holds)"),
-          h("div", { class: "copy-box" }, code, button("Copy", { icon: "copy", kind: "btn-secondary", attrs: { "aria-describedby": code.id }, onClick: async () => {
+          h("span", { class: "label", id: `code-url-label-${order.id}` }, t("pay.code_url")),
+          h("div", { class: "copy-box" }, code, button(t("accounts.copy"), { icon: "copy", kind: "btn-secondary", attrs: { "aria-describedby": code.id }, onClick: async () => {
             const ok = await copyText(code.textContent);
-            toast(ok ? "code_url copied." : "Copying was refused; select it and copy by hand.", ok ? "success" : "error");
+            toast(ok ? t("pay.code_url_copied") : t("accounts.copy_refused"), ok ? "success" : "error");
           } }))),
         h("div", { class: "qr-foot" }, status, check),
       ];
     },
-    footer: (close) => [button("Done", { kind: "btn-primary", onClick: () => close(true) })],
+    footer: (close) => [button(t("pay.done"), { kind: "btn-primary", onClick: () => close(true) })],
   });
   if (objectUrl) URL.revokeObjectURL(objectUrl);
 }
@@ -154,22 +152,22 @@ async function qrDialog(order, codeUrl) {
 
 async function refundDialog(order) {
   let current = order;
-  const summary = () => `Paid ${money(current.total_fee)}; ${money(current.refunded_total)} refunded or being refunded; up to ${money(refundable(current))} can still be refunded.`;
+  const summary = () => t("pay.refund_summary", { paid: money(current.total_fee), refunded: money(current.refunded_total), left: money(refundable(current)) });
   const intro = h("p", { class: "modal-intro", dataset: { role: "refundable" } }, summary());
   const result = await formDialog({
-    title: `Refund ${current.out_trade_no}`,
+    title: t("pay.refund_title", { order: current.out_trade_no }),
     intro: null,
     fields: [
-      { type: "custom", render: () => h("div", { class: "field field-full refund-summary" }, h("p", null, h("strong", null, current.description || "(no description)")), intro) },
-      { name: "refund_yuan", label: "Amount to refund (yuan)", required: true, inputmode: "decimal", placeholder: yuanText(refundable(current)), hint: "Partial refunds are fine; the rest can be refunded later." },
-      { name: "reason", label: "Reason", placeholder: "Optional; the payer sees it", hint: "Up to 80 characters." },
+      { type: "custom", render: () => h("div", { class: "field field-full refund-summary" }, h("p", null, h("strong", null, current.description || t("pay.no_description"))), intro) },
+      { name: "refund_yuan", label: t("pay.refund_amount"), required: true, inputmode: "decimal", placeholder: yuanText(refundable(current)), hint: t("pay.refund_amount_hint") },
+      { name: "reason", label: t("pay.reason"), placeholder: t("pay.reason_placeholder"), hint: t("pay.reason_hint") },
     ],
     values: { refund_yuan: yuanText(refundable(current)) },
-    submitLabel: "Refund",
+    submitLabel: t("pay.refund"),
     submit: async (v) => {
       const fen = parseYuan(v.refund_yuan);
-      if (fen === null || fen < 1) throw new ApiError(422, "Check the amount.", { refund_yuan: "must be an amount in yuan such as 12.34 (at least 0.01)." });
-      if (fen > refundable(current)) throw new ApiError(409, "Too much.", { refund_yuan: `is more than can still be refunded: at most ${money(refundable(current))}.` });
+      if (fen === null || fen < 1) throw new ApiError(422, t("pay.check_amount"), { refund_yuan: t("pay.bad_amount") });
+      if (fen > refundable(current)) throw new ApiError(409, t("pay.too_much"), { refund_yuan: t("pay.more_than_left", { left: money(refundable(current)) }) });
       try {
         return await api.post("/wechat/wxpay/refund", { order_id: current.id, refund_fee: fen, reason: (v.reason || "").trim() });
       } catch (error) {
@@ -187,7 +185,7 @@ async function refundDialog(order) {
           const left = refundable(current);
           const reason = !PAID.includes(current.trade_state) || current.flagged === 1
             ? error.message
-            : `is more than can still be refunded: at most ${money(left)} (${money(current.refunded_total)} of ${money(current.total_fee)} is already refunded or being refunded).`;
+            : t("pay.more_than_left_detail", { left: money(left), refunded: money(current.refunded_total), total: money(current.total_fee) });
           throw new ApiError(409, error.message, { refund_yuan: reason });
         }
         throw renameFields(error, { refund_fee: "refund_yuan" });
@@ -196,7 +194,7 @@ async function refundDialog(order) {
   });
   if (result && result.refund) {
     const r = result.refund;
-    toast(r.status === "SUCCESS" ? `Refunded ${money(r.refund_fee)}.` : `Refund of ${money(r.refund_fee)} requested (${r.status.toLowerCase()}).`);
+    toast(r.status === "SUCCESS" ? t("pay.refunded_toast", { amount: money(r.refund_fee) }) : t("pay.refund_requested", { amount: money(r.refund_fee), status: REFUND_STATES.find(([v]) => v === r.status)?.[1] || r.status }));
   }
   return result;
 }
@@ -212,25 +210,25 @@ async function findOrder(order) {
 function detailList(o) {
   const row = (label, value) => [h("dt", null, label), h("dd", null, value)];
   return h("dl", { class: "kv", dataset: { role: "order-detail" } },
-    row("State", [stateBadge(TRADE_STATES, o.trade_state), o.trade_type ? h("span", { class: "muted" }, ` ${o.trade_type}`) : null]),
-    row("Amount", h("strong", { dataset: { role: "total" } }, money(o.total_fee))),
-    row("Refunded", h("span", { dataset: { role: "refunded-total" } }, money(o.refunded_total), PAID.includes(o.trade_state) ? h("span", { class: "muted" }, ` · ${money(refundable(o))} refundable`) : null)),
-    row("Description", o.description || "—"),
-    row("Order number", h("span", { class: "mono" }, o.out_trade_no)),
-    row("Transaction ID", o.transaction_id ? h("span", { class: "mono", dataset: { role: "transaction-id" } }, o.transaction_id) : h("span", { class: "muted" }, "— (not paid)")),
-    row("Paid at", timeEl(o.paid_at)),
-    o.openid ? row("Payer openid", h("span", { class: "mono" }, o.openid)) : null,
-    o.attach ? row("Attach", o.attach) : null,
-    row("Created", timeEl(o.created_at)),
-    o.expire_at ? row("Expires", timeEl(o.expire_at)) : null,
-    o.note && o.flagged !== 1 ? row("Note", h("span", { class: "muted" }, o.note)) : null);
+    row(t("pay.state"), [stateBadge(TRADE_STATES, o.trade_state), o.trade_type ? h("span", { class: "muted" }, ` ${o.trade_type}`) : null]),
+    row(t("pay.amount"), h("strong", { dataset: { role: "total" } }, money(o.total_fee))),
+    row(t("pay.refunded"), h("span", { dataset: { role: "refunded-total" } }, money(o.refunded_total), PAID.includes(o.trade_state) ? h("span", { class: "muted" }, ` · ${t("pay.refundable", { amount: money(refundable(o)) })}`) : null)),
+    row(t("rules.description"), o.description || "—"),
+    row(t("pay.order_number"), h("span", { class: "mono" }, o.out_trade_no)),
+    row(t("pay.transaction_id"), o.transaction_id ? h("span", { class: "mono", dataset: { role: "transaction-id" } }, o.transaction_id) : h("span", { class: "muted" }, t("pay.not_paid_dash"))),
+    row(t("pay.paid_at"), timeEl(o.paid_at)),
+    o.openid ? row(t("pay.payer_openid"), h("span", { class: "mono" }, o.openid)) : null,
+    o.attach ? row(t("pay.attach"), o.attach) : null,
+    row(t("list.created"), timeEl(o.created_at)),
+    o.expire_at ? row(t("pay.expires"), timeEl(o.expire_at)) : null,
+    o.note && o.flagged !== 1 ? row(t("pay.note"), h("span", { class: "muted" }, o.note)) : null);
 }
 
 function flagWarning(o) {
   if (o.flagged !== 1) return null;
   return h("div", { class: "alert alert-warn", role: "alert", dataset: { role: "flagged" } }, icon("alert"),
-    h("div", null, h("strong", null, "Flagged: the money does not add up. "), o.note || "No note was recorded.", h("br"),
-      h("span", { class: "muted" }, "Flagged orders are not treated as paid and cannot be refunded until this is resolved with WeChat Pay.")));
+    h("div", null, h("strong", null, `${t("pay.flagged_lead")} `), o.note || t("pay.no_note"), h("br"),
+      h("span", { class: "muted" }, t("pay.flagged_hint"))));
 }
 
 async function orderDialog(ctx, order) {
@@ -240,14 +238,14 @@ async function orderDialog(ctx, order) {
   const refundsSlot = h("div", { class: "order-refunds" });
 
   const loadRefunds = async () => {
-    refundsSlot.replaceChildren(loadingState("Loading refunds…"));
+    refundsSlot.replaceChildren(loadingState(t("pay.loading_refunds")));
     try {
       const data = await api.get("/wechat/wxpay/refunds", { account_id: current.account_id, out_trade_no: current.out_trade_no, page: 1, page_size: 50 });
-      refundsSlot.replaceChildren(h("h3", null, "Refunds"), data.list.length
+      refundsSlot.replaceChildren(h("h3", null, t("pay.tab.refunds")), data.list.length
         ? h("ul", { class: "refund-list" }, data.list.map((r) => h("li", null,
           h("span", { class: "mono" }, r.out_refund_no), h("strong", null, money(r.refund_fee)), stateBadge(REFUND_STATES, r.status),
           r.reason ? h("span", { class: "muted clip" }, r.reason) : null)))
-        : h("p", { class: "muted" }, "None."));
+        : h("p", { class: "muted" }, t("pay.none")));
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
       refundsSlot.replaceChildren(errorState(error.message, loadRefunds));
@@ -256,34 +254,34 @@ async function orderDialog(ctx, order) {
 
   const draw = () => {
     const actions = [
-      actionButton("Query WeChat Pay", { icon: "refresh", action: "query-order", failTitle: "Could not query the order" }, async () => {
+      actionButton(t("pay.query"), { icon: "refresh", action: "query-order", failTitle: t("pay.query_failed") }, async () => {
         const r = await api.post("/wechat/wxpay/query_order", { order_id: current.id });
         current = r.order;
         changed = true;
-        toast(r.result === "unchanged" ? "WeChat Pay agrees: nothing changed." : `Updated: ${r.trade_state}.`);
+        toast(r.result === "unchanged" ? t("pay.unchanged") : t("pay.updated", { state: TRADE_STATES.find(([v]) => v === r.trade_state)?.[1] || r.trade_state }));
         draw();
       }),
-      canClose(current) && current.code_url ? button("Show QR code", { icon: "external", kind: "btn-secondary", attrs: { "data-action": "show-qr" }, onClick: () => qrDialog(current, current.code_url) }) : null,
-      canRefund(current) ? button("Refund", { icon: "refresh", kind: "btn-secondary", attrs: { "data-action": "refund" }, onClick: async () => {
+      canClose(current) && current.code_url ? button(t("pay.show_qr"), { icon: "external", kind: "btn-secondary", attrs: { "data-action": "show-qr" }, onClick: () => qrDialog(current, current.code_url) }) : null,
+      canRefund(current) ? button(t("pay.refund"), { icon: "refresh", kind: "btn-secondary", attrs: { "data-action": "refund" }, onClick: async () => {
         if (await refundDialog(current)) {
           changed = true;
           current = (await findOrder(current)) || current;
           draw();
         }
       } }) : null,
-      canClose(current) ? button("Close order", { icon: "close", kind: "btn-danger-ghost", attrs: { "data-action": "close-order" }, onClick: async (e) => {
+      canClose(current) ? button(t("pay.close_order"), { icon: "close", kind: "btn-danger-ghost", attrs: { "data-action": "close-order" }, onClick: async (e) => {
         const el = e.currentTarget;
         const ok = await confirmDialog({
-          title: "Close this order?",
-          message: `Order ${current.out_trade_no} (${money(current.total_fee)}) is closed at WeChat Pay: it can no longer be paid. This cannot be undone.`,
-          confirmText: "Close order",
+          title: t("pay.close_title"),
+          message: t("pay.close_message", { order: current.out_trade_no, amount: money(current.total_fee) }),
+          confirmText: t("pay.close_order"),
         });
         if (!ok) return;
-        const r = await busy(el, () => api.post("/wechat/wxpay/close_order", { order_id: current.id }), "Could not close the order");
+        const r = await busy(el, () => api.post("/wechat/wxpay/close_order", { order_id: current.id }), t("pay.close_failed"));
         if (r) {
           current = r.order;
           changed = true;
-          toast("Order closed.");
+          toast(t("pay.closed_toast"));
           draw();
         }
       } }) : null,
@@ -297,7 +295,7 @@ async function orderDialog(ctx, order) {
     wide: true,
     className: "order-dialog",
     body: [body],
-    footer: (close) => [button("Done", { kind: "btn-primary", onClick: () => close(true) })],
+    footer: (close) => [button(t("pay.done"), { kind: "btn-primary", onClick: () => close(true) })],
   });
   return changed;
 }
@@ -310,34 +308,34 @@ function orders(ctx) {
     if (await orderDialog(ctx, o)) view.reload();
   };
   view = listView({
-    caption: "Pay orders",
+    caption: t("pay.orders_caption"),
     load: (q) => api.get("/wechat/wxpay/orders", q),
     baseQuery: () => scope(ctx),
     filters: [
-      { name: "keyword", label: "Search", type: "search", placeholder: "Description or order number…" },
-      { name: "trade_state", label: "State", type: "select", options: TRADE_STATES.map(([v, l]) => [v, l]) },
-      { name: "trade_type", label: "Channel", type: "select", options: TRADE_TYPES },
-      { name: "openid", label: "Payer openid", type: "text", placeholder: "o…" },
-      { type: "daterange", label: "Created" },
+      { name: "keyword", label: t("common.search"), type: "search", placeholder: t("pay.search_placeholder") },
+      { name: "trade_state", label: t("pay.state"), type: "select", options: TRADE_STATES.map(([v, l]) => [v, l]) },
+      { name: "trade_type", label: t("pay.channel"), type: "select", options: TRADE_TYPES },
+      { name: "openid", label: t("pay.payer_openid"), type: "text", placeholder: "o…" },
+      { type: "daterange", label: t("list.created") },
     ],
     columns: [
-      { label: "Order", render: (o) => h("div", { class: "cell-stack" },
-        h("button", { type: "button", class: "link-button cell-main", dataset: { action: "order-details" }, onclick: () => details(o) }, o.description || "(no description)"),
+      { label: t("pay.order"), render: (o) => h("div", { class: "cell-stack" },
+        h("button", { type: "button", class: "link-button cell-main", dataset: { action: "order-details" }, onclick: () => details(o) }, o.description || t("pay.no_description")),
         h("span", { class: "cell-sub mono" }, o.out_trade_no)) },
       ...accountColumn(ctx),
-      { label: "Amount", class: "num", render: (o) => h("div", { class: "cell-stack" }, h("strong", null, money(o.total_fee)), o.refunded_total ? h("span", { class: "cell-sub", dataset: { role: "refunded" } }, `refunded ${money(o.refunded_total)}`) : null) },
-      { label: "State", render: (o) => h("div", { class: "cell-stack" }, h("span", null, stateBadge(TRADE_STATES, o.trade_state), o.flagged === 1 ? [" ", h("span", { title: o.note }, badge("Flagged", "red"))] : null), o.trade_type ? h("span", { class: "cell-sub" }, o.trade_type) : null) },
-      { label: "Payer", render: (o) => h("span", { class: "mono", title: o.openid }, truncate(o.openid, 16) || "—") },
-      { label: "Paid", class: "nowrap", render: (o) => (o.paid_at ? timeEl(o.paid_at) : h("span", { class: "cell-sub" }, "created ", timeEl(o.created_at))) },
+      { label: t("pay.amount"), class: "num", render: (o) => h("div", { class: "cell-stack" }, h("strong", null, money(o.total_fee)), o.refunded_total ? h("span", { class: "cell-sub", dataset: { role: "refunded" } }, t("pay.refunded_amount", { amount: money(o.refunded_total) })) : null) },
+      { label: t("pay.state"), render: (o) => h("div", { class: "cell-stack" }, h("span", null, stateBadge(TRADE_STATES, o.trade_state), o.flagged === 1 ? [" ", h("span", { title: o.note, dataset: { serverText: "" } }, badge(t("pay.flagged"), "red"))] : null), o.trade_type ? h("span", { class: "cell-sub" }, o.trade_type) : null) },
+      { label: t("pay.payer"), render: (o) => h("span", { class: "mono", title: o.openid }, truncate(o.openid, 16) || "—") },
+      { label: t("pay.paid"), class: "nowrap", render: (o) => (o.paid_at ? timeEl(o.paid_at) : h("span", { class: "cell-sub" }, t("pay.created_prefix"), timeEl(o.created_at))) },
     ],
     rowClass: (o) => (o.flagged === 1 ? "row-flagged" : null),
     rowActions: (o) => [
-      canRefund(o) ? button("Refund", { icon: "refresh", iconOnly: true, kind: "btn-ghost btn-sm", attrs: { "data-action": "refund" }, onClick: async () => {
+      canRefund(o) ? button(t("pay.refund"), { icon: "refresh", iconOnly: true, kind: "btn-ghost btn-sm", attrs: { "data-action": "refund" }, onClick: async () => {
         if (await refundDialog(o)) view.reload();
       } }) : null,
-      button("Order details", { icon: "right", iconOnly: true, kind: "btn-ghost btn-sm", attrs: { "data-action": "details" }, onClick: () => details(o) }),
+      button(t("pay.order_details"), { icon: "right", iconOnly: true, kind: "btn-ghost btn-sm", attrs: { "data-action": "details" }, onClick: () => details(o) }),
     ],
-    empty: { icon: "pay", title: "No orders yet", hint: "Create a Native order (a QR code to scan), or take payments through wxmp's API." },
+    empty: { icon: "pay", title: t("pay.orders_empty"), hint: t("pay.orders_empty_hint") },
   });
   return view;
 }
@@ -345,78 +343,78 @@ function orders(ctx) {
 function refunds(ctx) {
   let view;
   view = listView({
-    caption: "Refunds",
+    caption: t("pay.tab.refunds"),
     load: (q) => api.get("/wechat/wxpay/refunds", q),
     baseQuery: () => scope(ctx),
     filters: [
-      { name: "status", label: "Status", type: "select", options: REFUND_STATES.map(([v, l]) => [v, l]) },
-      { name: "out_trade_no", label: "Order number", type: "text" },
-      { name: "out_refund_no", label: "Refund number", type: "text" },
-      { type: "daterange", label: "Created" },
+      { name: "status", label: t("common.status"), type: "select", options: REFUND_STATES.map(([v, l]) => [v, l]) },
+      { name: "out_trade_no", label: t("pay.order_number"), type: "text" },
+      { name: "out_refund_no", label: t("pay.refund_number"), type: "text" },
+      { type: "daterange", label: t("list.created") },
     ],
     columns: [
-      { label: "Refund", render: (r) => h("div", { class: "cell-stack" }, h("span", { class: "cell-main mono" }, r.out_refund_no), h("span", { class: "cell-sub mono" }, `order ${r.out_trade_no}`)) },
+      { label: t("pay.refund"), render: (r) => h("div", { class: "cell-stack" }, h("span", { class: "cell-main mono" }, r.out_refund_no), h("span", { class: "cell-sub mono" }, t("pay.order_no", { order: r.out_trade_no }))) },
       ...accountColumn(ctx),
-      { label: "Amount", class: "num", render: (r) => h("div", { class: "cell-stack" }, h("strong", null, money(r.refund_fee)), h("span", { class: "cell-sub" }, `of ${money(r.total_fee)}`)) },
-      { label: "Status", render: (r) => h("div", { class: "cell-stack" }, h("span", null, stateBadge(REFUND_STATES, r.status)), r.note ? h("span", { class: "cell-sub clip", title: r.note }, r.note) : null) },
-      { label: "Reason", render: (r) => h("span", { class: "clip", title: r.reason }, r.reason || "—") },
-      { label: "Completed", class: "nowrap", render: (r) => timeEl(r.success_time) },
-      { label: "Created", class: "nowrap", render: (r) => timeEl(r.created_at) },
+      { label: t("pay.amount"), class: "num", render: (r) => h("div", { class: "cell-stack" }, h("strong", null, money(r.refund_fee)), h("span", { class: "cell-sub" }, t("pay.of_total", { total: money(r.total_fee) }))) },
+      { label: t("common.status"), render: (r) => h("div", { class: "cell-stack" }, h("span", null, stateBadge(REFUND_STATES, r.status)), r.note ? h("span", { class: "cell-sub clip", title: r.note }, r.note) : null) },
+      { label: t("pay.reason"), render: (r) => h("span", { class: "clip", title: r.reason }, r.reason || "—") },
+      { label: t("pay.completed"), class: "nowrap", render: (r) => timeEl(r.success_time) },
+      { label: t("list.created"), class: "nowrap", render: (r) => timeEl(r.created_at) },
     ],
     rowActions: (r) => [
-      actionButton("Query refund status", { icon: "refresh", iconOnly: true, kind: "btn-ghost btn-sm", action: "query-refund", failTitle: "Could not query the refund" }, async () => {
+      actionButton(t("pay.query_refund"), { icon: "refresh", iconOnly: true, kind: "btn-ghost btn-sm", action: "query-refund", failTitle: t("pay.query_refund_failed") }, async () => {
         const answer = await api.post("/wechat/wxpay/query_refund", { id: r.id });
         const found = REFUND_STATES.find(([v]) => v === answer.refund.status);
-        toast(`Refund ${answer.refund.out_refund_no}: ${found ? found[1].toLowerCase() : answer.refund.status}${answer.result === "unchanged" ? " (unchanged)" : ""}.`);
+        toast(t(answer.result === "unchanged" ? "pay.refund_state_unchanged" : "pay.refund_state", { refund: answer.refund.out_refund_no, state: found ? found[1] : answer.refund.status }));
         view.reload();
       }),
     ],
-    empty: { icon: "pay", title: "No refunds", hint: "Refunds of orders are listed here with their status." },
+    empty: { icon: "pay", title: t("pay.refunds_empty"), hint: t("pay.refunds_empty_hint") },
   });
   return view;
 }
 
 function notifications(ctx) {
   return listView({
-    caption: "WeChat Pay notifications",
+    caption: t("pay.notifications_caption"),
     load: (q) => api.get("/wechat/wxpay/notifications", q),
     baseQuery: () => scope(ctx),
     filters: [
-      { name: "out_trade_no", label: "Order number", type: "search", placeholder: "Order number…" },
-      { name: "event_type", label: "Event", type: "select", options: [["TRANSACTION.SUCCESS", "TRANSACTION.SUCCESS"], ["REFUND.SUCCESS", "REFUND.SUCCESS"], ["REFUND.ABNORMAL", "REFUND.ABNORMAL"], ["REFUND.CLOSED", "REFUND.CLOSED"]] },
-      { name: "result", label: "Result", type: "select", options: NOTIFY_RESULTS.map(([v, l]) => [v, l]) },
-      { type: "daterange", label: "Received" },
+      { name: "out_trade_no", label: t("pay.order_number"), type: "search", placeholder: t("pay.order_number_placeholder") },
+      { name: "event_type", label: t("msgtype.event"), type: "select", options: [["TRANSACTION.SUCCESS", "TRANSACTION.SUCCESS"], ["REFUND.SUCCESS", "REFUND.SUCCESS"], ["REFUND.ABNORMAL", "REFUND.ABNORMAL"], ["REFUND.CLOSED", "REFUND.CLOSED"]] },
+      { name: "result", label: t("tpl.result"), type: "select", options: NOTIFY_RESULTS.map(([v, l]) => [v, l]) },
+      { type: "daterange", label: t("pay.received") },
     ],
     columns: [
-      { label: "Event", render: (n) => h("div", { class: "cell-stack" }, h("span", { class: "cell-main mono" }, n.event_type), h("span", { class: "cell-sub mono", title: n.event_id }, truncate(n.event_id, 24))) },
+      { label: t("msgtype.event"), render: (n) => h("div", { class: "cell-stack" }, h("span", { class: "cell-main mono" }, n.event_type), h("span", { class: "cell-sub mono", title: n.event_id }, truncate(n.event_id, 24))) },
       ...accountColumn(ctx),
-      { label: "About", render: (n) => h("div", { class: "cell-stack" }, h("span", { class: "mono" }, n.out_trade_no || "—"), n.out_refund_no ? h("span", { class: "cell-sub mono" }, `refund ${n.out_refund_no}`) : null) },
-      { label: "Result", render: (n) => stateBadge(NOTIFY_RESULTS, n.result) },
-      { label: "Detail", render: (n) => h("span", { class: "clip", title: n.detail }, n.detail || "—") },
-      { label: "Received", class: "nowrap", render: (n) => timeEl(n.created_at) },
+      { label: t("pay.about"), render: (n) => h("div", { class: "cell-stack" }, h("span", { class: "mono" }, n.out_trade_no || "—"), n.out_refund_no ? h("span", { class: "cell-sub mono" }, t("pay.refund_no", { refund: n.out_refund_no })) : null) },
+      { label: t("tpl.result"), render: (n) => stateBadge(NOTIFY_RESULTS, n.result) },
+      { label: t("pay.detail"), render: (n) => h("span", { class: "clip", title: n.detail }, n.detail || "—") },
+      { label: t("pay.received"), class: "nowrap", render: (n) => timeEl(n.created_at) },
     ],
     rowClass: (n) => (["amount_mismatch", "illegal_transition"].includes(n.result) ? "row-flagged" : null),
-    empty: { icon: "inbox", title: "No notifications yet", hint: "Every verified notification WeChat Pay sends (payments, refunds) is journaled here with what wxmp did about it." },
+    empty: { icon: "inbox", title: t("pay.notifications_empty"), hint: t("pay.notifications_empty_hint") },
   });
 }
 
-const TABS = [["orders", "Orders"], ["refunds", "Refunds"], ["notifications", "Notifications"]];
+const TABS = ["orders", "refunds", "notifications"].map((v) => [v, t(`pay.tab.${v}`)]);
 
 export async function render(ctx) {
   const wanted = ctx.params.get("tab");
   const tab = TABS.some(([v]) => v === wanted) ? wanted : "orders";
   let view = null;
-  const create = button("New Native order", { icon: "plus", kind: "btn-primary", disabled: !ctx.accounts.length, attrs: { "data-action": "new-order" }, onClick: async () => {
+  const create = button(t("pay.new_order"), { icon: "plus", kind: "btn-primary", disabled: !ctx.accounts.length, attrs: { "data-action": "new-order" }, onClick: async () => {
     const order = await newOrder(ctx);
     if (order) {
       if (tab === "orders" && view) view.reload();
       else ctx.navigate("/wechat/wxpay");
     }
   } });
-  ctx.main.append(pageHeader("Pay", "WeChat Pay (微信支付) orders, refunds and notifications. Amounts are in yuan.", [create]));
-  const missing = noAccounts(ctx, "Payments");
+  ctx.main.append(pageHeader(t("nav.pay"), t("pay.subtitle"), [create]));
+  const missing = noAccounts(ctx, t("pay.what"));
   if (missing) return ctx.main.append(missing);
-  ctx.main.append(tabs(TABS, tab, (value) => ctx.navigate(value === "orders" ? "/wechat/wxpay" : `/wechat/wxpay?tab=${value}`), "Pay sections"));
+  ctx.main.append(tabs(TABS, tab, (value) => ctx.navigate(value === "orders" ? "/wechat/wxpay" : `/wechat/wxpay?tab=${value}`), t("pay.sections")));
   view = tab === "refunds" ? refunds(ctx) : tab === "notifications" ? notifications(ctx) : orders(ctx);
   ctx.main.append(view.root);
   return undefined;

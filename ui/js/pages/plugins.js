@@ -2,6 +2,7 @@
 // account, and a dry run that shows what the chain (or one plugin) would
 // answer, without storing anything.
 
+import { t } from "../i18n/index.js";
 import { h, icon, badge, button, toast, timeEl, clear } from "../dom.js";
 import { api, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
@@ -9,45 +10,43 @@ import { buildForm } from "../form.js";
 import { noAccounts, busy, showActionError, accountField, defaultAccount } from "./common.js";
 import { resultView, materialLookup, number } from "./dryrun.js";
 
-const STATUS = { active: ["Active", "green"], disabled: ["Disabled in its file", ""], failed: ["Failed to load", "red"] };
-const EVENTS = [
-  ["subscribe", "subscribe (follow)"], ["unsubscribe", "unsubscribe"], ["CLICK", "CLICK (menu button)"], ["VIEW", "VIEW (menu link)"],
-  ["SCAN", "SCAN (QR code, following already)"], ["LOCATION", "LOCATION"], ["scancode_push", "scancode_push"], ["scancode_waitmsg", "scancode_waitmsg"],
-];
+const STATUS = { active: [t("plugins.status.active"), "green"], disabled: [t("plugins.status.disabled"), ""], failed: [t("plugins.status.failed"), "red"] };
+const EVENTS = ["subscribe", "unsubscribe", "CLICK", "VIEW", "SCAN", "LOCATION", "scancode_push", "scancode_waitmsg"]
+  .map((e) => [e, t(`plugins.event.${e}`)]);
 
 function position(e) {
   return [e.file, e.line, e.column].filter((x) => x !== null && x !== undefined && x !== "").join(":");
 }
 
 export async function render(ctx) {
-  const header = pageHeader("Plugins", "Rhai scripts that answer messages, reloaded when their files change.");
+  const header = pageHeader(t("nav.plugins"), t("plugins.subtitle"));
   ctx.main.append(header);
-  const missing = noAccounts(ctx, "Plugin switches");
+  const missing = noAccounts(ctx, t("plugins.what"));
   const accountId = ctx.account || (ctx.accounts.length === 1 ? ctx.accounts[0].id : "");
   const account = accountId ? ctx.accountById(accountId) : null;
 
-  const listHost = h("div", { class: "plugin-list", "aria-live": "polite" }, loadingState("Loading plugins…"));
+  const listHost = h("div", { class: "plugin-list", "aria-live": "polite" }, loadingState(t("plugins.loading")));
   const dirNote = h("p", { class: "hint plugin-dir" });
   const state = { plugins: [] };
 
-  const reload = button("Reload from disk", {
+  const reload = button(t("plugins.reload"), {
     icon: "refresh",
     kind: "btn-secondary",
     disabled: !ctx.isAdmin,
-    title: ctx.isAdmin ? "Rescan the plugins folder now" : "Only admins can reload plugins",
+    title: ctx.isAdmin ? t("plugins.reload_title") : t("plugins.reload_admin_only"),
     attrs: { "data-action": "reload-plugins" },
     onClick: async (event) => {
-      const r = await busy(event.currentTarget, () => api.post("/wechat/plugins/reload"), "Could not reload the plugins");
+      const r = await busy(event.currentTarget, () => api.post("/wechat/plugins/reload"), t("plugins.reload_failed"));
       if (!r) return;
-      const parts = [`${r.loaded.length} loaded`];
-      if (r.removed.length) parts.push(`${r.removed.length} removed`);
-      if (r.failed.length) parts.push(`${r.failed.length} failed`);
-      toast(`Plugins reloaded: ${parts.join(", ")}.`, r.failed.length ? "error" : "success");
+      const parts = [t("plugins.n_loaded", { n: r.loaded.length })];
+      if (r.removed.length) parts.push(t("plugins.n_removed", { n: r.removed.length }));
+      if (r.failed.length) parts.push(t("plugins.n_failed", { n: r.failed.length }));
+      toast(t("plugins.reloaded", { parts: parts.join(t("list.sep")) }), r.failed.length ? "error" : "success");
       await load();
     },
   });
   header.querySelector(".page-actions").append(
-    button("Refresh", { icon: "refresh", kind: "btn-ghost", iconOnly: true, onClick: () => load() }),
+    button(t("plugins.refresh"), { icon: "refresh", kind: "btn-ghost", iconOnly: true, onClick: () => load() }),
     reload);
 
   async function toggle(plugin, input) {
@@ -55,14 +54,14 @@ export async function render(ctx) {
     input.disabled = true;
     try {
       await api.post(`/wechat/plugins/${enable ? "enable" : "disable"}`, { plugin: plugin.name, account_id: accountId });
-      toast(`${plugin.name} is ${enable ? "on" : "off"} for ${ctx.accountLabel(accountId)}.`);
+      toast(t(enable ? "plugins.now_on" : "plugins.now_off", { name: plugin.name, account: ctx.accountLabel(accountId) }));
       const disabled = new Set(plugin.disabled_accounts);
       if (enable) disabled.delete(accountId);
       else disabled.add(accountId);
       plugin.disabled_accounts = [...disabled];
     } catch (error) {
       input.checked = !enable;
-      await showActionError(`Could not switch ${plugin.name} ${enable ? "on" : "off"}`, error);
+      await showActionError(t(enable ? "plugins.switch_on_failed" : "plugins.switch_off_failed", { name: plugin.name }), error);
     } finally {
       input.disabled = false;
     }
@@ -71,7 +70,7 @@ export async function render(ctx) {
   function accountSwitch(plugin) {
     if (plugin.status === "failed") return null;
     if (!account) {
-      return h("p", { class: "hint" }, "Pick an account in the top bar to switch this plugin on or off for it.");
+      return h("p", { class: "hint" }, t("plugins.pick_account"));
     }
     const id = `plugin-on-${plugin.name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
     const input = h("input", { type: "checkbox", role: "switch", id, checked: !plugin.disabled_accounts.includes(accountId), dataset: { plugin: plugin.name } });
@@ -79,15 +78,15 @@ export async function render(ctx) {
     const limited = plugin.accounts.length && !plugin.accounts.includes(account.app_id);
     return h("div", { class: "plugin-switch" },
       h("label", { class: "switch", for: id }, input, h("span", { class: "switch-track", "aria-hidden": "true" }),
-        h("span", null, `On for ${account.account_name || account.app_id}`)),
-      limited ? h("p", { class: "hint" }, `Its file limits it to ${plugin.accounts.join(", ")}, so it does not run for this account either way.`) : null);
+        h("span", null, t("plugins.on_for", { account: account.account_name || account.app_id }))),
+      limited ? h("p", { class: "hint" }, t("plugins.limited", { accounts: plugin.accounts.join(", ") })) : null);
   }
 
   function card(p) {
     const [label, tone] = STATUS[p.status] || [p.status, ""];
     const handles = [
-      p.messages.length ? `messages: ${p.messages.join(", ")}` : null,
-      p.events.length ? `events: ${p.events.join(", ")}` : null,
+      p.messages.length ? t("plugins.handles_messages", { list: p.messages.join(", ") }) : null,
+      p.events.length ? t("plugins.handles_events", { list: p.events.join(", ") }) : null,
     ].filter(Boolean).join(" · ");
     return h("article", { class: ["panel", "plugin-card", `plugin-${p.status}`], dataset: { plugin: p.name } },
       h("div", { class: "plugin-head" },
@@ -98,38 +97,38 @@ export async function render(ctx) {
         accountSwitch(p)),
       p.description ? h("p", { class: "plugin-desc" }, p.description) : null,
       h("dl", { class: "plugin-stats" },
-        h("div", null, h("dt", null, "Priority"), h("dd", null, p.priority === null || p.priority === undefined ? "—" : String(p.priority))),
-        h("div", null, h("dt", null, "Calls"), h("dd", { dataset: { stat: "calls" } }, number(p.calls))),
-        h("div", null, h("dt", null, "Errors"), h("dd", { class: p.errors ? "stat-bad" : null, dataset: { stat: "errors" } }, number(p.errors))),
-        h("div", null, h("dt", null, "Mean run"), h("dd", null, `${number(p.mean_run_ms, 2)} ms`)),
-        h("div", null, h("dt", null, "Loaded"), h("dd", null, timeEl(p.loaded_at, { relative: true })))),
-      handles ? h("p", { class: "hint" }, `Handles ${handles}`) : null,
+        h("div", null, h("dt", null, t("rules.priority")), h("dd", null, p.priority === null || p.priority === undefined ? "—" : String(p.priority))),
+        h("div", null, h("dt", null, t("plugins.calls")), h("dd", { dataset: { stat: "calls" } }, number(p.calls))),
+        h("div", null, h("dt", null, t("plugins.errors")), h("dd", { class: p.errors ? "stat-bad" : null, dataset: { stat: "errors" } }, number(p.errors))),
+        h("div", null, h("dt", null, t("plugins.mean_run")), h("dd", null, `${number(p.mean_run_ms, 2)} ms`)),
+        h("div", null, h("dt", null, t("plugins.loaded")), h("dd", null, timeEl(p.loaded_at, { relative: true })))),
+      handles ? h("p", { class: "hint" }, t("plugins.handles", { what: handles })) : null,
       p.compile_error
         ? h("div", { class: "alert alert-error plugin-error", role: "alert", dataset: { role: "compile-error" } }, icon("alert"),
           h("div", { class: "alert-text" },
-            h("p", null, p.status === "failed" ? "Does not compile: " : "The file on disk does not compile; the previous version keeps running: ",
+            h("p", null, p.status === "failed" ? t("plugins.does_not_compile") : t("plugins.previous_runs"),
               h("code", null, position(p.compile_error))),
             h("p", { class: "pre" }, p.compile_error.message)))
         : null,
       p.last_error
         ? h("div", { class: "alert alert-warn plugin-error" }, icon("alert"),
-          h("div", { class: "alert-text" }, h("p", null, "Last runtime error ", p.last_error_at ? timeEl(p.last_error_at, { relative: true }) : null), h("p", { class: "pre" }, p.last_error)))
+          h("div", { class: "alert-text" }, h("p", null, t("plugins.last_runtime_error"), p.last_error_at ? timeEl(p.last_error_at, { relative: true }) : null), h("p", { class: "pre" }, p.last_error)))
         : null,
       p.status === "failed" ? null : h("div", { class: "plugin-foot" },
-        button("Dry run", { icon: "play", kind: "btn-secondary btn-sm", attrs: { "data-action": "dry-run-plugin" }, onClick: () => dryRunFor(p.name) })));
+        button(t("plugins.dry_run"), { icon: "play", kind: "btn-secondary btn-sm", attrs: { "data-action": "dry-run-plugin" }, onClick: () => dryRunFor(p.name) })));
   }
 
   async function load() {
     try {
       const data = await api.get("/wechat/plugins/list");
       state.plugins = data.list;
-      dirNote.textContent = `Folder: ${data.dir}. Add or edit a .rhai file there; wxmp reloads it within a second.`;
+      dirNote.textContent = t("plugins.folder", { dir: data.dir });
       clear(listHost);
       if (!data.list.length) {
-        listHost.append(h("div", { class: "panel" }, emptyState({ icon: "plugin", title: "No plugins yet", hint: `Put a .rhai file in ${data.dir}; see plugins/README.md for what a script gets and returns.` })));
+        listHost.append(h("div", { class: "panel" }, emptyState({ icon: "plugin", title: t("plugins.empty"), hint: t("plugins.empty_hint", { dir: data.dir }) })));
       } else {
         const failing = data.list.filter((p) => p.compile_error).length;
-        if (failing) listHost.append(h("p", { class: "notice notice-error" }, icon("alert"), h("span", null, `${failing} plugin file${failing === 1 ? " does" : "s do"} not compile; details below.`)));
+        if (failing) listHost.append(h("p", { class: "notice notice-error" }, icon("alert"), h("span", null, t(failing === 1 ? "plugins.failing_one" : "plugins.failing", { n: failing }))));
         listHost.append(...data.list.map(card));
       }
       fillPluginOptions();
@@ -145,15 +144,15 @@ export async function render(ctx) {
   const result = h("div", { class: "dry-output", "aria-live": "polite" });
   const form = buildForm([
     ...(accountId || ctx.accounts.length <= 1 ? [] : [accountField(ctx)]),
-    { name: "plugin", label: "Run", type: "select", full: true, options: [["", "The whole chain, as a real message would go"]] },
-    { name: "kind", label: "Message", type: "segmented", options: [["text", "Text"], ["event", "Event"]], full: true },
-    { name: "text", label: "Text the fan sends", type: "textarea", rows: 2, full: true, show: (v) => v.kind === "text", placeholder: "e.g. 猜数字" },
-    { name: "event", label: "Event", type: "select", options: EVENTS, show: (v) => v.kind === "event" },
-    { name: "event_key", label: "Event key", mono: true, show: (v) => v.kind === "event", placeholder: "e.g. MENU_KEY" },
-    { name: "openid", label: "Fan openid (optional)", mono: true, full: true, placeholder: "o_dry_run", hint: "A real fan’s openid gives the script their nickname and state." },
+    { name: "plugin", label: t("plugins.run_label"), type: "select", full: true, options: [["", t("plugins.whole_chain")]] },
+    { name: "kind", label: t("plugins.message"), type: "segmented", options: [["text", t("msgtype.text")], ["event", t("msgtype.event")]], full: true },
+    { name: "text", label: t("plugins.text_sent"), type: "textarea", rows: 2, full: true, show: (v) => v.kind === "text", placeholder: t("plugins.text_placeholder") },
+    { name: "event", label: t("msgtype.event"), type: "select", options: EVENTS, show: (v) => v.kind === "event" },
+    { name: "event_key", label: t("plugins.event_key"), mono: true, show: (v) => v.kind === "event", placeholder: t("try.menu_key_placeholder") },
+    { name: "openid", label: t("plugins.openid"), mono: true, full: true, placeholder: "o_dry_run", hint: t("plugins.openid_hint") },
   ], { account_id: defaultAccount(ctx), kind: "text", event: "subscribe" });
   form.el.id = "dry-run-form";
-  const run = button("Run", { icon: "play", kind: "btn-primary", type: "submit", attrs: { form: "dry-run-form", "data-action": "dry-run" } });
+  const run = button(t("plugins.run"), { icon: "play", kind: "btn-primary", type: "submit", attrs: { form: "dry-run-form", "data-action": "dry-run" } });
   form.el.addEventListener("submit", async (event) => {
     event.preventDefault();
     form.clearErrors();
@@ -166,7 +165,7 @@ export async function render(ctx) {
       if (v.event_key) body.event_key = v.event_key;
     } else {
       if (!(v.text || "").trim()) {
-        form.setErrors({ text: "is required" });
+        form.setErrors({ text: t("reason.required") });
         return;
       }
       body.text = v.text;
@@ -193,8 +192,8 @@ export async function render(ctx) {
     const select = form.el.querySelector("[data-field=plugin] select");
     if (!select) return;
     const current = select.value;
-    clear(select).append(h("option", { value: "" }, "The whole chain, as a real message would go"),
-      ...state.plugins.filter((p) => p.status !== "failed").map((p) => h("option", { value: p.name, selected: p.name === current }, `Only ${p.name}`)));
+    clear(select).append(h("option", { value: "" }, t("plugins.whole_chain")),
+      ...state.plugins.filter((p) => p.status !== "failed").map((p) => h("option", { value: p.name, selected: p.name === current }, t("plugins.only", { name: p.name }))));
   }
 
   function dryRunFor(name) {
@@ -211,9 +210,9 @@ export async function render(ctx) {
   }
 
   const dry = h("section", { class: "panel dry-run", id: "dry-run", "aria-labelledby": "dry-run-title" },
-    h("div", { class: "panel-head" }, h("h2", { id: "dry-run-title" }, "Dry run"), run),
+    h("div", { class: "panel-head" }, h("h2", { id: "dry-run-title" }, t("plugins.dry_run")), run),
     h("div", { class: "panel-body" },
-      h("p", { class: "hint dry-intro" }, `Plays a message against ${account ? account.account_name || account.app_id : "an account"} and shows the answer. Nothing is stored and plugin state is not written.`),
+      h("p", { class: "hint dry-intro" }, t("plugins.dry_intro", { account: account ? account.account_name || account.app_id : t("plugins.an_account") })),
       form.el, result));
 
   if (missing) {
