@@ -392,18 +392,6 @@ impl Config {
         }
         Ok(())
     }
-
-    /// Snowflake worker id: configured, else derived from host name and process id.
-    pub fn effective_worker_id(&self) -> u16 {
-        self.worker_id.unwrap_or_else(|| {
-            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
-            let mut hash: u32 = 2_166_136_261;
-            for byte in host.trim().bytes().chain(std::process::id().to_le_bytes()) {
-                hash = (hash ^ u32::from(byte)).wrapping_mul(16_777_619);
-            }
-            (hash % (u32::from(crate::ids::MAX_WORKER_ID) + 1)) as u16
-        })
-    }
 }
 
 fn check_database_url(url: &str) -> Result<(), String> {

@@ -26,6 +26,10 @@ pub enum IdError {
         "the system clock reads {0} ms since 1970, outside 2024–2093; refusing to generate ids"
     )]
     ClockOutOfRange(i64),
+    /// The worker id's lease ran out unrenewed (database unreachable, or the
+    /// process stalled): another instance may hold the id by now.
+    #[error("the lease on Snowflake worker id {0} ran out and is not renewed yet; refusing to generate ids another instance may also generate")]
+    LeaseLost(u16),
 }
 
 /// Where the generator reads the time, and how it waits. The system clock
@@ -48,21 +52,30 @@ impl Clock for SystemClock {
 }
 
 pub struct IdGenerator {
-    worker_id: i64,
-    /// (last millisecond used, last sequence used in it)
-    last: Mutex<(i64, i64)>,
+    sequence: Mutex<Sequence>,
     clock: Box<dyn Clock>,
+}
+
+struct Sequence {
+    worker_id: i64,
+    /// Last millisecond used, and the last sequence number used in it.
+    last_ms: i64,
+    last_seq: i64,
+    /// Ids are issued only before this (the worker id's lease runs out then,
+    /// and another instance may take it over).
+    valid_until_ms: i64,
 }
 
 impl std::fmt::Debug for IdGenerator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IdGenerator")
-            .field("worker_id", &self.worker_id)
+            .field("worker_id", &self.worker_id())
             .finish_non_exhaustive()
     }
 }
 
 impl IdGenerator {
+    /// A generator whose worker id is its own for good (configured).
     pub fn new(worker_id: u16) -> Self {
         Self::with_clock(worker_id, SystemClock)
     }
@@ -71,26 +84,52 @@ impl IdGenerator {
     pub fn with_clock(worker_id: u16, clock: impl Clock + 'static) -> Self {
         assert!(worker_id <= MAX_WORKER_ID, "worker id is checked by config");
         Self {
-            worker_id: i64::from(worker_id),
-            last: Mutex::new((0, 0)),
+            sequence: Mutex::new(Sequence {
+                worker_id: i64::from(worker_id),
+                last_ms: 0,
+                last_seq: 0,
+                valid_until_ms: i64::MAX,
+            }),
             clock: Box::new(clock),
         }
     }
 
+    /// A generator for a leased worker id, issuing ids until `valid_until_ms`.
+    pub fn leased(worker_id: u16, valid_until_ms: i64) -> Self {
+        let generator = Self::new(worker_id);
+        generator.renew(worker_id, valid_until_ms);
+        generator
+    }
+
+    /// The lease on `worker_id` now runs until `valid_until_ms` (the worker id
+    /// may change when the old one was lost: ids stay unique either way).
+    pub fn renew(&self, worker_id: u16, valid_until_ms: i64) {
+        assert!(worker_id <= MAX_WORKER_ID, "leased ids are in range");
+        let mut sequence = self.sequence.lock().unwrap_or_else(|p| p.into_inner());
+        sequence.worker_id = i64::from(worker_id);
+        sequence.valid_until_ms = valid_until_ms;
+    }
+
     pub fn worker_id(&self) -> u16 {
-        self.worker_id as u16
+        self.sequence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .worker_id as u16
     }
 
     /// Next id. Blocks for at most a few milliseconds when the sequence of the
     /// current millisecond is spent or the clock stepped back a little.
     pub fn next_id(&self) -> Result<i64, IdError> {
-        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sequence = self.sequence.lock().unwrap_or_else(|p| p.into_inner());
         loop {
             let now = self.clock.now_ms();
             if !(EPOCH_MS..=EPOCH_MS + MAX_ELAPSED_MS).contains(&now) {
                 return Err(IdError::ClockOutOfRange(now));
             }
-            let (last_ms, last_seq) = *last;
+            if now >= sequence.valid_until_ms {
+                return Err(IdError::LeaseLost(sequence.worker_id as u16));
+            }
+            let (last_ms, last_seq) = (sequence.last_ms, sequence.last_seq);
             if now < last_ms {
                 let behind = last_ms - now;
                 if behind > MAX_BACKWARD_WAIT_MS {
@@ -109,8 +148,8 @@ impl IdGenerator {
             } else {
                 (now, 0)
             };
-            *last = (ms, seq);
-            return Ok(compose(ms, self.worker_id, seq));
+            (sequence.last_ms, sequence.last_seq) = (ms, seq);
+            return Ok(compose(ms, sequence.worker_id, seq));
         }
     }
 }
@@ -119,7 +158,7 @@ fn compose(ms: i64, worker: i64, seq: i64) -> i64 {
     ((ms - EPOCH_MS) << (WORKER_BITS + SEQUENCE_BITS)) | (worker << SEQUENCE_BITS) | seq
 }
 
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -282,11 +321,22 @@ mod tests {
     #[test]
     fn clock_far_behind_is_refused_not_reused() {
         let generator = IdGenerator::new(1);
-        *generator.last.lock().unwrap() = (now_ms() + 60_000, 0);
+        generator.sequence.lock().unwrap().last_ms = now_ms() + 60_000;
         assert!(matches!(
             generator.next_id(),
             Err(IdError::ClockMovedBack(_))
         ));
+    }
+
+    #[test]
+    fn ids_stop_when_the_worker_lease_runs_out_and_resume_when_renewed() {
+        let generator = IdGenerator::leased(5, 0);
+        assert!(matches!(generator.next_id(), Err(IdError::LeaseLost(5))));
+        generator.renew(9, now_ms() + 60_000);
+        let id = generator.next_id().unwrap();
+        assert_eq!((id >> SEQUENCE_BITS) & 1023, 9);
+        generator.renew(9, now_ms() - 1);
+        assert!(matches!(generator.next_id(), Err(IdError::LeaseLost(9))));
     }
 
     /// A clock that reads a script of times, then stands still; sleeping

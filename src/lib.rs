@@ -38,6 +38,7 @@ pub mod admins;
 pub mod audit;
 pub mod auth;
 pub mod callback;
+pub mod cluster;
 pub mod config;
 pub mod db;
 pub mod dev;

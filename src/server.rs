@@ -25,6 +25,7 @@ pub async fn bootstrap(config: Config) -> anyhow::Result<AppState> {
     let db = crate::db::connect(&config.database_url).await?;
     crate::db::migrate(&db).await?;
     let state = AppState::new(config, db)?;
+    crate::cluster::instance::join(&state).await?;
     ensure_first_admin(&state).await?;
     let report = state.plugins.rescan().await;
     tracing::info!(dir = %state.plugins.dir().display(), loaded = ?report.loaded, failed = report.failed.len(), "plugins");
@@ -48,7 +49,7 @@ async fn ensure_first_admin(state: &AppState) -> anyhow::Result<()> {
     if let Err(reason) = crate::auth::check_password_strength(&password) {
         anyhow::bail!("WXMP_ADMIN_PASSWORD is not valid: {reason}");
     }
-    crate::auth::create_admin(
+    let created = crate::auth::create_admin(
         &state.db,
         &state.ids,
         &username,
@@ -56,8 +57,14 @@ async fn ensure_first_admin(state: &AppState) -> anyhow::Result<()> {
         crate::auth::ROLE_ADMIN,
         Vec::new(),
     )
-    .await
-    .map_err(|e| anyhow::anyhow!("cannot create the first admin: {e}"))?;
+    .await;
+    if let Err(error) = created {
+        // Instances starting together: another one created it first.
+        if admins::Entity::find().count(&state.db).await? > 0 {
+            return Ok(());
+        }
+        anyhow::bail!("cannot create the first admin: {error}");
+    }
     if generated {
         // Printed once, on purpose: this is the only time it exists in clear.
         eprintln!(
@@ -110,6 +117,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::pay::routes::register(api);
     let api = crate::files::routes::register(api);
     let api = crate::audit::routes::register(api);
+    let api = crate::cluster::routes::register(api);
     let (routes, document) = api.into_parts();
     let document = std::sync::Arc::new(document);
     let max_body = state.config.max_body_bytes;
@@ -168,21 +176,53 @@ fn job_registry() -> crate::jobs::Registry {
         .register::<crate::templates::job::SendTemplates>()
 }
 
-/// Serves on `listener` until `shutdown` resolves; requests in flight finish.
+/// How long a stopping instance lets the running job finish.
+const JOB_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A background task that ends with the server, also when the serving
+/// future is dropped.
+struct Background(tokio::task::JoinHandle<()>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Serves on `listener` until `shutdown` resolves, then drains: requests in
+/// flight finish, no new job is claimed while the running one finishes, and
+/// the worker id is given back.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let worker = tokio::spawn(crate::jobs::worker(state.clone(), job_registry()));
-    let watcher = tokio::spawn(state.plugins.clone().watch());
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let (stop_jobs, jobs_stopping) = tokio::sync::watch::channel(false);
+    let mut worker = Background(tokio::spawn(crate::jobs::worker(
+        state.clone(),
+        job_registry(),
+        jobs_stopping,
+    )));
+    let _background = [
+        Background(tokio::spawn(state.plugins.clone().watch())),
+        Background(tokio::spawn(crate::cluster::instance::heartbeat(
+            state.clone(),
+        ))),
+        Background(tokio::spawn(crate::cluster::changes::follow(state.clone()))),
+    ];
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
-    // A job cut off here is taken up again when its lease expires.
-    worker.abort();
-    watcher.abort();
+    let _ = stop_jobs.send(true);
+    if tokio::time::timeout(JOB_DRAIN, &mut worker.0)
+        .await
+        .is_err()
+    {
+        // Cut off: another instance takes the job up when its lease runs out.
+        tracing::warn!("the running job did not finish within {JOB_DRAIN:?}; leaving it");
+    }
+    crate::cluster::instance::leave(&state).await;
     served
 }
 

@@ -34,6 +34,9 @@ pub struct App {
     pub config: Config,
     /// The database pool.
     pub db: DatabaseConnection,
+    /// This instance's name among those sharing the database (see `cluster`).
+    pub instance: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
     /// Snowflake ids for every new row.
     pub ids: Arc<IdGenerator>,
     /// Signs and checks admin tokens.
@@ -73,7 +76,13 @@ impl AppState {
             Some(secret) => secret.as_bytes().to_vec(),
             None => load_or_create_jwt_secret(&config.data_dir)?,
         };
-        let ids = Arc::new(IdGenerator::new(config.effective_worker_id()));
+        // Without a configured worker id, none is issued until
+        // `cluster::instance::join` has leased one.
+        let ids = Arc::new(match config.worker_id {
+            Some(worker_id) => IdGenerator::new(worker_id),
+            None => IdGenerator::leased(0, 0),
+        });
+        let instance = crate::cluster::instance::new_instance_id();
         let chain = Arc::new(Chain::default());
         let plugin_runtime = crate::plugins::Runtime {
             timeout: std::time::Duration::from_millis(config.plugin_timeout_ms),
@@ -93,6 +102,7 @@ impl AppState {
             wxapi: Arc::new(crate::wxapi::WxApi::new(
                 &config.wechat_api_base,
                 db.clone(),
+                instance.clone(),
                 std::time::Duration::from_secs(config.wechat_timeout_secs),
             )),
             pay: crate::pay::client::PayClient::new(&config.pay_api_base, db.clone()),
@@ -106,6 +116,8 @@ impl AppState {
             jobs: JobSignal::default(),
             db,
             ids,
+            instance,
+            started_at: chrono::Utc::now(),
             login_throttle: LoginThrottle::default(),
         })))
     }

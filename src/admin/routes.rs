@@ -254,6 +254,15 @@ async fn list_rows<R: Resource>(
     ))
 }
 
+/// Moves the configuration epoch with the change (same transaction), so
+/// other instances drop their cached accounts and rules when it commits.
+async fn announce_change<R: Resource>(txn: &impl sea_orm::ConnectionTrait) -> Result<(), AppError> {
+    if R::AFFECTS_CALLBACK {
+        crate::db::epoch::bump(txn, crate::db::epoch::CONFIG).await?;
+    }
+    Ok(())
+}
+
 /// Drops the callback's cached copy of the account a written row belongs to.
 fn refresh_callback<R: Resource>(state: &AppState, row: &Value) {
     if R::AFFECTS_CALLBACK {
@@ -363,6 +372,7 @@ async fn add<R: Resource>(
         changes: audit::created(&row, R::SECRETS),
     };
     audit::record(&txn, &state.ids, &viewer, change).await?;
+    announce_change::<R>(&txn).await?;
     txn.commit().await?;
     refresh_callback::<R>(&state, &row);
     tracing::info!(admin = %viewer.username, resource = R::NOUN, "added");
@@ -424,6 +434,7 @@ async fn edit<R: Resource>(
         changes: audit::updated(&existing_json_for_refresh, &row, R::SECRETS),
     };
     audit::record(&txn, &state.ids, &viewer, change).await?;
+    announce_change::<R>(&txn).await?;
     txn.commit().await?;
     refresh_callback::<R>(&state, &existing_json_for_refresh);
     refresh_callback::<R>(&state, &row);
@@ -487,6 +498,7 @@ async fn del<R: Resource>(
         };
         audit::record(&txn, &state.ids, &viewer, change).await?;
     }
+    announce_change::<R>(&txn).await?;
     txn.commit().await?;
     for row in &rows {
         refresh_callback::<R>(&state, row);

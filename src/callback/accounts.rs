@@ -156,6 +156,14 @@ impl AccountCache {
         entries.retain(|_, e| e.account.model.id != account_id);
     }
 
+    /// Forgets every account (another instance changed one).
+    pub fn clear(&self) {
+        self.entries
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
     pub async fn by_app_id(
         &self,
         app_id: &str,

@@ -6,7 +6,7 @@
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+    DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -124,8 +124,10 @@ async fn writer(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
-        let results: Vec<Result<Option<Stored>, StoreError>> = match apply_batch(&db, &ids, &batch)
-            .await
+        let results: Vec<Result<Option<Stored>, StoreError>> = match apply_batch_retrying(
+            &db, &ids, &batch,
+        )
+        .await
         {
             Ok(results) => results.into_iter().map(Ok).collect(),
             Err(error) if crate::db::is_unreachable(&error) => {
@@ -143,7 +145,8 @@ async fn writer(
                 tracing::warn!(%error, size = batch.len(), "group commit failed; writing one by one");
                 let mut results = Vec::with_capacity(batch.len());
                 for request in &batch {
-                    let single = apply_batch(&db, &ids, std::slice::from_ref(request)).await;
+                    let single =
+                        apply_batch_retrying(&db, &ids, std::slice::from_ref(request)).await;
                     results.push(single.map(|mut r| r.remove(0)).map_err(StoreError::from));
                 }
                 results
@@ -158,6 +161,25 @@ async fn writer(
                     let _ = reply.send(result.map(|_| ()));
                 }
             }
+        }
+    }
+}
+
+/// [`apply_batch`], run again (a few times) when it lost a race with another
+/// instance's transaction: the rolled-back batch left nothing behind.
+async fn apply_batch_retrying(
+    db: &DatabaseConnection,
+    ids: &crate::ids::IdGenerator,
+    batch: &[Request],
+) -> Result<Vec<Option<Stored>>, sea_orm::DbErr> {
+    let mut tries = 0;
+    loop {
+        match apply_batch(db, ids, batch).await {
+            Err(error) if crate::db::is_lost_race(&error) && tries < 4 => {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(2 * tries)).await;
+            }
+            result => return result,
         }
     }
 }
@@ -212,13 +234,17 @@ async fn store_inbound(
     // MySQL reports a row "found" by ON DUPLICATE KEY as affected, so there
     // the stored row's id tells whether it is ours.
     if inserted == 0 || txn.get_database_backend() == DbBackend::MySql {
-        let existing = messages::Entity::find()
+        let mut existing = messages::Entity::find()
             .filter(messages::Column::AccountId.eq(message.account_id))
-            .filter(messages::Column::DedupeKey.eq(message.dedupe_key.clone()))
-            .one(txn)
-            .await?
-            .map(|m| m.id)
-            .unwrap_or_default();
+            .filter(messages::Column::DedupeKey.eq(message.dedupe_key.clone()));
+        if txn.get_database_backend() == DbBackend::MySql {
+            // A locking read (FOR UPDATE: MariaDB has no FOR SHARE) sees the
+            // latest committed row; a plain one reads
+            // the batch's snapshot, which may predate another instance's
+            // insert of this very message (and then finds nothing).
+            existing = existing.lock_exclusive();
+        }
+        let existing = existing.one(txn).await?.map(|m| m.id).unwrap_or_default();
         if existing != message.id {
             return Ok(Stored::Duplicate(existing));
         }

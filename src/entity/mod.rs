@@ -4,6 +4,8 @@ pub mod accounts;
 pub mod admins;
 pub mod audit_log;
 pub mod auto_replies;
+pub mod cluster_epochs;
+pub mod cluster_leases;
 pub mod enums;
 pub mod jobs;
 pub mod materials;

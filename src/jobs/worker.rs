@@ -1,17 +1,27 @@
 //! The worker: claims due jobs (pending, or running with an expired lease),
 //! runs them through the [`Registry`], and records the outcome with backoff.
+//! With several instances on one database each job is claimed by exactly one
+//! of them: the claim is a conditional update that only one can win. The
+//! lease is short and renewed while the job runs, so a job of a crashed
+//! instance is taken up again within [`LEASE`] plus a poll; the claim
+//! number (`attempts`) guards the renewals and the outcome, so a worker that
+//! lost its lease never overwrites the new holder's result.
 
 use std::time::Duration;
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use tokio::sync::watch;
+
 use super::{Registry, DONE, FAILED, PENDING, RUNNING};
 use crate::entity::jobs;
 use crate::state::AppState;
 
 /// A running job whose worker vanished is taken over after this.
-const LEASE: Duration = Duration::from_secs(300);
+pub const LEASE: Duration = Duration::from_secs(30);
+/// A running job's lease is renewed this often.
+const RENEW: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_secs(2);
 
 /// Backoff before attempt `attempts + 1`: 2, 4, 8 … seconds, at most 10 minutes.
@@ -19,12 +29,17 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::from_secs(2u64.saturating_pow(attempts.clamp(1, 16) as u32).min(600))
 }
 
-/// Runs jobs until the task is aborted.
-pub async fn worker(state: AppState, registry: Registry) {
-    loop {
-        match run_due(&state, &registry).await {
+/// Runs jobs until `stopping` turns true; the job running then finishes
+/// first, and none is claimed after it.
+pub async fn worker(state: AppState, registry: Registry, stopping: watch::Receiver<bool>) {
+    while !*stopping.borrow() {
+        match run_due(&state, &registry, &stopping).await {
             Ok(0) => {
-                let _ = tokio::time::timeout(POLL, state.jobs.notified()).await;
+                let mut stopping = stopping.clone();
+                tokio::select! {
+                    _ = tokio::time::timeout(POLL, state.jobs.notified()) => {}
+                    _ = stopping.changed() => {}
+                }
             }
             Ok(_) => {}
             Err(error) => {
@@ -35,8 +50,49 @@ pub async fn worker(state: AppState, registry: Registry) {
     }
 }
 
+fn lease_from(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    now + chrono::Duration::from_std(LEASE).unwrap_or_default()
+}
+
+/// Runs `job` (claimed as claim number `attempts`), renewing its lease
+/// while it runs.
+async fn run_renewing(
+    state: &AppState,
+    registry: &Registry,
+    job: &jobs::Model,
+    attempts: i32,
+) -> Result<(), super::JobError> {
+    let run = registry.run(state, job);
+    tokio::pin!(run);
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + RENEW, RENEW);
+    loop {
+        tokio::select! {
+            result = &mut run => return result,
+            _ = renew.tick() => {
+                let now = chrono::Utc::now();
+                let renewed = jobs::Entity::update_many()
+                    .col_expr(jobs::Column::LockedUntil, Expr::value(lease_from(now)))
+                    .filter(jobs::Column::Id.eq(job.id))
+                    .filter(jobs::Column::Status.eq(RUNNING))
+                    .filter(jobs::Column::Attempts.eq(attempts))
+                    .exec(&state.db)
+                    .await;
+                match renewed {
+                    Ok(r) if r.rows_affected == 1 => {}
+                    Ok(_) => tracing::warn!(job = job.id, "job lease lost to another worker"),
+                    Err(error) => tracing::warn!(job = job.id, %error, "cannot renew the job lease"),
+                }
+            }
+        }
+    }
+}
+
 /// Claims and runs the jobs that are due; returns how many ran.
-pub async fn run_due(state: &AppState, registry: &Registry) -> Result<usize, sea_orm::DbErr> {
+async fn run_due(
+    state: &AppState,
+    registry: &Registry,
+    stopping: &watch::Receiver<bool>,
+) -> Result<usize, sea_orm::DbErr> {
     let now = chrono::Utc::now();
     let due = jobs::Entity::find()
         .filter(claimable(now))
@@ -46,7 +102,11 @@ pub async fn run_due(state: &AppState, registry: &Registry) -> Result<usize, sea
         .await?;
     let mut ran = 0;
     for job in due {
-        let lease_end = now + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        if *stopping.borrow() {
+            break;
+        }
+        let now = chrono::Utc::now();
+        let lease_end = lease_from(now);
         let claimed = jobs::Entity::update_many()
             .col_expr(jobs::Column::Status, Expr::value(RUNNING))
             .col_expr(jobs::Column::LockedUntil, Expr::value(lease_end))
@@ -56,6 +116,8 @@ pub async fn run_due(state: &AppState, registry: &Registry) -> Result<usize, sea
             )
             .col_expr(jobs::Column::UpdatedAt, Expr::value(now))
             .filter(jobs::Column::Id.eq(job.id))
+            // Unchanged since read: the claim number below is ours.
+            .filter(jobs::Column::Attempts.eq(job.attempts))
             .filter(claimable(now))
             .exec(&state.db)
             .await?;
@@ -64,7 +126,7 @@ pub async fn run_due(state: &AppState, registry: &Registry) -> Result<usize, sea
         }
         ran += 1;
         let attempts = job.attempts + 1;
-        let result = registry.run(state, &job).await;
+        let result = run_renewing(state, registry, &job, attempts).await;
         let finished = chrono::Utc::now();
         let mut update = jobs::Entity::update_many()
             .col_expr(
@@ -72,7 +134,8 @@ pub async fn run_due(state: &AppState, registry: &Registry) -> Result<usize, sea
                 Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
             )
             .col_expr(jobs::Column::UpdatedAt, Expr::value(finished))
-            .filter(jobs::Column::Id.eq(job.id));
+            .filter(jobs::Column::Id.eq(job.id))
+            .filter(jobs::Column::Attempts.eq(attempts));
         match result {
             Ok(()) => {
                 update = update

@@ -199,8 +199,15 @@ impl Switches {
             )
             .exec_without_returning(&self.db)
             .await?;
-        *self.cache.write().unwrap_or_else(|p| p.into_inner()) = None;
+        self.forget();
+        // Other instances drop their copies when they see the epoch move.
+        crate::db::epoch::bump(&self.db, crate::db::epoch::CONFIG).await?;
         Ok(())
+    }
+
+    /// Drops the cached switches (another instance changed one).
+    pub fn forget(&self) {
+        *self.cache.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// Accounts where `plugin` is switched off.

@@ -13,6 +13,7 @@ use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 
+use crate::db::lease;
 use crate::entity::accounts;
 use crate::error::AppError;
 
@@ -109,6 +110,16 @@ pub enum Body {
     Multipart(Vec<Part>),
 }
 
+/// How long one instance may hold an account's token refresh.
+const REFRESH_LEASE: Duration = Duration::from_secs(15);
+/// How long a caller waits for another instance's refresh before failing.
+const REFRESH_WAIT: Duration = Duration::from_secs(10);
+const REFRESH_POLL: Duration = Duration::from_millis(100);
+
+fn database_error(error: sea_orm::DbErr) -> WxError {
+    WxError::Transport(format!("database: {error}"))
+}
+
 #[derive(Clone, Debug)]
 struct CachedToken {
     token: String,
@@ -125,6 +136,8 @@ pub struct WxApi {
     http: reqwest::Client,
     base: String,
     db: DatabaseConnection,
+    /// This instance's name, as holder of token refresh leases.
+    instance: String,
     tokens: Mutex<HashMap<i64, CachedToken>>,
     /// One refresh at a time per account; others wait for its result.
     refreshing: Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>,
@@ -136,7 +149,7 @@ pub struct WxApi {
 impl WxApi {
     /// A client of WeChat at `base`; a call not answered within `timeout`
     /// fails (and is not retried).
-    pub fn new(base: &str, db: DatabaseConnection, timeout: Duration) -> Self {
+    pub fn new(base: &str, db: DatabaseConnection, instance: String, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5).min(timeout))
             .timeout(timeout)
@@ -147,6 +160,7 @@ impl WxApi {
             http,
             base: base.trim_end_matches('/').to_string(),
             db,
+            instance,
             tokens: Mutex::new(HashMap::new()),
             refreshing: Mutex::new(HashMap::new()),
             token_fetches: AtomicU64::new(0),
@@ -178,8 +192,67 @@ impl WxApi {
             self.remember(account.id, stored.clone());
             return Ok(stored.token);
         }
-        let fetched = self.fetch_token(account, false).await?;
-        Ok(self.store_token(account.id, fetched).await?.token)
+        Ok(self.refresh_shared(account, None).await?.token)
+    }
+
+    /// A new token, fetched by one instance for all that share the database:
+    /// under the lease `token:<account id>`, while the others wait for the
+    /// token it stores. `rejected` is a token WeChat just refused: a stored
+    /// token other than it is the replacement, else one is fetched with
+    /// `force_refresh`.
+    async fn refresh_shared(
+        &self,
+        account: &accounts::Model,
+        rejected: Option<&str>,
+    ) -> Result<CachedToken, WxError> {
+        let lease_name = format!("token:{}", account.id);
+        let gives_up = tokio::time::Instant::now() + REFRESH_WAIT;
+        loop {
+            if let Some(stored) = self.replacement(account.id, rejected).await? {
+                return Ok(stored);
+            }
+            let leased =
+                lease::try_acquire(&self.db, &lease_name, &self.instance, REFRESH_LEASE, None)
+                    .await
+                    .map_err(database_error)?;
+            if leased {
+                let refreshed = async {
+                    // Stored by another instance just before the lease was ours?
+                    if let Some(stored) = self.replacement(account.id, rejected).await? {
+                        return Ok(stored);
+                    }
+                    let fetched = self.fetch_token(account, rejected.is_some()).await?;
+                    self.store_token(account.id, fetched).await
+                }
+                .await;
+                if let Err(error) = lease::release(&self.db, &lease_name, &self.instance).await {
+                    tracing::warn!(%error, "cannot release the token refresh lease; it expires on its own");
+                }
+                return refreshed;
+            }
+            if tokio::time::Instant::now() >= gives_up {
+                return Err(WxError::Transport(
+                    "another instance is refreshing this account's access token and has not finished; retry".into(),
+                ));
+            }
+            tokio::time::sleep(REFRESH_POLL).await;
+        }
+    }
+
+    /// A fresh stored token other than `rejected`, remembered.
+    async fn replacement(
+        &self,
+        account_id: i64,
+        rejected: Option<&str>,
+    ) -> Result<Option<CachedToken>, WxError> {
+        let stored = self
+            .stored_token(account_id)
+            .await?
+            .filter(|t| rejected != Some(t.token.as_str()));
+        if let Some(token) = &stored {
+            self.remember(account_id, token.clone());
+        }
+        Ok(stored)
     }
 
     /// The lock that lets one caller at a time refresh an account's token.
@@ -203,7 +276,7 @@ impl WxApi {
         let row = accounts::Entity::find_by_id(account_id)
             .one(&self.db)
             .await
-            .map_err(|e| WxError::Transport(format!("database: {e}")))?;
+            .map_err(database_error)?;
         Ok(row.and_then(|a| {
             let token = CachedToken {
                 token: a.access_token,
@@ -280,7 +353,7 @@ impl WxApi {
             )
             .exec(&self.db)
             .await
-            .map_err(|e| WxError::Transport(format!("database: {e}")))?;
+            .map_err(database_error)?;
         let winner = if updated.rows_affected == 1 {
             fetched
         } else {
@@ -306,14 +379,7 @@ impl WxApi {
         if self.cached(account.id).is_some_and(|t| t.token != failed) {
             return Ok(());
         }
-        if let Some(stored) = self.stored_token(account.id).await? {
-            if stored.token != failed {
-                self.remember(account.id, stored);
-                return Ok(());
-            }
-        }
-        let fetched = self.fetch_token(account, true).await?;
-        self.store_token(account.id, fetched).await?;
+        self.refresh_shared(account, Some(failed)).await?;
         Ok(())
     }
 

@@ -109,32 +109,6 @@ async fn a_message_caught_in_a_database_outage_gets_5xx_in_time_then_its_reply_o
 }
 
 /// `wxmp serve` as its own process on `database_url`, with `data_dir`.
-fn start_binary(database_url: &str, data_dir: &std::path::Path, port: u16) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
-        .current_dir(data_dir)
-        .env("WXMP_LISTEN", format!("127.0.0.1:{port}"))
-        .env("WXMP_DATABASE_URL", database_url)
-        .env("WXMP_JWT_SECRET", crate::helpers::JWT_SECRET)
-        .env("WXMP_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
-        .env("WXMP_PLUGINS_DIR", data_dir.join("plugins"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    for _ in 0..200 {
-        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
-            if response.status() == StatusCode::OK {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not become ready");
-}
-
 /// Sends text message `msg_id`; `Some(reply content)` when answered with 200.
 async fn send_text(
     client: &reqwest::Client,
@@ -192,9 +166,13 @@ async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() 
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut server =
-        crate::helpers::KillOnDrop(Some(start_binary(&database_url, dir.path(), port)));
-    wait_ready(&client, &base).await;
+    let mut server = crate::helpers::KillOnDrop(Some(crate::helpers::start_binary(
+        &database_url,
+        dir.path(),
+        port,
+        &[],
+    )));
+    crate::helpers::wait_ready(&client, &base).await;
 
     let app_id = "wxkill9000000001";
     let signed_in: serde_json::Value = client
@@ -270,8 +248,13 @@ async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() 
     // retries 5 s after an attempt failed), and each message is still stored
     // once; one stored but never dispatched is taken over by its retry.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let server = crate::helpers::KillOnDrop(Some(start_binary(&database_url, dir.path(), port)));
-    wait_ready(&client, &base).await;
+    let server = crate::helpers::KillOnDrop(Some(crate::helpers::start_binary(
+        &database_url,
+        dir.path(),
+        port,
+        &[],
+    )));
+    crate::helpers::wait_ready(&client, &base).await;
     for msg_id in 1..=MESSAGES {
         let reply = send_text(&client, &base, app_id, msg_id).await;
         assert!(

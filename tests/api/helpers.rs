@@ -362,3 +362,60 @@ pub fn urlencode(value: &str) -> String {
         })
         .collect()
 }
+
+/// `wxmp serve` as its own process on `database_url`, with `data_dir`, on
+/// `port`, with `env` added (e.g. the fake WeChat's address).
+pub fn start_binary(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    port: u16,
+    env: &[(&str, String)],
+) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .current_dir(data_dir)
+        .env("WXMP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WXMP_DATABASE_URL", database_url)
+        .env("WXMP_JWT_SECRET", JWT_SECRET)
+        .env("WXMP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("WXMP_PLUGINS_DIR", data_dir.join("plugins"))
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(std::process::Stdio::null())
+        .stderr(child_log(port))
+        .spawn()
+        .unwrap()
+}
+
+/// Where a server process logs: `$WXMP_TEST_CHILD_LOGS/server-<port>.log`
+/// when that is set (to debug a test), else nowhere.
+fn child_log(port: u16) -> std::process::Stdio {
+    match std::env::var_os("WXMP_TEST_CHILD_LOGS") {
+        Some(dir) => {
+            std::fs::File::create(std::path::Path::new(&dir).join(format!("server-{port}.log")))
+                .map(std::process::Stdio::from)
+                .unwrap_or_else(|_| std::process::Stdio::null())
+        }
+        None => std::process::Stdio::null(),
+    }
+}
+
+/// A free loopback port (for a server started as its own process).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until the server at `base` answers `/readyz` (10 s at most).
+pub async fn wait_ready(client: &reqwest::Client, base: &str) {
+    for _ in 0..200 {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
+            if response.status() == StatusCode::OK {
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server at {base} did not become ready");
+}

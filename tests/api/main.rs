@@ -9,6 +9,7 @@ mod wechat;
 mod audit;
 mod auth;
 mod callback;
+mod cluster;
 mod faults;
 mod hostile;
 mod interop;

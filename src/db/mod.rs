@@ -1,4 +1,8 @@
-//! Database connection, migrations, and the clock every row is stamped with.
+//! Database connection, migrations, the clock every row is stamped with, and
+//! what instances sharing the database coordinate through (leases, epochs).
+
+pub mod epoch;
+pub mod lease;
 
 use std::path::Path;
 use std::time::Duration;
@@ -82,6 +86,20 @@ pub fn is_data_error(error: &sea_orm::DbErr) -> bool {
     }
 }
 
+/// The transaction lost a race with another one (a deadlock or a
+/// serialization failure: SQLSTATE 40001 or 40P01) and may simply be run
+/// again. Instances inserting the same message at once meet it on InnoDB.
+pub fn is_lost_race(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e
+            .as_database_error()
+            .and_then(|e| e.code())
+            .is_some_and(|code| code == "40001" || code == "40P01"),
+        _ => false,
+    }
+}
+
 /// No connection could be had (the server is down or the pool exhausted).
 pub fn is_unreachable(error: &sea_orm::DbErr) -> bool {
     use sea_orm::{DbErr, RuntimeErr};
@@ -108,10 +126,38 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now().trunc_subsecs(3)
 }
 
+/// Applies the migrations not applied yet. Instances starting together
+/// take turns: on MySQL and PostgreSQL one at a time holds a database lock
+/// (on a connection kept aside for it) while it migrates, and the others
+/// find the work done. SQLite's file is not shared between machines.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
+    use sea_orm::TransactionTrait;
+    let (take, give_back) = match db.get_database_backend() {
+        DbBackend::Postgres => (
+            "SELECT pg_advisory_lock(7705820261207)",
+            "SELECT pg_advisory_unlock(7705820261207)",
+        ),
+        DbBackend::MySql => (
+            "SELECT GET_LOCK('wxmp_migrate', 120)",
+            "SELECT RELEASE_LOCK('wxmp_migrate')",
+        ),
+        DbBackend::Sqlite => ("", ""),
+    };
+    let holder = if take.is_empty() {
+        None
+    } else {
+        let holder = db.begin().await?;
+        holder.execute_unprepared(take).await?;
+        Some(holder)
+    };
+    let migrated = Migrator::up(db, None)
         .await
-        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"))
+        .map_err(|e| anyhow::anyhow!("database migration failed: {e}"));
+    if let Some(holder) = holder {
+        holder.execute_unprepared(give_back).await?;
+        holder.commit().await?;
+    }
+    migrated
 }
 
 /// sqlx speaks `mysql://`; accept the `mariadb://` spelling too.
