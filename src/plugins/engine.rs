@@ -42,9 +42,19 @@ pub enum ScriptOutcome {
 pub struct ScriptReply(pub Option<Reply>);
 
 /// Where plugin state lives. Reads happen during a call (on the script's
-/// thread); writes are applied after the call succeeded.
+/// thread); writes are applied after the call succeeded, except atomic
+/// updates (`incr`, `cas`), which are applied at once.
 pub trait StateStore: Send + Sync {
     fn get(&self, scope: &StateScope, key: &str) -> Result<Option<serde_json::Value>, String>;
+    /// Reads the value and writes `change(value)` with no other write in
+    /// between, across every instance; `Ok(None)` from `change` leaves the
+    /// value as it is. Returns the value after the update.
+    fn update(
+        &self,
+        scope: &StateScope,
+        key: &str,
+        change: &mut StateChange<'_>,
+    ) -> Result<Option<serde_json::Value>, String>;
 }
 
 /// Whose value: a plugin, in an account, optionally for one fan.
@@ -55,6 +65,11 @@ pub struct StateScope {
     /// Empty for account-wide values.
     pub openid: String,
 }
+
+/// What an atomic update does to a value (`None` in, `None` out: missing,
+/// unchanged); an error leaves the value as it was.
+pub type StateChange<'a> =
+    dyn FnMut(Option<&serde_json::Value>) -> Result<Option<serde_json::Value>, String> + 'a;
 
 /// One pending write: `None` removes the key.
 pub type StateWrites = BTreeMap<(StateScope, String), Option<serde_json::Value>>;
@@ -70,19 +85,31 @@ pub struct CallState {
     pub plugin: String,
     pub account_id: i64,
     pub openid: String,
+    /// Dry runs keep even atomic updates among the (dropped) pending writes.
+    pub dry_run: bool,
     store: Arc<dyn StateStore>,
     pub writes: Mutex<StateWrites>,
+    /// Atomic updates applied so far (they count towards MAX_STATE_WRITES).
+    atomic_ops: std::sync::atomic::AtomicUsize,
     pub logs: Mutex<Vec<LogLine>>,
 }
 
 impl CallState {
-    pub fn new(plugin: &str, account_id: i64, openid: &str, store: Arc<dyn StateStore>) -> Self {
+    pub fn new(
+        plugin: &str,
+        account_id: i64,
+        openid: &str,
+        dry_run: bool,
+        store: Arc<dyn StateStore>,
+    ) -> Self {
         Self {
             plugin: plugin.to_string(),
             account_id,
             openid: openid.to_string(),
+            dry_run,
             store,
             writes: Mutex::new(BTreeMap::new()),
+            atomic_ops: Default::default(),
             logs: Mutex::new(Vec::new()),
         }
     }
@@ -141,26 +168,8 @@ impl CallState {
         key: &str,
         value: Option<Dynamic>,
     ) -> Result<(), Box<EvalAltResult>> {
-        if key.is_empty() || key.len() > 191 {
-            return Err("state keys are 1–191 bytes".into());
-        }
-        let value = match value {
-            Some(value) => {
-                let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
-                if crate::text::has_nul(key) || crate::text::json_path_with_nul(&json).is_some() {
-                    return Err(
-                        format!("state value for {key:?} {}", crate::text::NUL_REFUSED).into(),
-                    );
-                }
-                if json.to_string().len() > MAX_STATE_VALUE {
-                    return Err(
-                        format!("state value for {key:?} is over {MAX_STATE_VALUE} bytes").into(),
-                    );
-                }
-                Some(json)
-            }
-            None => None,
-        };
+        check_key(key)?;
+        let value = value.map(|v| state_value(key, &v)).transpose()?;
         let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
         if writes.len() >= MAX_STATE_WRITES {
             return Err(format!("more than {MAX_STATE_WRITES} state writes in one call").into());
@@ -168,6 +177,113 @@ impl CallState {
         writes.insert((self.scope(per_fan), key.to_string()), value);
         Ok(())
     }
+
+    /// Reads `key` and writes `change(value)` as one step no other call can
+    /// come between (`incr`, `cas`). Applied at once in the database; in a
+    /// dry run, or after a `set` of the same key in this call, it works on
+    /// the pending value instead (and is saved, or dropped, with the others).
+    fn atomic(
+        &self,
+        per_fan: bool,
+        key: &str,
+        change: &mut StateChange<'_>,
+    ) -> Result<Option<serde_json::Value>, Box<EvalAltResult>> {
+        check_key(key)?;
+        let scope = self.scope(per_fan);
+        let slot = (scope.clone(), key.to_string());
+        let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let ops = self
+            .atomic_ops
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if writes.len() + ops >= MAX_STATE_WRITES {
+            return Err(format!("more than {MAX_STATE_WRITES} state writes in one call").into());
+        }
+        if self.dry_run || writes.contains_key(&slot) {
+            let current = match writes.get(&slot) {
+                Some(pending) => pending.clone(),
+                None => self
+                    .store
+                    .get(&scope, key)
+                    .map_err(|e| format!("state: {e}"))?,
+            };
+            return match change(current.as_ref())? {
+                Some(new) => {
+                    writes.insert(slot, Some(new.clone()));
+                    Ok(Some(new))
+                }
+                None => Ok(current),
+            };
+        }
+        drop(writes);
+        Ok(self
+            .store
+            .update(&scope, key, change)
+            .map_err(|e| format!("state: {e}"))?)
+    }
+
+    /// `ctx.incr(key, by)`: the whole number at `key` (missing: 0) plus `by`.
+    fn incr(&self, per_fan: bool, key: &str, by: i64) -> Result<i64, Box<EvalAltResult>> {
+        let mut sum = 0;
+        self.atomic(per_fan, key, &mut |current| {
+            let base = match current {
+                None | Some(serde_json::Value::Null) => 0,
+                Some(value) => value.as_i64().ok_or_else(|| {
+                    format!("incr({key:?}): the value is {value}, not a whole number")
+                })?,
+            };
+            sum = base
+                .checked_add(by)
+                .ok_or_else(|| format!("incr({key:?}): {base} + {by} is out of range"))?;
+            Ok(Some(sum.into()))
+        })?;
+        Ok(sum)
+    }
+
+    /// `ctx.cas(key, expected, new)`: writes `new` only if the value is
+    /// `expected` (`()` for a missing key); whether it did.
+    fn cas(
+        &self,
+        per_fan: bool,
+        key: &str,
+        expected: &Dynamic,
+        new: &Dynamic,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let expected: Option<serde_json::Value> = if expected.is_unit() {
+            None
+        } else {
+            Some(rhai::serde::from_dynamic(expected)?)
+        };
+        let new = state_value(key, new)?;
+        let mut swapped = false;
+        self.atomic(per_fan, key, &mut |current| {
+            let current = current.filter(|v| !v.is_null());
+            swapped = current == expected.as_ref();
+            Ok(swapped.then(|| new.clone()))
+        })?;
+        Ok(swapped)
+    }
+}
+
+fn check_key(key: &str) -> Result<(), Box<EvalAltResult>> {
+    if key.is_empty() || key.len() > 191 {
+        return Err("state keys are 1–191 bytes".into());
+    }
+    if crate::text::has_nul(key) {
+        return Err(format!("state key {key:?} {}", crate::text::NUL_REFUSED).into());
+    }
+    Ok(())
+}
+
+/// A script value as stored: JSON, no NUL, at most MAX_STATE_VALUE bytes.
+fn state_value(key: &str, value: &Dynamic) -> Result<serde_json::Value, Box<EvalAltResult>> {
+    let json: serde_json::Value = rhai::serde::from_dynamic(value)?;
+    if crate::text::json_path_with_nul(&json).is_some() {
+        return Err(format!("state value for {key:?} {}", crate::text::NUL_REFUSED).into());
+    }
+    if json.to_string().len() > MAX_STATE_VALUE {
+        return Err(format!("state value for {key:?} is over {MAX_STATE_VALUE} bytes").into());
+    }
+    Ok(json)
 }
 
 fn with_call<T>(
@@ -339,6 +455,30 @@ fn register_api(engine: &mut Engine) {
         .register_fn("fan_remove", |_: &mut PluginContext, key: &str| {
             with_call(|c| c.set(true, key, None))
         })
+        .register_fn("incr", |_: &mut PluginContext, key: &str| {
+            with_call(|c| c.incr(false, key, 1))
+        })
+        .register_fn("incr", |_: &mut PluginContext, key: &str, by: i64| {
+            with_call(|c| c.incr(false, key, by))
+        })
+        .register_fn("fan_incr", |_: &mut PluginContext, key: &str| {
+            with_call(|c| c.incr(true, key, 1))
+        })
+        .register_fn("fan_incr", |_: &mut PluginContext, key: &str, by: i64| {
+            with_call(|c| c.incr(true, key, by))
+        })
+        .register_fn(
+            "cas",
+            |_: &mut PluginContext, key: &str, expected: Dynamic, new: Dynamic| {
+                with_call(|c| c.cas(false, key, &expected, &new))
+            },
+        )
+        .register_fn(
+            "fan_cas",
+            |_: &mut PluginContext, key: &str, expected: Dynamic, new: Dynamic| {
+                with_call(|c| c.cas(true, key, &expected, &new))
+            },
+        )
         .register_fn("log", |_: &mut PluginContext, message: Dynamic| {
             with_call(|c| {
                 c.log("info", &text_of(&message));

@@ -89,6 +89,7 @@ impl Plugin {
             self.name(),
             account_id,
             &message.from_user,
+            ctx.dry_run,
             self.runtime.state.clone(),
         ));
         let plugin = self.clone();

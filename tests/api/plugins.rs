@@ -538,3 +538,127 @@ async fn ten_thousand_runaway_calls_are_stopped_and_leave_no_memory_behind() {
         Some("default")
     );
 }
+
+const HITS: &str = r#"
+const PLUGIN = #{ name: "hits", priority: 250, messages: ["text"] };
+fn on_message(msg, ctx) {
+    switch msg.content {
+        "hit" => { ctx.fan_incr("hits"); `${ctx.incr("hits", 1)}` }
+        "claim" => if ctx.cas("winner", (), msg.from) { "won" } else { "lost" },
+        "total" => `${ctx.get("hits")} ${ctx.get("winner")}`,
+        "mine" => `${ctx.fan_get("hits")}`,
+        "word" => { ctx.set("word", "abc"); "set" }
+        "bad" => `${ctx.incr("word", 1)}`,
+        "reset" => { ctx.set("hits", 1000); ctx.incr("hits", 5); `${ctx.incr("hits", -1)}` }
+        _ => ()
+    }
+}
+"#;
+
+/// Sends `text` from `openid` and returns the reply's content.
+async fn text_from(app: &TestApp, peer: &Peer, openid: &str, text: &str) -> Option<String> {
+    let msg_id = rand::random::<u32>() as i64;
+    let answer = peer.send(app, &peer.text(openid, text, msg_id)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.reply.map(|r| r.text("Content"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_increments_lose_none_and_only_one_fan_wins_a_cas() {
+    let app = std::sync::Arc::new(
+        TestApp::spawn_with(|config| {
+            std::fs::create_dir_all(&config.plugins_dir).unwrap();
+            std::fs::write(config.plugins_dir.join("hits.rhai"), HITS).unwrap();
+            // The test measures lost updates, not the time budget of a busy machine.
+            config.plugin_timeout_ms = 3_000;
+        })
+        .await,
+    );
+    let peer = std::sync::Arc::new(Peer::create(&app, "wxplugincr000001", 0).await);
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let (app, peer) = (app.clone(), peer.clone());
+        sends
+            .spawn(async move { text_from(&app, &peer, &format!("o_fan{}", i % 10), "hit").await });
+    }
+    let mut seen = Vec::new();
+    while let Some(reply) = sends.join_next().await {
+        seen.push(
+            reply
+                .unwrap()
+                .expect("the plugin answers")
+                .parse::<i64>()
+                .unwrap(),
+        );
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        (1..=100).collect::<Vec<_>>(),
+        "every increment saw its own value"
+    );
+    for fan in ["o_fan0", "o_fan9"] {
+        assert_eq!(
+            text_from(&app, &peer, fan, "mine").await.as_deref(),
+            Some("10")
+        );
+    }
+
+    let mut claims = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (app, peer) = (app.clone(), peer.clone());
+        claims.spawn(async move {
+            let fan = format!("o_claim{i}");
+            (text_from(&app, &peer, &fan, "claim").await.unwrap(), fan)
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(done) = claims.join_next().await {
+        let (reply, fan) = done.unwrap();
+        if reply == "won" {
+            winners.push(fan);
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one compare-and-set wins: {winners:?}"
+    );
+    assert_eq!(
+        text_from(&app, &peer, "o_fan0", "total").await,
+        Some(format!("100 {}", winners[0]))
+    );
+
+    // A dry run increments in memory only.
+    let (status, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "plugin": "hits", "text": "hit"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry["data"]["reply"]["content"], "101");
+    assert_eq!(
+        text_from(&app, &peer, "o_fan0", "total").await,
+        Some(format!("100 {}", winners[0]))
+    );
+
+    // incr after a set of the same key in one call works on the value set.
+    assert_eq!(
+        text_from(&app, &peer, "o_fan0", "reset").await.as_deref(),
+        Some("1004")
+    );
+    assert!(text_from(&app, &peer, "o_fan0", "total")
+        .await
+        .unwrap()
+        .starts_with("1004 "));
+    // A value that is not a whole number is refused, in words.
+    text_from(&app, &peer, "o_fan0", "word").await;
+    assert_eq!(text_from(&app, &peer, "o_fan0", "bad").await, None);
+    let info = plugin_info(&app, "hits").await;
+    let error = info["last_error"].as_str().unwrap();
+    assert!(
+        error.contains(r#"incr("word"): the value is "abc", not a whole number"#),
+        "{info}"
+    );
+}
