@@ -662,3 +662,93 @@ async fn a_hundred_concurrent_increments_lose_none_and_only_one_fan_wins_a_cas()
         "{info}"
     );
 }
+
+/// `wxmp plugin check <path>`: whether it passed, and what it printed.
+fn cli_check(path: &std::path::Path) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .args(["plugin", "check"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn check_refuses_typos_in_the_declaration_with_line_column_and_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "fn on_message(msg, ctx) { () }\nfn on_event(evt, ctx) { () }\n";
+    for (declaration, at, says) in [
+        (
+            "const PLUGIN = #{\n    name: \"t\",\n    mesages: [\"text\"],\n};\n",
+            "t.rhai:3:5:",
+            r#"no key "mesages" (did you mean "messages"?)"#,
+        ),
+        (
+            "const PLUGIN = #{ name: \"t\", prority: 250 };\n",
+            "t.rhai:1:30:",
+            r#"no key "prority" (did you mean "priority"?)"#,
+        ),
+        (
+            "const PLUGIN = #{\n    name: \"t\",\n    messages: [\"text\", \"txt\"],\n};\n",
+            "t.rhai:3:24:",
+            r#""txt" is not a WeChat message type (did you mean "text"?)"#,
+        ),
+        (
+            "const PLUGIN = #{\n  events: [\"CLICK\",\n     \"subscrbe\"],\n};\n",
+            "t.rhai:3:6:",
+            r#""subscrbe" is not a WeChat event (did you mean "subscribe"?)"#,
+        ),
+    ] {
+        let file = dir.path().join("t.rhai");
+        std::fs::write(&file, format!("{declaration}{body}")).unwrap();
+        let (passed, output) = cli_check(&file);
+        assert!(!passed, "{declaration}: {output}");
+        assert!(
+            output.contains(at),
+            "{declaration}: expected {at} in {output}"
+        );
+        assert!(output.contains(says), "{declaration}: {output}");
+    }
+    // Case does not matter for events, and "*" is all.
+    let file = dir.path().join("t.rhai");
+    std::fs::write(
+        &file,
+        format!(
+            "const PLUGIN = #{{ events: [\"click\", \"SUBSCRIBE\"], messages: [\"*\"] }};\n{body}"
+        ),
+    )
+    .unwrap();
+    let (passed, output) = cli_check(&file);
+    assert!(passed, "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_reports_a_typo_in_the_declaration_and_does_not_load_it() {
+    let app = TestApp::spawn().await;
+    write(
+        &app,
+        "typo.rhai",
+        "const PLUGIN = #{\n    name: \"typo\",\n    events: [\"subscrbe\"],\n};\nfn on_event(evt, ctx) { \"hi\" }\n",
+    );
+    let (status, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let failed = &report["data"]["failed"][0];
+    assert_eq!(failed["file"], "typo.rhai", "{report}");
+    assert_eq!(failed["line"], 3, "{report}");
+    assert_eq!(failed["column"], 14, "{report}");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean \"subscribe\""),
+        "{report}"
+    );
+    let info = plugin_info(&app, "typo").await;
+    assert_eq!(info["status"], "failed", "{info}");
+    assert_eq!(info["compile_error"]["line"], 3, "{info}");
+}
