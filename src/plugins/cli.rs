@@ -79,5 +79,10 @@ pub async fn test_script(script: Script, message: InboundMessage, timeout: Durat
     }
     let ctx = plugin_context(None, &name, &account, &message.from_user, true);
     let report = plugin.run(message.clone(), ctx, account.id).await;
-    dry_run_of(Some(handler_name(&name)), report, &message)
+    dry_run_of(
+        Some(handler_name(&name)),
+        report,
+        plugin.on_error_reply(),
+        &message,
+    )
 }

@@ -128,6 +128,15 @@ impl Plugin {
         }
     }
 
+    /// What the fan gets when this plugin fails: its `on_error` text, if declared.
+    pub fn on_error_reply(&self) -> Option<crate::wechat::Reply> {
+        self.script
+            .declaration
+            .on_error
+            .clone()
+            .map(|content| crate::wechat::Reply::Text { content })
+    }
+
     fn runs_for(&self, app_id: &str) -> bool {
         let accounts = &self.script.declaration.accounts;
         accounts.is_empty() || accounts.iter().any(|a| a == app_id)

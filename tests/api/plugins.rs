@@ -752,3 +752,78 @@ async fn a_reload_reports_a_typo_in_the_declaration_and_does_not_load_it() {
     assert_eq!(info["status"], "failed", "{info}");
     assert_eq!(info["compile_error"]["line"], 3, "{info}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_throws_answers_with_its_on_error_text() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugonerror001", 0).await;
+    write(
+        &app,
+        "shaky.rhai",
+        "const PLUGIN = #{ name: \"shaky\", priority: 250, messages: [\"text\"], on_error: \"系统繁忙，请稍后再试\" };\n\
+         fn on_message(msg, ctx) {\n    if msg.content == \"boom\" { throw \"broken on purpose\"; }\n    if msg.content == \"spin\" { loop {} }\n    ()\n}\n",
+    );
+    write(
+        &app,
+        "quiet.rhai",
+        "const PLUGIN = #{ name: \"quiet\", priority: 240, messages: [\"text\"] };\n\
+         fn on_message(msg, ctx) {\n    if msg.content == \"hush\" { throw \"no on_error\"; }\n}\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+
+    // A throw and a stopped loop both give the declared text, not silence.
+    for text in ["boom", "spin"] {
+        assert_eq!(
+            reply_to(&app, &peer, text).await.as_deref(),
+            Some("系统繁忙，请稍后再试"),
+            "{text}"
+        );
+    }
+    assert_eq!(plugin_info(&app, "shaky").await["errors"], 2);
+    // Without on_error the chain goes on: no default reply, so nothing.
+    assert_eq!(reply_to(&app, &peer, "hush").await, None);
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "default"}))
+        .await;
+    assert_eq!(
+        reply_to(&app, &peer, "hush").await.as_deref(),
+        Some("default")
+    );
+    // Messages it does not fail on pass on as before.
+    assert_eq!(
+        reply_to(&app, &peer, "hello").await.as_deref(),
+        Some("default")
+    );
+
+    // Dry runs show the error and what the fan would get.
+    let (_, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "plugin": "shaky", "text": "boom"}),
+        )
+        .await;
+    assert_eq!(dry["data"]["outcome"], "error", "{dry}");
+    assert!(
+        dry["data"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("broken on purpose"),
+        "{dry}"
+    );
+    assert_eq!(
+        dry["data"]["reply"]["content"], "系统繁忙，请稍后再试",
+        "{dry}"
+    );
+    let (_, chain) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "text": "boom"}),
+        )
+        .await;
+    assert_eq!(chain["data"]["handler"], "plugin:shaky", "{chain}");
+    assert_eq!(
+        chain["data"]["reply"]["content"], "系统繁忙，请稍后再试",
+        "{chain}"
+    );
+}
