@@ -42,7 +42,7 @@ pub fn compile_file(path: &Path, timeout: Duration) -> Result<Script, ScriptErro
     };
     read_modules(&dir.join(LIB_DIR), "", &mut modules, None);
     let engine = Arc::new(engine::build_engine(&modules, timeout)?);
-    script::compile(engine, &file, &default_name, &text, timeout)
+    script::compile(engine, &modules, &file, &default_name, &text, timeout)
 }
 
 /// Runs a compiled plugin once against `message`, with state in memory.

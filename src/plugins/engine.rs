@@ -307,24 +307,41 @@ pub struct PluginContext {
 /// Modules plugins may import, by name (`import "util" as util;`).
 pub type Modules = BTreeMap<String, String>;
 
-/// A compile error with its place.
+/// A compile or runtime error with its place and the line it points at.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ScriptError {
     pub file: String,
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// The source line at `line`, trimmed.
+    pub snippet: Option<String>,
 }
 
 impl std::fmt::Display for ScriptError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.line, self.column) {
             (Some(line), Some(column)) => {
-                write!(f, "{}:{line}:{column}: {}", self.file, self.message)
+                write!(f, "{}:{line}:{column}: {}", self.file, self.message)?
             }
-            (Some(line), None) => write!(f, "{}:{line}: {}", self.file, self.message),
-            _ => write!(f, "{}: {}", self.file, self.message),
+            (Some(line), None) => write!(f, "{}:{line}: {}", self.file, self.message)?,
+            _ => write!(f, "{}: {}", self.file, self.message)?,
         }
+        if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
+            write!(f, "\n  {line} | {snippet}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ScriptError {
+    /// Adds the line the error points at, from `source`.
+    pub fn with_snippet(mut self, source: &str) -> Self {
+        self.snippet = self
+            .line
+            .and_then(|line| source.lines().nth(line.checked_sub(1)?))
+            .map(|text| text.trim().chars().take(160).collect());
+        self
     }
 }
 
@@ -333,8 +350,86 @@ pub fn script_error(file: &str, position: Position, message: impl Into<String>) 
         file: file.into(),
         line: position.line(),
         column: position.position(),
-        message: message.into(),
+        message: plain_types(&message.into()),
+        snippet: None,
     }
+}
+
+/// Where a runtime error happened: the innermost of the nested calls (not
+/// the call in the entry point that led there), in the file it happened
+/// in; `file` is the plugin's, `modules` maps module names to sources.
+pub(super) fn runtime_error(
+    file: &str,
+    source: &str,
+    modules: &Modules,
+    error: &EvalAltResult,
+    timeout: Duration,
+) -> ScriptError {
+    // (file, its source) of the function being looked into.
+    let mut here: (String, &str) = (file.to_string(), source);
+    let mut place = (here.clone(), error.position());
+    let mut inner = error;
+    let mut function = None;
+    loop {
+        let (called, from, next, at) = match inner {
+            EvalAltResult::ErrorInFunctionCall(name, from, next, at) => {
+                (Some(name.as_str()), from.as_str(), next, at)
+            }
+            EvalAltResult::ErrorInModule(name, next, at) => (None, name.as_str(), next, at),
+            _ => break,
+        };
+        if !at.is_none() {
+            place = (here.clone(), *at);
+        }
+        if let Some(module) = modules.get(from) {
+            here = (format!("{from}.rhai"), module.as_str());
+        }
+        function = called.or(function);
+        inner = next;
+    }
+    if !inner.position().is_none() {
+        place = (here, inner.position());
+    }
+    let mut message = eval_error_message(inner, timeout);
+    if let Some(function) = function.filter(|f| !f.starts_with("anon$")) {
+        message.push_str(&format!(" (in {function})"));
+    }
+    let ((file, source), position) = place;
+    script_error(&file, position, message).with_snippet(source)
+}
+
+/// Rhai's messages with the Rust type names a script author does not know
+/// replaced by the script's own words.
+pub fn plain_types(message: &str) -> String {
+    static RULES: std::sync::OnceLock<Vec<(regex::Regex, &'static str)>> =
+        std::sync::OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            (r"&str \| ImmutableString \| String", "string"),
+            (
+                r"&str|\b(alloc::string::String|ImmutableString|String)\b",
+                "string",
+            ),
+            (r"\b(i64|i32|u64|u32|usize)\b", "int"),
+            (r"\b(f64|f32)\b", "float"),
+            (r"\bserde_json::value::Value\b", "JSON value"),
+            (r"\b([a-z_]+::)+Dynamic\b", "value"),
+            (r"\b([a-z_]+::)+Array\b|\balloc::vec::Vec<[^>]*>", "array"),
+            (r"\b([a-z_]+::)+Map\b", "map"),
+            (r"\b([a-z_]+::)+ScriptReply\b", "Reply"),
+            (r"\b([a-z_]+::)+PluginContext\b", "Context"),
+            (r"\bFn\b", "function"),
+            (r" @ '[^']*'", ""),
+        ]
+        .into_iter()
+        .filter_map(|(pattern, with)| Some((regex::Regex::new(pattern).ok()?, with)))
+        .collect()
+    });
+    rules
+        .iter()
+        .fold(message.to_string(), |text, (rule, with)| {
+            rule.replace_all(&text, *with).into_owned()
+        })
 }
 
 /// An engine with the sandbox's limits: operations, call depth, sizes, and
@@ -393,13 +488,13 @@ pub fn build_engine(modules: &Modules, timeout: Duration) -> Result<Engine, Scri
     let module_engine = sandboxed_engine();
     for (name, source) in modules {
         let file = format!("{name}.rhai");
-        let ast = module_engine
-            .compile(source)
-            .map_err(|e| script_error(&file, e.position(), e.err_type().to_string()))?;
+        let ast = module_engine.compile(source).map_err(|e| {
+            script_error(&file, e.position(), e.err_type().to_string()).with_snippet(source)
+        })?;
         let module = with_deadline(timeout, || {
             Module::eval_ast_as_new(Scope::new(), &ast, &module_engine)
         })
-        .map_err(|e| script_error(&file, e.position(), eval_error_message(&e, timeout)))?;
+        .map_err(|e| runtime_error(&file, source, &Modules::new(), &e, timeout))?;
         resolver.insert(name.clone(), module);
     }
     engine.set_module_resolver(resolver);
@@ -415,7 +510,13 @@ pub(super) fn eval_error_message(error: &EvalAltResult, timeout: Duration) -> St
         EvalAltResult::ErrorTooManyOperations(..) => {
             format!("stopped: more than {MAX_OPERATIONS} operations")
         }
-        other => other.to_string(),
+        // The position is reported apart, as line and column.
+        other => match other.to_string().rsplit_once(" (line ") {
+            Some((message, place)) if place.ends_with(')') && !place.contains('\n') => {
+                message.to_string()
+            }
+            _ => other.to_string(),
+        },
     }
 }
 

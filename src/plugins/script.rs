@@ -2,7 +2,7 @@
 //! for), its AST, and calling its handler.
 
 use super::engine::{
-    eval_error_message, script_error, text_of, with_deadline, CallState, PluginContext,
+    runtime_error, script_error, text_of, with_deadline, CallState, Modules, PluginContext,
     ScriptError, ScriptOutcome, ScriptReply, CURRENT,
 };
 use std::sync::Arc;
@@ -191,6 +191,9 @@ pub struct Script {
     pub has_on_message: bool,
     pub has_on_event: bool,
     pub file: String,
+    /// The plugin's source and its modules', for the lines errors point at.
+    pub source: Arc<str>,
+    pub modules: Arc<Modules>,
 }
 
 fn string_list(map: &Map, key: &str, default: &[&str]) -> Result<Vec<String>, String> {
@@ -207,17 +210,18 @@ fn string_list(map: &Map, key: &str, default: &[&str]) -> Result<Vec<String>, St
 /// its declaration.
 pub fn compile(
     engine: Arc<Engine>,
+    modules: &Modules,
     file: &str,
     default_name: &str,
     source: &str,
     timeout: Duration,
 ) -> Result<Script, ScriptError> {
-    let ast = engine
-        .compile(source)
-        .map_err(|e| script_error(file, e.position(), e.err_type().to_string()))?;
+    let ast = engine.compile(source).map_err(|e| {
+        script_error(file, e.position(), e.err_type().to_string()).with_snippet(source)
+    })?;
     let mut scope = Scope::new();
     with_deadline(timeout, || engine.run_ast_with_scope(&mut scope, &ast))
-        .map_err(|e| script_error(file, e.position(), eval_error_message(&e, timeout)))?;
+        .map_err(|e| runtime_error(file, source, modules, &e, timeout))?;
     let declared: Map = match scope.get_value::<Map>("PLUGIN") {
         Some(map) => map,
         None if scope.contains("PLUGIN") => {
@@ -329,6 +333,8 @@ pub fn compile(
         has_on_message,
         has_on_event,
         file: file.into(),
+        source: source.into(),
+        modules: Arc::new(modules.clone()),
     })
 }
 
@@ -371,7 +377,7 @@ impl Script {
         });
         CURRENT.with(|current| *current.borrow_mut() = None);
         let value = result
-            .map_err(|e| script_error(&self.file, e.position(), eval_error_message(&e, timeout)))?;
+            .map_err(|e| runtime_error(&self.file, &self.source, &self.modules, &e, timeout))?;
         outcome_of(value).map_err(|m| script_error(&self.file, Position::NONE, m))
     }
 }
@@ -385,12 +391,17 @@ fn outcome_of(value: Dynamic) -> Result<ScriptOutcome, String> {
             content: text_of(&value),
         }));
     }
-    let type_name = value.type_name();
+    let type_name = super::engine::plain_types(value.type_name());
     match value.try_cast::<ScriptReply>() {
         Some(ScriptReply(Some(reply))) => Ok(ScriptOutcome::Reply(reply)),
         Some(ScriptReply(None)) => Ok(ScriptOutcome::NoReply),
         None => Err(format!(
-            "the entry point returned a {type_name}; return a reply::…, a string, or ()"
+            "the entry point returned {} {type_name}; return a reply::…, a string, or ()",
+            if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            }
         )),
     }
 }

@@ -98,7 +98,7 @@ async fn files_are_picked_up_changed_broken_and_removed_without_restart() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(info["status"], "active", "{info}");
+    assert_eq!(info["status"], "stale", "{info}");
     assert_eq!(info["compile_error"]["line"], 3, "{info}");
     assert!(info["compile_error"]["column"].is_number());
     assert_eq!(info["compile_error"]["file"], "hello.rhai");
@@ -826,4 +826,133 @@ async fn a_plugin_that_throws_answers_with_its_on_error_text() {
         chain["data"]["reply"]["content"], "系统繁忙，请稍后再试",
         "{chain}"
     );
+}
+
+const DEEP_BUG: &str = r#"const PLUGIN = #{ name: "deepbug", priority: 250, messages: ["text"] };
+fn total(items) {
+    let sum = 0;
+    for item in items {
+        sum += item.price * 2;
+    }
+    sum
+}
+fn on_message(msg, ctx) {
+    if msg.content == "sum" { return `${total([#{ price: "9" }])}`; }
+    if msg.content == "lib" { import "money" as m; return m::cents("x"); }
+    ()
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_error_points_at_the_failing_line_with_a_snippet_in_plain_words() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugerrpos0001", 0).await;
+    write(&app, "lib/money.rhai", "fn cents(x) {\n    x * 100\n}\n");
+    write(&app, "deepbug.rhai", DEEP_BUG);
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+
+    assert_eq!(reply_to(&app, &peer, "sum").await, None);
+    let error = plugin_info(&app, "deepbug").await["last_error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Line 5 inside total(), not line 10 where on_message calls it.
+    assert!(error.starts_with("deepbug.rhai:5:"), "{error}");
+    assert!(error.contains("(in total)"), "{error}");
+    assert!(
+        error.contains("\n  5 | sum += item.price * 2;"),
+        "snippet: {error}"
+    );
+    for rust in ["ImmutableString", "&str", "i64", "String |", "alloc::"] {
+        assert!(
+            !error.contains(rust),
+            "no Rust type names ({rust}): {error}"
+        );
+    }
+    assert!(error.contains("(string, int)"), "{error}");
+
+    // In a shared module: its file and line.
+    assert_eq!(reply_to(&app, &peer, "lib").await, None);
+    let error = plugin_info(&app, "deepbug").await["last_error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(error.starts_with("money.rhai:2:"), "{error}");
+    assert!(error.contains("\n  2 | x * 100"), "{error}");
+
+    // A dry run reports the same place.
+    let (_, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "plugin": "deepbug", "text": "sum"}),
+        )
+        .await;
+    assert!(
+        dry["data"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("deepbug.rhai:5:"),
+        "{dry}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_stops_compiling_is_stale_and_its_recovery_is_reported() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugstale00001", 0).await;
+    write(&app, "hello.rhai", HELLO);
+    app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(plugin_info(&app, "hello").await["status"], "active");
+
+    write(
+        &app,
+        "hello.rhai",
+        "const PLUGIN = #{ name: \"hello\" };\nfn on_message(msg, ctx) {\n    let x = ;\n}\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"][0]["line"], 3, "{report}");
+    assert_eq!(
+        report["data"]["failed"][0]["snippet"], "let x = ;",
+        "{report}"
+    );
+    let info = plugin_info(&app, "hello").await;
+    assert_eq!(info["status"], "stale", "{info}");
+    assert_eq!(
+        reply_to(&app, &peer, "hi").await.as_deref(),
+        Some("hello v1"),
+        "the old version runs"
+    );
+
+    write(&app, "hello.rhai", &HELLO.replace("hello v1", "hello v2"));
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["recovered"], json!(["hello"]), "{report}");
+    let info = plugin_info(&app, "hello").await;
+    assert_eq!(info["status"], "active", "{info}");
+    assert!(info["compile_error"].is_null(), "{info}");
+    assert_eq!(
+        reply_to(&app, &peer, "hi").await.as_deref(),
+        Some("hello v2")
+    );
+    // Nothing to recover the next time.
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["recovered"], json!([]), "{report}");
+}
+
+#[test]
+fn a_loop_stopped_at_the_top_level_has_a_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("top.rhai");
+    std::fs::write(
+        &file,
+        "const PLUGIN = #{ name: \"top\" };\nlet i = 0;\nloop {\n    i += 1;\n}\nfn on_message(msg, ctx) { () }\n",
+    )
+    .unwrap();
+    let (passed, output) = cli_check(&file);
+    assert!(!passed);
+    assert!(
+        output.contains("top.rhai:4:") && output.contains(": stopped: ran longer than"),
+        "{output}"
+    );
+    assert!(output.contains("  4 | i += 1;"), "{output}");
 }
