@@ -61,7 +61,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Compile a plugin; report its declaration, or its errors with line and column
+    /// Compile a plugin (a .rhai file or a folder with main.rhai); report its declaration, or its errors with line and column
     Check { file: PathBuf },
     /// Run a plugin once against a sample message (state kept in memory)
     #[command(group(clap::ArgGroup::new("what").required(true).args(["text", "event"])))]

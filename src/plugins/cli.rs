@@ -15,8 +15,17 @@ use super::registry::read_modules;
 use crate::wechat::InboundMessage;
 
 /// Compiles one plugin file as the server would, with the shared modules of
-/// the plugins directory it sits in (for `wxmp plugin check` and `test`).
+/// the plugins directory it sits in (for `wxmp plugin check` and `test`);
+/// a folder means its `main.rhai`.
 pub fn compile_file(path: &Path, timeout: Duration) -> Result<Script, ScriptError> {
+    // A folder plugin is its main.rhai.
+    let main;
+    let path = if path.is_dir() {
+        main = path.join("main.rhai");
+        main.as_path()
+    } else {
+        path
+    };
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         engine::script_error(&file, rhai::Position::NONE, format!("cannot read: {e}"))

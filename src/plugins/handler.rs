@@ -27,6 +27,10 @@ impl Handler for PluginHandler {
         self.plugin.script.declaration.priority
     }
 
+    fn sort_name(&self) -> Option<&str> {
+        Some(self.plugin.name())
+    }
+
     fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
         let plugin = self.plugin.clone();
         Box::pin(async move {

@@ -956,3 +956,101 @@ fn a_loop_stopped_at_the_top_level_has_a_position() {
     );
     assert!(output.contains("  4 | i += 1;"), "{output}");
 }
+
+#[test]
+fn check_and_test_take_a_folder_plugin_and_the_readme_greeting_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("faq");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("answers.rhai"),
+        "fn answer() { \"第一行\\n第二行\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("main.rhai"),
+        "fn on_message(msg, ctx) {\n    import \"faq/answers\" as a;\n    a::answer() + `|\\n|`\n}\n",
+    )
+    .unwrap();
+    let (passed, output) = cli_check(&folder);
+    assert!(passed, "{output}");
+    assert!(
+        output.contains("faq: ok") && output.contains("name:        faq"),
+        "{output}"
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .args(["plugin", "test"])
+        .arg(&folder)
+        .args(["--text", "q"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    // "\n" is a line break; in a backtick string it stays a backslash and an n.
+    assert!(stdout.contains("第一行\n第二行|\\n|"), "{stdout}");
+
+    // The README's first example: compiles, and greets without a nickname.
+    let readme = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins/README.md"),
+    )
+    .unwrap();
+    let example = readme
+        .split("```rhai\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    assert!(!example.contains("nickname"), "{example}");
+    let file = dir.path().join("hello.rhai");
+    std::fs::write(&file, example).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .args(["plugin", "test"])
+        .arg(&file)
+        .args(["--text", "hi"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("你好！这是你第 1 次打招呼。"), "{stdout}");
+}
+
+fn tied(name: &str, says: &str) -> String {
+    format!(
+        "const PLUGIN = #{{ name: \"{name}\", priority: 250, messages: [\"text\"] }};\n\
+         fn on_message(msg, ctx) {{ if msg.content == \"tie\" {{ \"{says}\" }} }}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_of_equal_priority_run_by_name_whatever_was_reloaded_last() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugtie0000001", 0).await;
+    // File names sort the other way round from plugin names.
+    write(&app, "a.rhai", &tied("zeta", "zeta"));
+    write(&app, "b.rhai", &tied("alpha", "alpha v1"));
+    app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(
+        reply_to(&app, &peer, "tie").await.as_deref(),
+        Some("alpha v1")
+    );
+    // Reloading either one keeps alpha first.
+    write(&app, "b.rhai", &tied("alpha", "alpha v2"));
+    app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(
+        reply_to(&app, &peer, "tie").await.as_deref(),
+        Some("alpha v2")
+    );
+    write(&app, "a.rhai", &tied("zeta", "zeta v2"));
+    app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(
+        reply_to(&app, &peer, "tie").await.as_deref(),
+        Some("alpha v2")
+    );
+    let (_, chain) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "text": "tie"}),
+        )
+        .await;
+    assert_eq!(chain["data"]["handler"], "plugin:alpha", "{chain}");
+}
