@@ -61,7 +61,7 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginCommand {
-    /// Compile a plugin; report its declaration, or its errors with line and column
+    /// Compile a plugin (a .rhai file or a folder with main.rhai); report its declaration, or its errors with line and column
     Check { file: PathBuf },
     /// Run a plugin once against a sample message (state kept in memory)
     #[command(group(clap::ArgGroup::new("what").required(true).args(["text", "event"])))]
@@ -241,6 +241,12 @@ async fn plugin(command: PluginCommand, config: Config) -> anyhow::Result<()> {
                     d.accounts.join(", ")
                 }
             );
+            println!(
+                "  on_error:    {}",
+                d.on_error
+                    .as_deref()
+                    .unwrap_or("(none: the next handler answers)")
+            );
             Ok(())
         }
         PluginCommand::Test {
@@ -263,7 +269,10 @@ async fn plugin(command: PluginCommand, config: Config) -> anyhow::Result<()> {
                 println!("[{}] {}", line.level, line.message);
             }
             match (&dry.error, &dry.reply_xml) {
-                (Some(error), _) => anyhow::bail!("{error}"),
+                (Some(error), Some(xml)) => {
+                    anyhow::bail!("{error}\nthe fan gets the on_error reply:\n  {xml}")
+                }
+                (Some(error), None) => anyhow::bail!("{error}"),
                 (None, Some(xml)) => println!("reply ({} µs):\n  {xml}", dry.micros),
                 (None, None) => println!("{} ({} µs): no reply", dry.outcome, dry.micros),
             }

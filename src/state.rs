@@ -88,6 +88,7 @@ impl AppState {
             timeout: std::time::Duration::from_millis(config.plugin_timeout_ms),
             state: Arc::new(crate::plugins::state::DbState::new(
                 db.clone(),
+                ids.clone(),
                 tokio::runtime::Handle::current(),
             )),
             slots: tokio::sync::Semaphore::new(8),

@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(script) = compile(
         engine(),
+        &Default::default(),
         "fuzz.rhai",
         "fuzz",
         &source,

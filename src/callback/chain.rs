@@ -77,6 +77,12 @@ pub trait Handler: Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Place in the chain: higher runs first.
     fn priority(&self) -> i32;
+    /// Among equal priorities: handlers without a sort name run first, in
+    /// the order they were registered; then those with one, by that name
+    /// (plugins give theirs, so reloads never reorder them).
+    fn sort_name(&self) -> Option<&str> {
+        None
+    }
     fn handle(&self, ctx: Arc<Context>) -> HandlerFuture;
 }
 
@@ -103,13 +109,20 @@ impl Default for Chain {
 }
 
 impl Chain {
-    /// Adds a handler; among equal priorities, earlier registrations run first.
+    /// Adds a handler in its place: by priority, then as `sort_name` says.
     pub fn register(&self, handler: Arc<dyn Handler>) {
         let mut guard = self.handlers.write().unwrap_or_else(|p| p.into_inner());
         let mut handlers: Vec<_> = guard.as_ref().clone();
+        let key = |h: &dyn Handler| {
+            (
+                std::cmp::Reverse(h.priority()),
+                h.sort_name().map(str::to_string),
+            )
+        };
+        let new = key(handler.as_ref());
         let position = handlers
             .iter()
-            .position(|h| h.priority() < handler.priority())
+            .position(|h| key(h.as_ref()) > new)
             .unwrap_or(handlers.len());
         handlers.insert(position, handler);
         *guard = Arc::new(handlers);

@@ -15,8 +15,17 @@ use super::registry::read_modules;
 use crate::wechat::InboundMessage;
 
 /// Compiles one plugin file as the server would, with the shared modules of
-/// the plugins directory it sits in (for `wxmp plugin check` and `test`).
+/// the plugins directory it sits in (for `wxmp plugin check` and `test`);
+/// a folder means its `main.rhai`.
 pub fn compile_file(path: &Path, timeout: Duration) -> Result<Script, ScriptError> {
+    // A folder plugin is its main.rhai.
+    let main;
+    let path = if path.is_dir() {
+        main = path.join("main.rhai");
+        main.as_path()
+    } else {
+        path
+    };
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| {
         engine::script_error(&file, rhai::Position::NONE, format!("cannot read: {e}"))
@@ -42,7 +51,7 @@ pub fn compile_file(path: &Path, timeout: Duration) -> Result<Script, ScriptErro
     };
     read_modules(&dir.join(LIB_DIR), "", &mut modules, None);
     let engine = Arc::new(engine::build_engine(&modules, timeout)?);
-    script::compile(engine, &file, &default_name, &text, timeout)
+    script::compile(engine, &modules, &file, &default_name, &text, timeout)
 }
 
 /// Runs a compiled plugin once against `message`, with state in memory.
@@ -79,5 +88,10 @@ pub async fn test_script(script: Script, message: InboundMessage, timeout: Durat
     }
     let ctx = plugin_context(None, &name, &account, &message.from_user, true);
     let report = plugin.run(message.clone(), ctx, account.id).await;
-    dry_run_of(Some(handler_name(&name)), report, &message)
+    dry_run_of(
+        Some(handler_name(&name)),
+        report,
+        plugin.on_error_reply(),
+        &message,
+    )
 }

@@ -72,7 +72,12 @@ pub async fn one_plugin(
     }
     let ctx = plugin_context(fan, name, account, openid, true);
     let report = plugin.run(message.clone(), ctx, account.id).await;
-    Ok(dry_run_of(Some(super::handler_name(name)), report, message))
+    Ok(dry_run_of(
+        Some(super::handler_name(name)),
+        report,
+        plugin.on_error_reply(),
+        message,
+    ))
 }
 
 /// Every handler of the chain in order, as the callback runs them, until one answers.
@@ -116,7 +121,10 @@ pub async fn whole_chain(
                             level: "error".into(),
                             message: format!("{name}: {error}"),
                         });
-                        continue;
+                        match plugin.on_error_reply() {
+                            Some(reply) => ScriptOutcome::Reply(reply),
+                            None => continue,
+                        }
                     }
                 }
             }
@@ -137,10 +145,12 @@ pub async fn whole_chain(
     Ok(dry)
 }
 
-/// A plugin's call report as a dry-run result (its state writes dropped).
+/// A plugin's call report as a dry-run result (its state writes dropped);
+/// a failure shows the error and the plugin's on_error reply, if any.
 pub fn dry_run_of(
     handler: Option<String>,
     report: super::CallReport,
+    on_error: Option<crate::wechat::Reply>,
     message: &InboundMessage,
 ) -> DryRun {
     match report.outcome {
@@ -153,8 +163,10 @@ pub fn dry_run_of(
         Err(error) => DryRun {
             handler,
             outcome: "error",
-            reply: None,
-            reply_xml: None,
+            reply_xml: on_error
+                .as_ref()
+                .map(|r| r.to_xml(&message.from_user, &message.to_user, message.create_time)),
+            reply: on_error,
             logs: report.logs,
             error: Some(error.to_string()),
             micros: report.micros,

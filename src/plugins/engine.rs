@@ -42,9 +42,19 @@ pub enum ScriptOutcome {
 pub struct ScriptReply(pub Option<Reply>);
 
 /// Where plugin state lives. Reads happen during a call (on the script's
-/// thread); writes are applied after the call succeeded.
+/// thread); writes are applied after the call succeeded, except atomic
+/// updates (`incr`, `cas`), which are applied at once.
 pub trait StateStore: Send + Sync {
     fn get(&self, scope: &StateScope, key: &str) -> Result<Option<serde_json::Value>, String>;
+    /// Reads the value and writes `change(value)` with no other write in
+    /// between, across every instance; `Ok(None)` from `change` leaves the
+    /// value as it is. Returns the value after the update.
+    fn update(
+        &self,
+        scope: &StateScope,
+        key: &str,
+        change: &mut StateChange<'_>,
+    ) -> Result<Option<serde_json::Value>, String>;
 }
 
 /// Whose value: a plugin, in an account, optionally for one fan.
@@ -55,6 +65,11 @@ pub struct StateScope {
     /// Empty for account-wide values.
     pub openid: String,
 }
+
+/// What an atomic update does to a value (`None` in, `None` out: missing,
+/// unchanged); an error leaves the value as it was.
+pub type StateChange<'a> =
+    dyn FnMut(Option<&serde_json::Value>) -> Result<Option<serde_json::Value>, String> + 'a;
 
 /// One pending write: `None` removes the key.
 pub type StateWrites = BTreeMap<(StateScope, String), Option<serde_json::Value>>;
@@ -70,19 +85,31 @@ pub struct CallState {
     pub plugin: String,
     pub account_id: i64,
     pub openid: String,
+    /// Dry runs keep even atomic updates among the (dropped) pending writes.
+    pub dry_run: bool,
     store: Arc<dyn StateStore>,
     pub writes: Mutex<StateWrites>,
+    /// Atomic updates applied so far (they count towards MAX_STATE_WRITES).
+    atomic_ops: std::sync::atomic::AtomicUsize,
     pub logs: Mutex<Vec<LogLine>>,
 }
 
 impl CallState {
-    pub fn new(plugin: &str, account_id: i64, openid: &str, store: Arc<dyn StateStore>) -> Self {
+    pub fn new(
+        plugin: &str,
+        account_id: i64,
+        openid: &str,
+        dry_run: bool,
+        store: Arc<dyn StateStore>,
+    ) -> Self {
         Self {
             plugin: plugin.to_string(),
             account_id,
             openid: openid.to_string(),
+            dry_run,
             store,
             writes: Mutex::new(BTreeMap::new()),
+            atomic_ops: Default::default(),
             logs: Mutex::new(Vec::new()),
         }
     }
@@ -141,26 +168,8 @@ impl CallState {
         key: &str,
         value: Option<Dynamic>,
     ) -> Result<(), Box<EvalAltResult>> {
-        if key.is_empty() || key.len() > 191 {
-            return Err("state keys are 1–191 bytes".into());
-        }
-        let value = match value {
-            Some(value) => {
-                let json: serde_json::Value = rhai::serde::from_dynamic(&value)?;
-                if crate::text::has_nul(key) || crate::text::json_path_with_nul(&json).is_some() {
-                    return Err(
-                        format!("state value for {key:?} {}", crate::text::NUL_REFUSED).into(),
-                    );
-                }
-                if json.to_string().len() > MAX_STATE_VALUE {
-                    return Err(
-                        format!("state value for {key:?} is over {MAX_STATE_VALUE} bytes").into(),
-                    );
-                }
-                Some(json)
-            }
-            None => None,
-        };
+        check_key(key)?;
+        let value = value.map(|v| state_value(key, &v)).transpose()?;
         let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
         if writes.len() >= MAX_STATE_WRITES {
             return Err(format!("more than {MAX_STATE_WRITES} state writes in one call").into());
@@ -168,6 +177,113 @@ impl CallState {
         writes.insert((self.scope(per_fan), key.to_string()), value);
         Ok(())
     }
+
+    /// Reads `key` and writes `change(value)` as one step no other call can
+    /// come between (`incr`, `cas`). Applied at once in the database; in a
+    /// dry run, or after a `set` of the same key in this call, it works on
+    /// the pending value instead (and is saved, or dropped, with the others).
+    fn atomic(
+        &self,
+        per_fan: bool,
+        key: &str,
+        change: &mut StateChange<'_>,
+    ) -> Result<Option<serde_json::Value>, Box<EvalAltResult>> {
+        check_key(key)?;
+        let scope = self.scope(per_fan);
+        let slot = (scope.clone(), key.to_string());
+        let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
+        let ops = self
+            .atomic_ops
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if writes.len() + ops >= MAX_STATE_WRITES {
+            return Err(format!("more than {MAX_STATE_WRITES} state writes in one call").into());
+        }
+        if self.dry_run || writes.contains_key(&slot) {
+            let current = match writes.get(&slot) {
+                Some(pending) => pending.clone(),
+                None => self
+                    .store
+                    .get(&scope, key)
+                    .map_err(|e| format!("state: {e}"))?,
+            };
+            return match change(current.as_ref())? {
+                Some(new) => {
+                    writes.insert(slot, Some(new.clone()));
+                    Ok(Some(new))
+                }
+                None => Ok(current),
+            };
+        }
+        drop(writes);
+        Ok(self
+            .store
+            .update(&scope, key, change)
+            .map_err(|e| format!("state: {e}"))?)
+    }
+
+    /// `ctx.incr(key, by)`: the whole number at `key` (missing: 0) plus `by`.
+    fn incr(&self, per_fan: bool, key: &str, by: i64) -> Result<i64, Box<EvalAltResult>> {
+        let mut sum = 0;
+        self.atomic(per_fan, key, &mut |current| {
+            let base = match current {
+                None | Some(serde_json::Value::Null) => 0,
+                Some(value) => value.as_i64().ok_or_else(|| {
+                    format!("incr({key:?}): the value is {value}, not a whole number")
+                })?,
+            };
+            sum = base
+                .checked_add(by)
+                .ok_or_else(|| format!("incr({key:?}): {base} + {by} is out of range"))?;
+            Ok(Some(sum.into()))
+        })?;
+        Ok(sum)
+    }
+
+    /// `ctx.cas(key, expected, new)`: writes `new` only if the value is
+    /// `expected` (`()` for a missing key); whether it did.
+    fn cas(
+        &self,
+        per_fan: bool,
+        key: &str,
+        expected: &Dynamic,
+        new: &Dynamic,
+    ) -> Result<bool, Box<EvalAltResult>> {
+        let expected: Option<serde_json::Value> = if expected.is_unit() {
+            None
+        } else {
+            Some(rhai::serde::from_dynamic(expected)?)
+        };
+        let new = state_value(key, new)?;
+        let mut swapped = false;
+        self.atomic(per_fan, key, &mut |current| {
+            let current = current.filter(|v| !v.is_null());
+            swapped = current == expected.as_ref();
+            Ok(swapped.then(|| new.clone()))
+        })?;
+        Ok(swapped)
+    }
+}
+
+fn check_key(key: &str) -> Result<(), Box<EvalAltResult>> {
+    if key.is_empty() || key.len() > 191 {
+        return Err("state keys are 1–191 bytes".into());
+    }
+    if crate::text::has_nul(key) {
+        return Err(format!("state key {key:?} {}", crate::text::NUL_REFUSED).into());
+    }
+    Ok(())
+}
+
+/// A script value as stored: JSON, no NUL, at most MAX_STATE_VALUE bytes.
+fn state_value(key: &str, value: &Dynamic) -> Result<serde_json::Value, Box<EvalAltResult>> {
+    let json: serde_json::Value = rhai::serde::from_dynamic(value)?;
+    if crate::text::json_path_with_nul(&json).is_some() {
+        return Err(format!("state value for {key:?} {}", crate::text::NUL_REFUSED).into());
+    }
+    if json.to_string().len() > MAX_STATE_VALUE {
+        return Err(format!("state value for {key:?} is over {MAX_STATE_VALUE} bytes").into());
+    }
+    Ok(json)
 }
 
 fn with_call<T>(
@@ -191,24 +307,41 @@ pub struct PluginContext {
 /// Modules plugins may import, by name (`import "util" as util;`).
 pub type Modules = BTreeMap<String, String>;
 
-/// A compile error with its place.
+/// A compile or runtime error with its place and the line it points at.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ScriptError {
     pub file: String,
     pub line: Option<usize>,
     pub column: Option<usize>,
     pub message: String,
+    /// The source line at `line`, trimmed.
+    pub snippet: Option<String>,
 }
 
 impl std::fmt::Display for ScriptError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match (self.line, self.column) {
             (Some(line), Some(column)) => {
-                write!(f, "{}:{line}:{column}: {}", self.file, self.message)
+                write!(f, "{}:{line}:{column}: {}", self.file, self.message)?
             }
-            (Some(line), None) => write!(f, "{}:{line}: {}", self.file, self.message),
-            _ => write!(f, "{}: {}", self.file, self.message),
+            (Some(line), None) => write!(f, "{}:{line}: {}", self.file, self.message)?,
+            _ => write!(f, "{}: {}", self.file, self.message)?,
         }
+        if let (Some(line), Some(snippet)) = (self.line, &self.snippet) {
+            write!(f, "\n  {line} | {snippet}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ScriptError {
+    /// Adds the line the error points at, from `source`.
+    pub fn with_snippet(mut self, source: &str) -> Self {
+        self.snippet = self
+            .line
+            .and_then(|line| source.lines().nth(line.checked_sub(1)?))
+            .map(|text| text.trim().chars().take(160).collect());
+        self
     }
 }
 
@@ -217,8 +350,86 @@ pub fn script_error(file: &str, position: Position, message: impl Into<String>) 
         file: file.into(),
         line: position.line(),
         column: position.position(),
-        message: message.into(),
+        message: plain_types(&message.into()),
+        snippet: None,
     }
+}
+
+/// Where a runtime error happened: the innermost of the nested calls (not
+/// the call in the entry point that led there), in the file it happened
+/// in; `file` is the plugin's, `modules` maps module names to sources.
+pub(super) fn runtime_error(
+    file: &str,
+    source: &str,
+    modules: &Modules,
+    error: &EvalAltResult,
+    timeout: Duration,
+) -> ScriptError {
+    // (file, its source) of the function being looked into.
+    let mut here: (String, &str) = (file.to_string(), source);
+    let mut place = (here.clone(), error.position());
+    let mut inner = error;
+    let mut function = None;
+    loop {
+        let (called, from, next, at) = match inner {
+            EvalAltResult::ErrorInFunctionCall(name, from, next, at) => {
+                (Some(name.as_str()), from.as_str(), next, at)
+            }
+            EvalAltResult::ErrorInModule(name, next, at) => (None, name.as_str(), next, at),
+            _ => break,
+        };
+        if !at.is_none() {
+            place = (here.clone(), *at);
+        }
+        if let Some(module) = modules.get(from) {
+            here = (format!("{from}.rhai"), module.as_str());
+        }
+        function = called.or(function);
+        inner = next;
+    }
+    if !inner.position().is_none() {
+        place = (here, inner.position());
+    }
+    let mut message = eval_error_message(inner, timeout);
+    if let Some(function) = function.filter(|f| !f.starts_with("anon$")) {
+        message.push_str(&format!(" (in {function})"));
+    }
+    let ((file, source), position) = place;
+    script_error(&file, position, message).with_snippet(source)
+}
+
+/// Rhai's messages with the Rust type names a script author does not know
+/// replaced by the script's own words.
+pub fn plain_types(message: &str) -> String {
+    static RULES: std::sync::OnceLock<Vec<(regex::Regex, &'static str)>> =
+        std::sync::OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            (r"&str \| ImmutableString \| String", "string"),
+            (
+                r"&str|\b(alloc::string::String|ImmutableString|String)\b",
+                "string",
+            ),
+            (r"\b(i64|i32|u64|u32|usize)\b", "int"),
+            (r"\b(f64|f32)\b", "float"),
+            (r"\bserde_json::value::Value\b", "JSON value"),
+            (r"\b([a-z_]+::)+Dynamic\b", "value"),
+            (r"\b([a-z_]+::)+Array\b|\balloc::vec::Vec<[^>]*>", "array"),
+            (r"\b([a-z_]+::)+Map\b", "map"),
+            (r"\b([a-z_]+::)+ScriptReply\b", "Reply"),
+            (r"\b([a-z_]+::)+PluginContext\b", "Context"),
+            (r"\bFn\b", "function"),
+            (r" @ '[^']*'", ""),
+        ]
+        .into_iter()
+        .filter_map(|(pattern, with)| Some((regex::Regex::new(pattern).ok()?, with)))
+        .collect()
+    });
+    rules
+        .iter()
+        .fold(message.to_string(), |text, (rule, with)| {
+            rule.replace_all(&text, *with).into_owned()
+        })
 }
 
 /// An engine with the sandbox's limits: operations, call depth, sizes, and
@@ -277,13 +488,13 @@ pub fn build_engine(modules: &Modules, timeout: Duration) -> Result<Engine, Scri
     let module_engine = sandboxed_engine();
     for (name, source) in modules {
         let file = format!("{name}.rhai");
-        let ast = module_engine
-            .compile(source)
-            .map_err(|e| script_error(&file, e.position(), e.err_type().to_string()))?;
+        let ast = module_engine.compile(source).map_err(|e| {
+            script_error(&file, e.position(), e.err_type().to_string()).with_snippet(source)
+        })?;
         let module = with_deadline(timeout, || {
             Module::eval_ast_as_new(Scope::new(), &ast, &module_engine)
         })
-        .map_err(|e| script_error(&file, e.position(), eval_error_message(&e, timeout)))?;
+        .map_err(|e| runtime_error(&file, source, &Modules::new(), &e, timeout))?;
         resolver.insert(name.clone(), module);
     }
     engine.set_module_resolver(resolver);
@@ -299,7 +510,13 @@ pub(super) fn eval_error_message(error: &EvalAltResult, timeout: Duration) -> St
         EvalAltResult::ErrorTooManyOperations(..) => {
             format!("stopped: more than {MAX_OPERATIONS} operations")
         }
-        other => other.to_string(),
+        // The position is reported apart, as line and column.
+        other => match other.to_string().rsplit_once(" (line ") {
+            Some((message, place)) if place.ends_with(')') && !place.contains('\n') => {
+                message.to_string()
+            }
+            _ => other.to_string(),
+        },
     }
 }
 
@@ -339,6 +556,30 @@ fn register_api(engine: &mut Engine) {
         .register_fn("fan_remove", |_: &mut PluginContext, key: &str| {
             with_call(|c| c.set(true, key, None))
         })
+        .register_fn("incr", |_: &mut PluginContext, key: &str| {
+            with_call(|c| c.incr(false, key, 1))
+        })
+        .register_fn("incr", |_: &mut PluginContext, key: &str, by: i64| {
+            with_call(|c| c.incr(false, key, by))
+        })
+        .register_fn("fan_incr", |_: &mut PluginContext, key: &str| {
+            with_call(|c| c.incr(true, key, 1))
+        })
+        .register_fn("fan_incr", |_: &mut PluginContext, key: &str, by: i64| {
+            with_call(|c| c.incr(true, key, by))
+        })
+        .register_fn(
+            "cas",
+            |_: &mut PluginContext, key: &str, expected: Dynamic, new: Dynamic| {
+                with_call(|c| c.cas(false, key, &expected, &new))
+            },
+        )
+        .register_fn(
+            "fan_cas",
+            |_: &mut PluginContext, key: &str, expected: Dynamic, new: Dynamic| {
+                with_call(|c| c.cas(true, key, &expected, &new))
+            },
+        )
         .register_fn("log", |_: &mut PluginContext, message: Dynamic| {
             with_call(|c| {
                 c.log("info", &text_of(&message));

@@ -1,5 +1,6 @@
 //! A plugin as a handler of the dispatch chain: it runs only for the accounts
-//! it is on for, and a failure passes the message on.
+//! it is on for, and a failure answers with its on_error text or passes the
+//! message on.
 
 use super::engine::ScriptOutcome;
 use super::{plugin_context, state, Plugin};
@@ -24,6 +25,10 @@ impl Handler for PluginHandler {
 
     fn priority(&self) -> i32 {
         self.plugin.script.declaration.priority
+    }
+
+    fn sort_name(&self) -> Option<&str> {
+        Some(self.plugin.name())
     }
 
     fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
@@ -66,8 +71,12 @@ impl Handler for PluginHandler {
                         ScriptOutcome::NoReply => Outcome::NoReply,
                     }
                 }
-                // Logged and counted in `run`; a failing script never hurts the reply.
-                Err(_) => Outcome::Continue,
+                // Logged and counted in `run`. The fan gets the plugin's
+                // on_error text, or else whatever the next handlers answer.
+                Err(_) => match plugin.on_error_reply() {
+                    Some(reply) => Outcome::Reply(reply),
+                    None => Outcome::Continue,
+                },
             }
         })
     }

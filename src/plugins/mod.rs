@@ -89,6 +89,7 @@ impl Plugin {
             self.name(),
             account_id,
             &message.from_user,
+            ctx.dry_run,
             self.runtime.state.clone(),
         ));
         let plugin = self.clone();
@@ -125,6 +126,15 @@ impl Plugin {
             writes,
             micros,
         }
+    }
+
+    /// What the fan gets when this plugin fails: its `on_error` text, if declared.
+    pub fn on_error_reply(&self) -> Option<crate::wechat::Reply> {
+        self.script
+            .declaration
+            .on_error
+            .clone()
+            .map(|content| crate::wechat::Reply::Text { content })
     }
 
     fn runs_for(&self, app_id: &str) -> bool {

@@ -74,6 +74,8 @@ pub struct ReloadReport {
     pub loaded: Vec<String>,
     pub removed: Vec<String>,
     pub failed: Vec<ScriptError>,
+    /// Plugins whose file did not compile at the last scan and does now.
+    pub recovered: Vec<String>,
 }
 
 fn hash(parts: &[&str]) -> String {
@@ -220,12 +222,10 @@ impl Registry {
             .unwrap_or_else(|p| p.into_inner())
             .plugins
             .clone();
-        let lib_changed = self
-            .loaded
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .lib_hash
-            != lib_hash;
+        let (lib_changed, previous_errors) = {
+            let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
+            (loaded.lib_hash != lib_hash, loaded.errors.clone())
+        };
 
         let mut next = Loaded {
             lib_hash: lib_hash.clone(),
@@ -272,6 +272,10 @@ impl Registry {
                     names.insert(plugin.name().to_string(), source.path.clone());
                     if kept.is_none() {
                         report.loaded.push(plugin.name().to_string());
+                    }
+                    if let Some(was) = previous_errors.get(&source.path) {
+                        tracing::info!(plugin = %plugin.name(), file = %file, was = %was, "plugin compiles again; its new version runs");
+                        report.recovered.push(plugin.name().to_string());
                     }
                     next.plugins.insert(source.path.clone(), plugin);
                 }
@@ -332,6 +336,7 @@ impl Registry {
         let engine = Arc::new(engine::build_engine(&modules, self.runtime.timeout)?);
         let script = script::compile(
             engine,
+            &modules,
             file,
             &source.default_name,
             &source.text,
@@ -400,6 +405,8 @@ impl Registry {
                     file: self.relative(path),
                     status: match declaration {
                         None => "failed",
+                        // The file on disk does not compile; the previous version runs.
+                        Some(_) if error.is_some() => "stale",
                         Some(d) if !d.enabled => "disabled",
                         Some(_) => "active",
                     },

@@ -2,7 +2,7 @@
 //! for), its AST, and calling its handler.
 
 use super::engine::{
-    eval_error_message, script_error, text_of, with_deadline, CallState, PluginContext,
+    runtime_error, script_error, text_of, with_deadline, CallState, Modules, PluginContext,
     ScriptError, ScriptOutcome, ScriptReply, CURRENT,
 };
 use std::sync::Arc;
@@ -27,6 +27,157 @@ pub struct Declaration {
     /// App ids it runs for; empty for all.
     pub accounts: Vec<String>,
     pub enabled: bool,
+    /// The text the fan gets when the plugin fails (instead of the next handler's answer).
+    pub on_error: Option<String>,
+}
+
+/// The keys a declaration may have.
+pub const DECLARATION_KEYS: &[&str] = &[
+    "name",
+    "description",
+    "priority",
+    "messages",
+    "events",
+    "accounts",
+    "enabled",
+    "on_error",
+];
+
+/// Message types WeChat sends to an Official Account (for `messages`).
+pub const MESSAGE_TYPES: &[&str] = &[
+    "text",
+    "image",
+    "voice",
+    "video",
+    "shortvideo",
+    "location",
+    "link",
+];
+
+/// Events WeChat sends to an Official Account (for `events`, any case).
+pub const EVENTS: &[&str] = &[
+    "subscribe",
+    "unsubscribe",
+    "SCAN",
+    "LOCATION",
+    "CLICK",
+    "VIEW",
+    "view_miniprogram",
+    "scancode_push",
+    "scancode_waitmsg",
+    "pic_sysphoto",
+    "pic_photo_or_album",
+    "pic_weixin",
+    "location_select",
+    "TEMPLATESENDJOBFINISH",
+    "MASSSENDJOBFINISH",
+    "PUBLISHJOBFINISH",
+    "subscribe_msg_popup_event",
+    "subscribe_msg_change_event",
+    "subscribe_msg_sent_event",
+    "kf_create_session",
+    "kf_close_session",
+    "kf_switch_session",
+    "user_get_card",
+    "user_del_card",
+    "user_consume_card",
+    "user_view_card",
+    "user_enter_session_from_card",
+    "card_pass_check",
+    "card_not_pass_check",
+    "poi_check_notify",
+    "qualification_verify_success",
+    "qualification_verify_fail",
+    "naming_verify_success",
+    "naming_verify_fail",
+    "annual_renew",
+    "verify_expired",
+];
+
+/// Edit distance (insertions, deletions, substitutions), case-insensitive.
+fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (
+        a.to_lowercase().chars().collect(),
+        b.to_lowercase().chars().collect(),
+    );
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// ` (did you mean "messages"?)` when a valid name is close to `word`.
+fn suggestion(word: &str, valid: &[&str]) -> String {
+    valid
+        .iter()
+        .map(|v| (distance(word, v), *v))
+        .min()
+        .filter(|(d, v)| *d <= 2.max(v.len() / 3))
+        .map(|(_, v)| format!(" (did you mean {v:?}?)"))
+        .unwrap_or_default()
+}
+
+/// Finds the places of the declaration's keys and values in the source
+/// (the declaration is evaluated, so its values carry no positions).
+struct Locator<'a> {
+    file: &'a str,
+    source: &'a str,
+    /// Byte offset of `PLUGIN = #{`.
+    start: usize,
+}
+
+impl<'a> Locator<'a> {
+    fn new(file: &'a str, source: &'a str) -> Self {
+        let start = regex::Regex::new(r"\bPLUGIN\s*=\s*#\{")
+            .ok()
+            .and_then(|r| r.find(source))
+            .map(|m| m.start())
+            .unwrap_or(0);
+        Self {
+            file,
+            source,
+            start,
+        }
+    }
+
+    /// Where `key:` (or `"key":`) is, after the declaration's start.
+    fn key(&self, key: &str) -> Option<usize> {
+        let pattern = format!(r#"(^|[\s{{,])["']?({})["']?\s*:"#, regex::escape(key));
+        let found = regex::Regex::new(&pattern)
+            .ok()?
+            .captures(&self.source[self.start..])?;
+        Some(self.start + found.get(2)?.start())
+    }
+
+    /// Where the string `value` is written after `key:`.
+    fn value(&self, key: &str, value: &str) -> Option<usize> {
+        let from = self.key(key).unwrap_or(self.start);
+        ['"', '`', '\'']
+            .iter()
+            .filter_map(|q| self.source[from..].find(&format!("{q}{value}{q}")))
+            .min()
+            .map(|at| from + at)
+    }
+
+    /// An error at `offset` (or at no place).
+    fn error(&self, offset: Option<usize>, message: String) -> ScriptError {
+        let mut error = script_error(self.file, Position::NONE, message);
+        if let Some(offset) = offset {
+            let before = &self.source[..offset];
+            error.line = Some(before.matches('\n').count() + 1);
+            error.column = Some(before.rsplit('\n').next().unwrap_or("").chars().count() + 1);
+        }
+        error
+    }
 }
 
 /// Priority of plugins that do not say: after keyword rules, before the default reply.
@@ -40,6 +191,9 @@ pub struct Script {
     pub has_on_message: bool,
     pub has_on_event: bool,
     pub file: String,
+    /// The plugin's source and its modules', for the lines errors point at.
+    pub source: Arc<str>,
+    pub modules: Arc<Modules>,
 }
 
 fn string_list(map: &Map, key: &str, default: &[&str]) -> Result<Vec<String>, String> {
@@ -56,17 +210,18 @@ fn string_list(map: &Map, key: &str, default: &[&str]) -> Result<Vec<String>, St
 /// its declaration.
 pub fn compile(
     engine: Arc<Engine>,
+    modules: &Modules,
     file: &str,
     default_name: &str,
     source: &str,
     timeout: Duration,
 ) -> Result<Script, ScriptError> {
-    let ast = engine
-        .compile(source)
-        .map_err(|e| script_error(file, e.position(), e.err_type().to_string()))?;
+    let ast = engine.compile(source).map_err(|e| {
+        script_error(file, e.position(), e.err_type().to_string()).with_snippet(source)
+    })?;
     let mut scope = Scope::new();
     with_deadline(timeout, || engine.run_ast_with_scope(&mut scope, &ast))
-        .map_err(|e| script_error(file, e.position(), eval_error_message(&e, timeout)))?;
+        .map_err(|e| runtime_error(file, source, modules, &e, timeout))?;
     let declared: Map = match scope.get_value::<Map>("PLUGIN") {
         Some(map) => map,
         None if scope.contains("PLUGIN") => {
@@ -78,7 +233,21 @@ pub fn compile(
         }
         None => Map::new(),
     };
+    let locate = Locator::new(file, source);
+    let bad_at = |key: &str, message: String| locate.error(locate.key(key), message);
     let bad = |message: String| script_error(file, Position::NONE, message);
+    let mut keys: Vec<&str> = declared.keys().map(|k| k.as_str()).collect();
+    keys.sort_by_key(|k| locate.key(k));
+    if let Some(unknown) = keys.iter().find(|k| !DECLARATION_KEYS.contains(k)) {
+        return Err(bad_at(
+            unknown,
+            format!(
+                "PLUGIN has no key {unknown:?}{}; the keys are {}",
+                suggestion(unknown, DECLARATION_KEYS),
+                DECLARATION_KEYS.join(", ")
+            ),
+        ));
+    }
     let name = declared
         .get("name")
         .map(text_of)
@@ -89,9 +258,10 @@ pub fn compile(
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(bad(format!(
-            "plugin name {name:?}: use 1–64 letters, digits, '_' or '-'"
-        )));
+        return Err(bad_at(
+            "name",
+            format!("plugin name {name:?}: use 1–64 letters, digits, '_' or '-'"),
+        ));
     }
     let priority = match declared.get("priority") {
         None => DEFAULT_PRIORITY,
@@ -99,7 +269,7 @@ pub fn compile(
             .as_int()
             .ok()
             .and_then(|p| i32::try_from(p).ok())
-            .ok_or_else(|| bad("PLUGIN.priority must be a whole number".into()))?,
+            .ok_or_else(|| bad_at("priority", "PLUGIN.priority must be a whole number".into()))?,
     };
     let has_fn = |fn_name: &str| {
         ast.iter_functions()
@@ -111,17 +281,50 @@ pub fn compile(
             "a plugin defines on_message(msg, ctx) and/or on_event(evt, ctx)".into(),
         ));
     }
+    let list = |key: &str, default: &[&str], valid: &[&str]| {
+        let items = string_list(&declared, key, default).map_err(|m| bad_at(key, m))?;
+        let known = |item: &String| {
+            valid.is_empty() || item == "*" || valid.iter().any(|v| v.eq_ignore_ascii_case(item))
+        };
+        match items.iter().find(|item| !known(item)) {
+            None => Ok(items),
+            Some(item) => {
+                Err(locate.error(
+                    locate.value(key, item).or(locate.key(key)),
+                    format!(
+                    "PLUGIN.{key}: {item:?} is not a WeChat {}{}; use \"*\" for all, or one of {}",
+                    if key == "messages" { "message type" } else { "event" },
+                    suggestion(item, valid),
+                    valid.join(", ")
+                ),
+                ))
+            }
+        }
+    };
+    let on_error = match declared.get("on_error") {
+        None => None,
+        Some(value) => match value.clone().into_string() {
+            Ok(text) if !text.trim().is_empty() => Some(text),
+            _ => {
+                return Err(bad_at(
+                    "on_error",
+                    "PLUGIN.on_error is the text the fan gets when the plugin fails: a non-empty string".into(),
+                ))
+            }
+        },
+    };
     let declaration = Declaration {
         name,
         description: declared.get("description").map(text_of).unwrap_or_default(),
         priority,
-        messages: string_list(&declared, "messages", &["*"]).map_err(bad)?,
-        events: string_list(&declared, "events", &["*"]).map_err(bad)?,
-        accounts: string_list(&declared, "accounts", &[]).map_err(bad)?,
+        messages: list("messages", &["*"], MESSAGE_TYPES)?,
+        events: list("events", &["*"], EVENTS)?,
+        accounts: list("accounts", &[], &[])?,
         enabled: declared
             .get("enabled")
             .map(|v| v.as_bool().unwrap_or(true))
             .unwrap_or(true),
+        on_error,
     };
     Ok(Script {
         engine,
@@ -130,6 +333,8 @@ pub fn compile(
         has_on_message,
         has_on_event,
         file: file.into(),
+        source: source.into(),
+        modules: Arc::new(modules.clone()),
     })
 }
 
@@ -172,7 +377,7 @@ impl Script {
         });
         CURRENT.with(|current| *current.borrow_mut() = None);
         let value = result
-            .map_err(|e| script_error(&self.file, e.position(), eval_error_message(&e, timeout)))?;
+            .map_err(|e| runtime_error(&self.file, &self.source, &self.modules, &e, timeout))?;
         outcome_of(value).map_err(|m| script_error(&self.file, Position::NONE, m))
     }
 }
@@ -186,12 +391,17 @@ fn outcome_of(value: Dynamic) -> Result<ScriptOutcome, String> {
             content: text_of(&value),
         }));
     }
-    let type_name = value.type_name();
+    let type_name = super::engine::plain_types(value.type_name());
     match value.try_cast::<ScriptReply>() {
         Some(ScriptReply(Some(reply))) => Ok(ScriptOutcome::Reply(reply)),
         Some(ScriptReply(None)) => Ok(ScriptOutcome::NoReply),
         None => Err(format!(
-            "the entry point returned a {type_name}; return a reply::…, a string, or ()"
+            "the entry point returned {} {type_name}; return a reply::…, a string, or ()",
+            if type_name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            }
         )),
     }
 }

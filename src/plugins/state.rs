@@ -2,31 +2,123 @@
 //! dry runs from the command line) and their per-account switches.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, TransactionTrait,
 };
 
-use super::engine::{StateScope, StateStore, StateWrites};
+use super::engine::{StateChange, StateScope, StateStore, StateWrites};
 use crate::entity::{plugin_settings, plugin_state};
 use crate::ids::IdGenerator;
 
 /// State in the database, shared by every instance.
 pub struct DbState {
     db: DatabaseConnection,
+    ids: Arc<IdGenerator>,
     runtime: tokio::runtime::Handle,
 }
 
 impl DbState {
     /// `runtime` runs the reads scripts make from their blocking threads.
-    pub fn new(db: DatabaseConnection, runtime: tokio::runtime::Handle) -> Self {
-        Self { db, runtime }
+    pub fn new(
+        db: DatabaseConnection,
+        ids: Arc<IdGenerator>,
+        runtime: tokio::runtime::Handle,
+    ) -> Self {
+        Self { db, ids, runtime }
+    }
+
+    /// Read, change and write one value with the row locked. The row is
+    /// first created (value NULL, which reads as missing) so that there is
+    /// always a row to lock: then the locking UPDATE holds the row in
+    /// PostgreSQL and MySQL (no gap locks, no racing inserts) and the write
+    /// lock in SQLite until the commit, and concurrent updates queue up.
+    async fn update_locked(
+        &self,
+        scope: &StateScope,
+        key: &str,
+        change: &mut StateChange<'_>,
+    ) -> Result<Option<serde_json::Value>, String> {
+        let db_error = |e: sea_orm::DbErr| e.to_string();
+        for _ in 0..5 {
+            let now = crate::db::now();
+            let placeholder = plugin_state::Model {
+                id: self.ids.next_id().map_err(|e| e.to_string())?,
+                plugin: scope.plugin.clone(),
+                account_id: scope.account_id,
+                openid: scope.openid.clone(),
+                state_key: key.to_string(),
+                value: None,
+                created_at: now,
+                updated_at: now,
+            };
+            plugin_state::Entity::insert(placeholder.into_active_model().reset_all())
+                .on_conflict(
+                    OnConflict::columns(KEY_COLUMNS)
+                        .do_nothing_on([plugin_state::Column::Id])
+                        .to_owned(),
+                )
+                .exec_without_returning(&self.db)
+                .await
+                .map_err(db_error)?;
+            let txn = self.db.begin().await.map_err(db_error)?;
+            // MySQL counts only changed rows, so the count says nothing; the
+            // read below finds whether the row is there (and locked).
+            plugin_state::Entity::update_many()
+                .col_expr(plugin_state::Column::UpdatedAt, Expr::value(now))
+                .filter(plugin_state::Column::Plugin.eq(scope.plugin.as_str()))
+                .filter(plugin_state::Column::AccountId.eq(scope.account_id))
+                .filter(plugin_state::Column::Openid.eq(scope.openid.as_str()))
+                .filter(plugin_state::Column::StateKey.eq(key))
+                .exec(&txn)
+                .await
+                .map_err(db_error)?;
+            let Some(row) = scoped(scope, key).one(&txn).await.map_err(db_error)? else {
+                // Removed between the insert and the lock: start again.
+                txn.rollback().await.map_err(db_error)?;
+                continue;
+            };
+            let current = row.value.clone().filter(|v| !v.is_null());
+            let changed = match change(current.as_ref()) {
+                Ok(changed) => changed,
+                Err(message) => {
+                    txn.rollback().await.map_err(db_error)?;
+                    return Err(message);
+                }
+            };
+            let after = changed.clone().or(current);
+            match (&changed, &after) {
+                (Some(value), _) => {
+                    let mut active = row.into_active_model();
+                    active.value = Set(Some(value.clone()));
+                    active.update(&txn).await.map_err(db_error)?;
+                }
+                // Unchanged and missing: drop the placeholder again.
+                (None, None) => {
+                    plugin_state::Entity::delete_by_id(row.id)
+                        .exec(&txn)
+                        .await
+                        .map_err(db_error)?;
+                }
+                (None, Some(_)) => {}
+            }
+            txn.commit().await.map_err(db_error)?;
+            return Ok(after);
+        }
+        Err("the value kept disappearing while being updated; try again".into())
     }
 }
+
+const KEY_COLUMNS: [plugin_state::Column; 4] = [
+    plugin_state::Column::Plugin,
+    plugin_state::Column::AccountId,
+    plugin_state::Column::Openid,
+    plugin_state::Column::StateKey,
+];
 
 fn scoped(scope: &StateScope, key: &str) -> sea_orm::Select<plugin_state::Entity> {
     plugin_state::Entity::find()
@@ -43,7 +135,18 @@ impl StateStore for DbState {
             .runtime
             .block_on(scoped(scope, key).one(&self.db))
             .map_err(|e| e.to_string())?;
-        Ok(row.and_then(|r| r.value))
+        Ok(row.and_then(|r| r.value).filter(|v| !v.is_null()))
+    }
+
+    fn update(
+        &self,
+        scope: &StateScope,
+        key: &str,
+        change: &mut StateChange<'_>,
+    ) -> Result<Option<serde_json::Value>, String> {
+        // Called from a blocking thread (never from the async workers).
+        self.runtime
+            .block_on(self.update_locked(scope, key, change))
     }
 }
 
@@ -82,17 +185,12 @@ pub async fn apply_writes(
                 };
                 plugin_state::Entity::insert(row.into_active_model().reset_all())
                     .on_conflict(
-                        OnConflict::columns([
-                            plugin_state::Column::Plugin,
-                            plugin_state::Column::AccountId,
-                            plugin_state::Column::Openid,
-                            plugin_state::Column::StateKey,
-                        ])
-                        .update_columns([
-                            plugin_state::Column::Value,
-                            plugin_state::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
+                        OnConflict::columns(KEY_COLUMNS)
+                            .update_columns([
+                                plugin_state::Column::Value,
+                                plugin_state::Column::UpdatedAt,
+                            ])
+                            .to_owned(),
                     )
                     .exec_without_returning(&txn)
                     .await?;
@@ -119,6 +217,23 @@ impl StateStore for MemoryState {
     fn get(&self, scope: &StateScope, key: &str) -> Result<Option<serde_json::Value>, String> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         Ok(map.get(&(scope.clone(), key.to_string())).cloned())
+    }
+
+    fn update(
+        &self,
+        scope: &StateScope,
+        key: &str,
+        change: &mut StateChange<'_>,
+    ) -> Result<Option<serde_json::Value>, String> {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = (scope.clone(), key.to_string());
+        match change(map.get(&slot))? {
+            Some(value) => {
+                map.insert(slot, value.clone());
+                Ok(Some(value))
+            }
+            None => Ok(map.get(&slot).cloned()),
+        }
     }
 }
 

@@ -98,7 +98,7 @@ async fn files_are_picked_up_changed_broken_and_removed_without_restart() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(info["status"], "active", "{info}");
+    assert_eq!(info["status"], "stale", "{info}");
     assert_eq!(info["compile_error"]["line"], 3, "{info}");
     assert!(info["compile_error"]["column"].is_number());
     assert_eq!(info["compile_error"]["file"], "hello.rhai");
@@ -537,4 +537,520 @@ async fn ten_thousand_runaway_calls_are_stopped_and_leave_no_memory_behind() {
         reply_to(&app, &peer, "go").await.as_deref(),
         Some("default")
     );
+}
+
+const HITS: &str = r#"
+const PLUGIN = #{ name: "hits", priority: 250, messages: ["text"] };
+fn on_message(msg, ctx) {
+    switch msg.content {
+        "hit" => { ctx.fan_incr("hits"); `${ctx.incr("hits", 1)}` }
+        "claim" => if ctx.cas("winner", (), msg.from) { "won" } else { "lost" },
+        "total" => `${ctx.get("hits")} ${ctx.get("winner")}`,
+        "mine" => `${ctx.fan_get("hits")}`,
+        "word" => { ctx.set("word", "abc"); "set" }
+        "bad" => `${ctx.incr("word", 1)}`,
+        "reset" => { ctx.set("hits", 1000); ctx.incr("hits", 5); `${ctx.incr("hits", -1)}` }
+        _ => ()
+    }
+}
+"#;
+
+/// Sends `text` from `openid` and returns the reply's content.
+async fn text_from(app: &TestApp, peer: &Peer, openid: &str, text: &str) -> Option<String> {
+    let msg_id = rand::random::<u32>() as i64;
+    let answer = peer.send(app, &peer.text(openid, text, msg_id)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    answer.reply.map(|r| r.text("Content"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_concurrent_increments_lose_none_and_only_one_fan_wins_a_cas() {
+    let app = std::sync::Arc::new(
+        TestApp::spawn_with(|config| {
+            std::fs::create_dir_all(&config.plugins_dir).unwrap();
+            std::fs::write(config.plugins_dir.join("hits.rhai"), HITS).unwrap();
+            // The test measures lost updates, not the time budget of a busy machine.
+            config.plugin_timeout_ms = 3_000;
+        })
+        .await,
+    );
+    let peer = std::sync::Arc::new(Peer::create(&app, "wxplugincr000001", 0).await);
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..100 {
+        let (app, peer) = (app.clone(), peer.clone());
+        sends
+            .spawn(async move { text_from(&app, &peer, &format!("o_fan{}", i % 10), "hit").await });
+    }
+    let mut seen = Vec::new();
+    while let Some(reply) = sends.join_next().await {
+        seen.push(
+            reply
+                .unwrap()
+                .expect("the plugin answers")
+                .parse::<i64>()
+                .unwrap(),
+        );
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        (1..=100).collect::<Vec<_>>(),
+        "every increment saw its own value"
+    );
+    for fan in ["o_fan0", "o_fan9"] {
+        assert_eq!(
+            text_from(&app, &peer, fan, "mine").await.as_deref(),
+            Some("10")
+        );
+    }
+
+    let mut claims = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (app, peer) = (app.clone(), peer.clone());
+        claims.spawn(async move {
+            let fan = format!("o_claim{i}");
+            (text_from(&app, &peer, &fan, "claim").await.unwrap(), fan)
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(done) = claims.join_next().await {
+        let (reply, fan) = done.unwrap();
+        if reply == "won" {
+            winners.push(fan);
+        }
+    }
+    assert_eq!(
+        winners.len(),
+        1,
+        "exactly one compare-and-set wins: {winners:?}"
+    );
+    assert_eq!(
+        text_from(&app, &peer, "o_fan0", "total").await,
+        Some(format!("100 {}", winners[0]))
+    );
+
+    // A dry run increments in memory only.
+    let (status, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "plugin": "hits", "text": "hit"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry["data"]["reply"]["content"], "101");
+    assert_eq!(
+        text_from(&app, &peer, "o_fan0", "total").await,
+        Some(format!("100 {}", winners[0]))
+    );
+
+    // incr after a set of the same key in one call works on the value set.
+    assert_eq!(
+        text_from(&app, &peer, "o_fan0", "reset").await.as_deref(),
+        Some("1004")
+    );
+    assert!(text_from(&app, &peer, "o_fan0", "total")
+        .await
+        .unwrap()
+        .starts_with("1004 "));
+    // A value that is not a whole number is refused, in words.
+    text_from(&app, &peer, "o_fan0", "word").await;
+    assert_eq!(text_from(&app, &peer, "o_fan0", "bad").await, None);
+    let info = plugin_info(&app, "hits").await;
+    let error = info["last_error"].as_str().unwrap();
+    assert!(
+        error.contains(r#"incr("word"): the value is "abc", not a whole number"#),
+        "{info}"
+    );
+}
+
+/// `wxmp plugin check <path>`: whether it passed, and what it printed.
+fn cli_check(path: &std::path::Path) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .args(["plugin", "check"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn check_refuses_typos_in_the_declaration_with_line_column_and_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "fn on_message(msg, ctx) { () }\nfn on_event(evt, ctx) { () }\n";
+    for (declaration, at, says) in [
+        (
+            "const PLUGIN = #{\n    name: \"t\",\n    mesages: [\"text\"],\n};\n",
+            "t.rhai:3:5:",
+            r#"no key "mesages" (did you mean "messages"?)"#,
+        ),
+        (
+            "const PLUGIN = #{ name: \"t\", prority: 250 };\n",
+            "t.rhai:1:30:",
+            r#"no key "prority" (did you mean "priority"?)"#,
+        ),
+        (
+            "const PLUGIN = #{\n    name: \"t\",\n    messages: [\"text\", \"txt\"],\n};\n",
+            "t.rhai:3:24:",
+            r#""txt" is not a WeChat message type (did you mean "text"?)"#,
+        ),
+        (
+            "const PLUGIN = #{\n  events: [\"CLICK\",\n     \"subscrbe\"],\n};\n",
+            "t.rhai:3:6:",
+            r#""subscrbe" is not a WeChat event (did you mean "subscribe"?)"#,
+        ),
+    ] {
+        let file = dir.path().join("t.rhai");
+        std::fs::write(&file, format!("{declaration}{body}")).unwrap();
+        let (passed, output) = cli_check(&file);
+        assert!(!passed, "{declaration}: {output}");
+        assert!(
+            output.contains(at),
+            "{declaration}: expected {at} in {output}"
+        );
+        assert!(output.contains(says), "{declaration}: {output}");
+    }
+    // Case does not matter for events, and "*" is all.
+    let file = dir.path().join("t.rhai");
+    std::fs::write(
+        &file,
+        format!(
+            "const PLUGIN = #{{ events: [\"click\", \"SUBSCRIBE\"], messages: [\"*\"] }};\n{body}"
+        ),
+    )
+    .unwrap();
+    let (passed, output) = cli_check(&file);
+    assert!(passed, "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_reports_a_typo_in_the_declaration_and_does_not_load_it() {
+    let app = TestApp::spawn().await;
+    write(
+        &app,
+        "typo.rhai",
+        "const PLUGIN = #{\n    name: \"typo\",\n    events: [\"subscrbe\"],\n};\nfn on_event(evt, ctx) { \"hi\" }\n",
+    );
+    let (status, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let failed = &report["data"]["failed"][0];
+    assert_eq!(failed["file"], "typo.rhai", "{report}");
+    assert_eq!(failed["line"], 3, "{report}");
+    assert_eq!(failed["column"], 14, "{report}");
+    assert!(
+        failed["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean \"subscribe\""),
+        "{report}"
+    );
+    let info = plugin_info(&app, "typo").await;
+    assert_eq!(info["status"], "failed", "{info}");
+    assert_eq!(info["compile_error"]["line"], 3, "{info}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_throws_answers_with_its_on_error_text() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugonerror001", 0).await;
+    write(
+        &app,
+        "shaky.rhai",
+        "const PLUGIN = #{ name: \"shaky\", priority: 250, messages: [\"text\"], on_error: \"系统繁忙，请稍后再试\" };\n\
+         fn on_message(msg, ctx) {\n    if msg.content == \"boom\" { throw \"broken on purpose\"; }\n    if msg.content == \"spin\" { loop {} }\n    ()\n}\n",
+    );
+    write(
+        &app,
+        "quiet.rhai",
+        "const PLUGIN = #{ name: \"quiet\", priority: 240, messages: [\"text\"] };\n\
+         fn on_message(msg, ctx) {\n    if msg.content == \"hush\" { throw \"no on_error\"; }\n}\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+
+    // A throw and a stopped loop both give the declared text, not silence.
+    for text in ["boom", "spin"] {
+        assert_eq!(
+            reply_to(&app, &peer, text).await.as_deref(),
+            Some("系统繁忙，请稍后再试"),
+            "{text}"
+        );
+    }
+    assert_eq!(plugin_info(&app, "shaky").await["errors"], 2);
+    // Without on_error the chain goes on: no default reply, so nothing.
+    assert_eq!(reply_to(&app, &peer, "hush").await, None);
+    app.seed(&peer.account_id)
+        .rule(json!({"reply_type": 3, "content": "default"}))
+        .await;
+    assert_eq!(
+        reply_to(&app, &peer, "hush").await.as_deref(),
+        Some("default")
+    );
+    // Messages it does not fail on pass on as before.
+    assert_eq!(
+        reply_to(&app, &peer, "hello").await.as_deref(),
+        Some("default")
+    );
+
+    // Dry runs show the error and what the fan would get.
+    let (_, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "plugin": "shaky", "text": "boom"}),
+        )
+        .await;
+    assert_eq!(dry["data"]["outcome"], "error", "{dry}");
+    assert!(
+        dry["data"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("broken on purpose"),
+        "{dry}"
+    );
+    assert_eq!(
+        dry["data"]["reply"]["content"], "系统繁忙，请稍后再试",
+        "{dry}"
+    );
+    let (_, chain) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "text": "boom"}),
+        )
+        .await;
+    assert_eq!(chain["data"]["handler"], "plugin:shaky", "{chain}");
+    assert_eq!(
+        chain["data"]["reply"]["content"], "系统繁忙，请稍后再试",
+        "{chain}"
+    );
+}
+
+const DEEP_BUG: &str = r#"const PLUGIN = #{ name: "deepbug", priority: 250, messages: ["text"] };
+fn total(items) {
+    let sum = 0;
+    for item in items {
+        sum += item.price * 2;
+    }
+    sum
+}
+fn on_message(msg, ctx) {
+    if msg.content == "sum" { return `${total([#{ price: "9" }])}`; }
+    if msg.content == "lib" { import "money" as m; return m::cents("x"); }
+    ()
+}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_error_points_at_the_failing_line_with_a_snippet_in_plain_words() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugerrpos0001", 0).await;
+    write(&app, "lib/money.rhai", "fn cents(x) {\n    x * 100\n}\n");
+    write(&app, "deepbug.rhai", DEEP_BUG);
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+
+    assert_eq!(reply_to(&app, &peer, "sum").await, None);
+    let error = plugin_info(&app, "deepbug").await["last_error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Line 5 inside total(), not line 10 where on_message calls it.
+    assert!(error.starts_with("deepbug.rhai:5:"), "{error}");
+    assert!(error.contains("(in total)"), "{error}");
+    assert!(
+        error.contains("\n  5 | sum += item.price * 2;"),
+        "snippet: {error}"
+    );
+    for rust in ["ImmutableString", "&str", "i64", "String |", "alloc::"] {
+        assert!(
+            !error.contains(rust),
+            "no Rust type names ({rust}): {error}"
+        );
+    }
+    assert!(error.contains("(string, int)"), "{error}");
+
+    // In a shared module: its file and line.
+    assert_eq!(reply_to(&app, &peer, "lib").await, None);
+    let error = plugin_info(&app, "deepbug").await["last_error"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(error.starts_with("money.rhai:2:"), "{error}");
+    assert!(error.contains("\n  2 | x * 100"), "{error}");
+
+    // A dry run reports the same place.
+    let (_, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "plugin": "deepbug", "text": "sum"}),
+        )
+        .await;
+    assert!(
+        dry["data"]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("deepbug.rhai:5:"),
+        "{dry}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_stops_compiling_is_stale_and_its_recovery_is_reported() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugstale00001", 0).await;
+    write(&app, "hello.rhai", HELLO);
+    app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(plugin_info(&app, "hello").await["status"], "active");
+
+    write(
+        &app,
+        "hello.rhai",
+        "const PLUGIN = #{ name: \"hello\" };\nfn on_message(msg, ctx) {\n    let x = ;\n}\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"][0]["line"], 3, "{report}");
+    assert_eq!(
+        report["data"]["failed"][0]["snippet"], "let x = ;",
+        "{report}"
+    );
+    let info = plugin_info(&app, "hello").await;
+    assert_eq!(info["status"], "stale", "{info}");
+    assert_eq!(
+        reply_to(&app, &peer, "hi").await.as_deref(),
+        Some("hello v1"),
+        "the old version runs"
+    );
+
+    write(&app, "hello.rhai", &HELLO.replace("hello v1", "hello v2"));
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["recovered"], json!(["hello"]), "{report}");
+    let info = plugin_info(&app, "hello").await;
+    assert_eq!(info["status"], "active", "{info}");
+    assert!(info["compile_error"].is_null(), "{info}");
+    assert_eq!(
+        reply_to(&app, &peer, "hi").await.as_deref(),
+        Some("hello v2")
+    );
+    // Nothing to recover the next time.
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["recovered"], json!([]), "{report}");
+}
+
+#[test]
+fn a_loop_stopped_at_the_top_level_has_a_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("top.rhai");
+    std::fs::write(
+        &file,
+        "const PLUGIN = #{ name: \"top\" };\nlet i = 0;\nloop {\n    i += 1;\n}\nfn on_message(msg, ctx) { () }\n",
+    )
+    .unwrap();
+    let (passed, output) = cli_check(&file);
+    assert!(!passed);
+    assert!(
+        output.contains("top.rhai:4:") && output.contains(": stopped: ran longer than"),
+        "{output}"
+    );
+    assert!(output.contains("  4 | i += 1;"), "{output}");
+}
+
+#[test]
+fn check_and_test_take_a_folder_plugin_and_the_readme_greeting_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("faq");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("answers.rhai"),
+        "fn answer() { \"第一行\\n第二行\" }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("main.rhai"),
+        "fn on_message(msg, ctx) {\n    import \"faq/answers\" as a;\n    a::answer() + `|\\n|`\n}\n",
+    )
+    .unwrap();
+    let (passed, output) = cli_check(&folder);
+    assert!(passed, "{output}");
+    assert!(
+        output.contains("faq: ok") && output.contains("name:        faq"),
+        "{output}"
+    );
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .args(["plugin", "test"])
+        .arg(&folder)
+        .args(["--text", "q"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    // "\n" is a line break; in a backtick string it stays a backslash and an n.
+    assert!(stdout.contains("第一行\n第二行|\\n|"), "{stdout}");
+
+    // The README's first example: compiles, and greets without a nickname.
+    let readme = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("plugins/README.md"),
+    )
+    .unwrap();
+    let example = readme
+        .split("```rhai\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    assert!(!example.contains("nickname"), "{example}");
+    let file = dir.path().join("hello.rhai");
+    std::fs::write(&file, example).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+        .args(["plugin", "test"])
+        .arg(&file)
+        .args(["--text", "hi"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("你好！这是你第 1 次打招呼。"), "{stdout}");
+}
+
+fn tied(name: &str, says: &str) -> String {
+    format!(
+        "const PLUGIN = #{{ name: \"{name}\", priority: 250, messages: [\"text\"] }};\n\
+         fn on_message(msg, ctx) {{ if msg.content == \"tie\" {{ \"{says}\" }} }}\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_of_equal_priority_run_by_name_whatever_was_reloaded_last() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugtie0000001", 0).await;
+    // File names sort the other way round from plugin names.
+    write(&app, "a.rhai", &tied("zeta", "zeta"));
+    write(&app, "b.rhai", &tied("alpha", "alpha v1"));
+    app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(
+        reply_to(&app, &peer, "tie").await.as_deref(),
+        Some("alpha v1")
+    );
+    // Reloading either one keeps alpha first.
+    write(&app, "b.rhai", &tied("alpha", "alpha v2"));
+    app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(
+        reply_to(&app, &peer, "tie").await.as_deref(),
+        Some("alpha v2")
+    );
+    write(&app, "a.rhai", &tied("zeta", "zeta v2"));
+    app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(
+        reply_to(&app, &peer, "tie").await.as_deref(),
+        Some("alpha v2")
+    );
+    let (_, chain) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "text": "tie"}),
+        )
+        .await;
+    assert_eq!(chain["data"]["handler"], "plugin:alpha", "{chain}");
 }

@@ -62,11 +62,21 @@ async fn the_plugins_page_switches_plugins_and_dry_runs_a_message() {
         .contains("echo saw: echo 你好"));
     b.screenshot(&screenshot_path("plugins-dry-run")).await;
 
-    // The reload button rescans the folder.
+    // The reload button rescans the folder; echo's file breaks: it is stale.
     std::fs::remove_file(app.server.state.config.plugins_dir.join("broken.rhai")).unwrap();
+    std::fs::write(
+        app.server.state.config.plugins_dir.join("echo.rhai"),
+        "const PLUGIN = #{ name: \"echo\" };\nfn on_message(msg, ctx) { let = ; }\n",
+    )
+    .unwrap();
     b.js("window.scrollTo(0, 0)", vec![]).await;
     b.click_css("[data-action=reload-plugins]").await;
     b.wait_gone(".plugin-card[data-plugin=broken]").await;
+    b.wait_for(".plugin-card.plugin-stale[data-plugin=echo]")
+        .await;
+    let echo = b.text(".plugin-card[data-plugin=echo]").await;
+    assert!(echo.contains("Stale: file has errors"), "{echo}");
+    assert!(echo.contains("echo.rhai:2:"), "{echo}");
     assert_no_page_errors(&b, "plugins").await;
     b.quit().await;
 }

@@ -578,6 +578,7 @@ export default {
   "plugins.status.active": "Active",
   "plugins.status.disabled": "Disabled in its file",
   "plugins.status.failed": "Failed to load",
+  "plugins.status.stale": "Stale: file has errors",
   "plugins.event.subscribe": "subscribe (follow)",
   "plugins.event.unsubscribe": "unsubscribe",
   "plugins.event.CLICK": "CLICK (menu button)",

@@ -578,6 +578,7 @@ export default {
   "plugins.status.active": "运行中",
   "plugins.status.disabled": "已在文件中停用",
   "plugins.status.failed": "加载失败",
+  "plugins.status.stale": "待修复：文件有错误",
   "plugins.event.subscribe": "subscribe（关注）",
   "plugins.event.unsubscribe": "unsubscribe（取消关注）",
   "plugins.event.CLICK": "CLICK（点击菜单）",

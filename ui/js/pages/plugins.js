@@ -10,7 +10,7 @@ import { buildForm } from "../form.js";
 import { noAccounts, busy, showActionError, accountField, defaultAccount } from "./common.js";
 import { resultView, materialLookup, number } from "./dryrun.js";
 
-const STATUS = { active: [t("plugins.status.active"), "green"], disabled: [t("plugins.status.disabled"), ""], failed: [t("plugins.status.failed"), "red"] };
+const STATUS = { active: [t("plugins.status.active"), "green"], disabled: [t("plugins.status.disabled"), ""], failed: [t("plugins.status.failed"), "red"], stale: [t("plugins.status.stale"), "amber"] };
 const EVENTS = ["subscribe", "unsubscribe", "CLICK", "VIEW", "SCAN", "LOCATION", "scancode_push", "scancode_waitmsg"]
   .map((e) => [e, t(`plugins.event.${e}`)]);
 
