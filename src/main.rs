@@ -425,14 +425,8 @@ async fn admin(command: AdminCommand, config: Config) -> anyhow::Result<()> {
     let db = wxmp::db::connect(&config.database_url).await?;
     wxmp::db::migrate(&db).await?;
     let state = wxmp::state::AppState::new(config, db)?;
-    // New rows need a worker id, leased like a server's (and given back).
+    // A worker id for new rows (its lease runs out 30 s after the command).
     wxmp::cluster::instance::join(&state).await?;
-    let done = admin_command(command, &state).await;
-    wxmp::cluster::instance::leave(&state).await;
-    done
-}
-
-async fn admin_command(command: AdminCommand, state: &wxmp::state::AppState) -> anyhow::Result<()> {
     match command {
         AdminCommand::Create {
             username,

@@ -202,3 +202,23 @@ pub fn columns<R: Resource>() -> Vec<(String, ColumnType, bool)> {
         })
         .collect()
 }
+
+/// Moves the configuration epoch with the change (same transaction), so
+/// other instances drop their cached accounts and rules when it commits.
+pub(crate) async fn announce_change<R: Resource>(
+    txn: &impl sea_orm::ConnectionTrait,
+) -> Result<(), crate::error::AppError> {
+    if R::AFFECTS_CALLBACK {
+        crate::db::epoch::bump(txn, crate::db::epoch::CONFIG).await?;
+    }
+    Ok(())
+}
+
+/// Drops the callback's cached copy of the account a written row belongs to.
+pub(crate) fn refresh_callback<R: Resource>(state: &crate::state::AppState, row: &Value) {
+    if R::AFFECTS_CALLBACK {
+        if let Some(account_id) = account_of::<R>(row) {
+            state.callback_accounts.invalidate(account_id);
+        }
+    }
+}

@@ -18,8 +18,8 @@ use super::resources::{
     TemplateLogs, Templates, Users,
 };
 use super::{
-    account_of, column, columns, has_account, id_column, present, Resource, MASK_PREFIX,
-    SERVER_FIELDS,
+    account_of, announce_change, column, columns, has_account, id_column, present,
+    refresh_callback, Resource, MASK_PREFIX, SERVER_FIELDS,
 };
 use crate::audit;
 use crate::auth::CurrentAdmin;
@@ -252,24 +252,6 @@ async fn list_rows<R: Resource>(
     Ok(ok(
         json!({ "list": list, "total": total, "page": page, "page_size": page_size }),
     ))
-}
-
-/// Moves the configuration epoch with the change (same transaction), so
-/// other instances drop their cached accounts and rules when it commits.
-async fn announce_change<R: Resource>(txn: &impl sea_orm::ConnectionTrait) -> Result<(), AppError> {
-    if R::AFFECTS_CALLBACK {
-        crate::db::epoch::bump(txn, crate::db::epoch::CONFIG).await?;
-    }
-    Ok(())
-}
-
-/// Drops the callback's cached copy of the account a written row belongs to.
-fn refresh_callback<R: Resource>(state: &AppState, row: &Value) {
-    if R::AFFECTS_CALLBACK {
-        if let Some(account_id) = account_of::<R>(row) {
-            state.callback_accounts.invalidate(account_id);
-        }
-    }
 }
 
 /// The writable fields of a request body: server-managed fields dropped,
