@@ -106,7 +106,15 @@ impl Cluster {
         msg_id: i64,
         content: &str,
     ) -> Option<String> {
-        send_text(&self.client, &self.bases[instance], from, msg_id, content).await
+        crate::helpers::send_text(
+            &self.client,
+            &self.bases[instance],
+            APP_ID,
+            from,
+            msg_id,
+            content,
+        )
+        .await
     }
 
     async fn query(&self, sql: &str) -> Vec<sea_orm::QueryResult> {
@@ -119,38 +127,6 @@ impl Cluster {
         db.close().await.ok();
         rows
     }
-}
-
-async fn send_text(
-    client: &reqwest::Client,
-    base: &str,
-    from: &str,
-    msg_id: i64,
-    content: &str,
-) -> Option<String> {
-    let timestamp = chrono::Utc::now().timestamp().to_string();
-    let signature = wxmp::wechat::signature::sign(&[crate::wechat::TOKEN, &timestamp, "n"]);
-    let body = format!(
-        "<xml><ToUserName>gh_{APP_ID}</ToUserName><FromUserName>{from}</FromUserName><CreateTime>{timestamp}</CreateTime>\
-         <MsgType>text</MsgType><Content>{content}</Content><MsgId>{msg_id}</MsgId></xml>"
-    );
-    let response = client
-        .post(format!(
-            "{base}/wechat/official_account/callback/{APP_ID}?signature={signature}&timestamp={timestamp}&nonce=n"
-        ))
-        .body(body)
-        .send()
-        .await
-        .ok()?;
-    if response.status() != StatusCode::OK {
-        return None;
-    }
-    let text = response.text().await.ok()?;
-    Some(
-        wxmp::wechat::xml::parse(&text)
-            .map(|x| x.text("Content"))
-            .unwrap_or(text),
-    )
 }
 
 fn i64_of(row: &sea_orm::QueryResult, column: &str) -> i64 {

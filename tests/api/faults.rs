@@ -109,35 +109,6 @@ async fn a_message_caught_in_a_database_outage_gets_5xx_in_time_then_its_reply_o
 }
 
 /// `wxmp serve` as its own process on `database_url`, with `data_dir`.
-/// Sends text message `msg_id`; `Some(reply content)` when answered with 200.
-async fn send_text(
-    client: &reqwest::Client,
-    base: &str,
-    app_id: &str,
-    msg_id: i64,
-) -> Option<String> {
-    let timestamp = chrono::Utc::now().timestamp().to_string();
-    let signature = wxmp::wechat::signature::sign(&[crate::wechat::TOKEN, &timestamp, "n"]);
-    let body = format!(
-        "<xml><ToUserName>gh_{app_id}</ToUserName><FromUserName>o_{}</FromUserName><CreateTime>{timestamp}</CreateTime>\
-         <MsgType>text</MsgType><Content>hi</Content><MsgId>{msg_id}</MsgId></xml>",
-        msg_id % 7
-    );
-    let response = client
-        .post(format!(
-            "{base}/wechat/official_account/callback/{app_id}?signature={signature}&timestamp={timestamp}&nonce=n"
-        ))
-        .body(body)
-        .send()
-        .await
-        .ok()?;
-    if response.status() != StatusCode::OK {
-        return None;
-    }
-    let text = response.text().await.ok()?;
-    Some(wxmp::wechat::xml::parse(&text).ok()?.text("Content"))
-}
-
 /// Received rows per MsgId, read straight from the database.
 async fn stored_msg_ids(database_url: &str) -> std::collections::HashMap<i64, usize> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -218,7 +189,18 @@ async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() 
                 if msg_id > MESSAGES {
                     return;
                 }
-                if send_text(&client, &base, app_id, msg_id).await.as_deref() == Some("hello") {
+                if crate::helpers::send_text(
+                    &client,
+                    &base,
+                    app_id,
+                    &format!("o_{}", msg_id % 7),
+                    msg_id,
+                    "hi",
+                )
+                .await
+                .as_deref()
+                    == Some("hello")
+                {
                     answered.lock().unwrap().push(msg_id);
                 }
             }
@@ -256,7 +238,15 @@ async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() 
     )));
     crate::helpers::wait_ready(&client, &base).await;
     for msg_id in 1..=MESSAGES {
-        let reply = send_text(&client, &base, app_id, msg_id).await;
+        let reply = crate::helpers::send_text(
+            &client,
+            &base,
+            app_id,
+            &format!("o_{}", msg_id % 7),
+            msg_id,
+            "hi",
+        )
+        .await;
         assert!(
             reply.is_some(),
             "message {msg_id} answered after the restart"

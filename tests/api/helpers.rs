@@ -419,3 +419,39 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str) {
     }
     panic!("the server at {base} did not become ready");
 }
+
+/// Sends a signed plaintext text message to the server at `base` (a
+/// process of its own); `Some(reply Content)` when answered with 200 (the
+/// body itself when it is not XML, e.g. `success`).
+pub async fn send_text(
+    client: &reqwest::Client,
+    base: &str,
+    app_id: &str,
+    from: &str,
+    msg_id: i64,
+    content: &str,
+) -> Option<String> {
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let signature = wxmp::wechat::signature::sign(&[crate::wechat::TOKEN, &timestamp, "n"]);
+    let body = format!(
+        "<xml><ToUserName>gh_{app_id}</ToUserName><FromUserName>{from}</FromUserName><CreateTime>{timestamp}</CreateTime>\
+         <MsgType>text</MsgType><Content>{content}</Content><MsgId>{msg_id}</MsgId></xml>"
+    );
+    let response = client
+        .post(format!(
+            "{base}/wechat/official_account/callback/{app_id}?signature={signature}&timestamp={timestamp}&nonce=n"
+        ))
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    if response.status() != StatusCode::OK {
+        return None;
+    }
+    let text = response.text().await.ok()?;
+    Some(
+        wxmp::wechat::xml::parse(&text)
+            .map(|x| x.text("Content"))
+            .unwrap_or(text),
+    )
+}
