@@ -247,8 +247,9 @@ async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() 
             "hi",
         )
         .await;
-        assert!(
-            reply.is_some(),
+        assert_eq!(
+            reply.as_deref(),
+            Some("hello"),
             "message {msg_id} answered after the restart"
         );
     }
