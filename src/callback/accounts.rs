@@ -115,6 +115,9 @@ pub struct AccountCache {
     db: DatabaseConnection,
     /// "app:<app_id>" or "gh:<original_id>" → account.
     entries: RwLock<HashMap<String, Entry>>,
+    /// Moves on every invalidation: a load that started before one may
+    /// carry the old rows and is then not remembered.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl AccountCache {
@@ -122,6 +125,7 @@ impl AccountCache {
         Self {
             db,
             entries: RwLock::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -152,12 +156,16 @@ impl AccountCache {
 
     /// Forgets an account (after an admin changed it or its rules).
     pub fn invalidate(&self, account_id: i64) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         entries.retain(|_, e| e.account.model.id != account_id);
     }
 
     /// Forgets every account (another instance changed one).
     pub fn clear(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.entries
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -196,6 +204,7 @@ impl AccountCache {
         if value.is_empty() {
             return Ok(None);
         }
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         let Some(model) = accounts::Entity::find()
             .filter(column.eq(value))
             .filter(accounts::Column::Status.eq(1))
@@ -205,7 +214,9 @@ impl AccountCache {
             return Ok(None);
         };
         let account = Arc::new(self.load(model).await?);
-        self.remember(key, account.clone());
+        if self.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            self.remember(key, account.clone());
+        }
         Ok(Some(account))
     }
 

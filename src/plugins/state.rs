@@ -246,6 +246,8 @@ type SwitchMap = HashMap<(String, i64), bool>;
 pub struct Switches {
     db: DatabaseConnection,
     cache: RwLock<Option<(Instant, SwitchMap)>>,
+    /// Moves on every `forget`: a load that started before one is not kept.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl Switches {
@@ -253,6 +255,7 @@ impl Switches {
         Self {
             db,
             cache: RwLock::new(None),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -271,6 +274,7 @@ impl Switches {
                     .unwrap_or(true));
             }
         }
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         let rows = plugin_settings::Entity::find().all(&self.db).await?;
         let map: SwitchMap = rows
             .into_iter()
@@ -280,7 +284,9 @@ impl Switches {
             .get(&(plugin.to_string(), account_id))
             .copied()
             .unwrap_or(true);
-        *self.cache.write().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), map));
+        if self.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            *self.cache.write().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), map));
+        }
         Ok(enabled)
     }
 
@@ -322,6 +328,8 @@ impl Switches {
 
     /// Drops the cached switches (another instance changed one).
     pub fn forget(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         *self.cache.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 

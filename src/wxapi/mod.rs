@@ -188,10 +188,7 @@ impl WxApi {
         if let Some(token) = self.cached(account.id) {
             return Ok(token.token);
         }
-        if let Some(stored) = self.stored_token(account.id).await? {
-            self.remember(account.id, stored.clone());
-            return Ok(stored.token);
-        }
+        // A stored token (another instance may have fetched it) first.
         Ok(self.refresh_shared(account, None).await?.token)
     }
 
