@@ -159,7 +159,15 @@ async fn run_due(
                     );
             }
         }
-        update.exec(&state.db).await?;
+        if update.exec(&state.db).await?.rows_affected == 0 {
+            // Our lease ran out and another worker claimed the job again:
+            // its outcome is the one that counts.
+            tracing::warn!(
+                job = job.id,
+                attempts,
+                "job outcome dropped: the lease was lost to another worker"
+            );
+        }
     }
     Ok(ran)
 }
