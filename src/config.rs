@@ -23,6 +23,8 @@ pub struct Config {
     /// `None`: derived from the host name and process id.
     pub worker_id: Option<u16>,
     pub log: String,
+    /// How log lines are written: text (coloured on a terminal) or JSON, one object per line.
+    pub log_format: LogFormat,
     /// Lifetime of an admin token.
     pub jwt_ttl_secs: i64,
     /// Largest request body accepted, in bytes.
@@ -44,6 +46,25 @@ pub struct Config {
     /// the base of notify URLs sent to WeChat Pay and of callback URLs shown to
     /// admins. `None`: derived from the request.
     pub public_url: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured only when stderr is a terminal.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err("expected text or json".into()),
+        }
+    }
 }
 
 /// WeChat's image hosts: where `PicUrl` of image messages points.
@@ -69,6 +90,7 @@ impl Default for Config {
             pay_api_base: "https://api.mch.weixin.qq.com".into(),
             worker_id: None,
             log: "info".into(),
+            log_format: LogFormat::Text,
             jwt_ttl_secs: 12 * 3600,
             max_body_bytes: 2 * 1024 * 1024,
             callback_max_age_secs: 300,
@@ -114,6 +136,7 @@ struct FileConfig {
     pay_api_base: Option<String>,
     worker_id: Option<u16>,
     log: Option<String>,
+    log_format: Option<String>,
     jwt_ttl_secs: Option<i64>,
     max_body_bytes: Option<usize>,
     callback_max_age: Option<u64>,
@@ -201,6 +224,10 @@ impl Config {
         }
         if let Some(v) = file.log {
             self.log = v;
+        }
+        if let Some(v) = file.log_format {
+            self.log_format =
+                LogFormat::parse(&v).map_err(|r| file_error(format!("log_format = {v:?}: {r}")))?;
         }
         if let Some(v) = file.jwt_ttl_secs {
             self.jwt_ttl_secs = v;
@@ -364,6 +391,9 @@ impl Config {
                 .map_err(|e| bad("WXMP_LOG", &v, &e.to_string()))?;
             self.log = v;
         }
+        if let Some(v) = get("WXMP_LOG_FORMAT") {
+            self.log_format = LogFormat::parse(&v).map_err(|r| bad("WXMP_LOG_FORMAT", &v, &r))?;
+        }
         Ok(())
     }
 
@@ -451,6 +481,7 @@ mod tests {
             ("WXMP_DATABASE_URL", "oracle://x"),
             ("WXMP_WECHAT_API_BASE", "ftp://x"),
             ("WXMP_LOG", "[[["),
+            ("WXMP_LOG_FORMAT", "yaml"),
         ] {
             let error = Config::load_from(None, &env(&[(name, value)])).unwrap_err();
             assert!(error.to_string().contains(name), "{error}");

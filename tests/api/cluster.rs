@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
 use wxmp::dev::fake_wechat::{FakeWeChat, Fault};
 
-use crate::helpers::{free_port, start_binary, wait_ready, KillOnDrop, ADMIN_PASSWORD, ADMIN_USER};
+use crate::helpers::{spawn_binary, wait_ready, KillOnDrop, Starting, ADMIN_PASSWORD, ADMIN_USER};
 
 const APP_ID: &str = "wxcluster0000001";
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -26,6 +26,15 @@ struct Cluster {
     _dir: tempfile::TempDir,
 }
 
+/// Waits for every process in `starting` to serve, in order.
+async fn all_serving(starting: Vec<Starting>) -> Vec<(KillOnDrop, String)> {
+    let mut serving = Vec::new();
+    for process in starting {
+        serving.push(process.serving().await);
+    }
+    serving
+}
+
 impl Cluster {
     /// Three instances on a fresh database, all started at once (they
     /// migrate and create the first admin in turn).
@@ -35,25 +44,23 @@ impl Cluster {
         let env = [("WXMP_WECHAT_API_BASE", format!("http://{wechat}"))];
         let client = reqwest::Client::new();
         let sqlite = database_url.starts_with("sqlite:");
+        // Started together (on SQLite the first creates the file alone).
+        let mut starting = Vec::new();
+        let mut first = None;
+        for n in 0..3 {
+            let process = spawn_binary(&database_url, dir.path(), &env);
+            if sqlite && n == 0 {
+                first = Some(process.serving().await);
+            } else {
+                starting.push(process);
+            }
+        }
         let mut bases = Vec::new();
         let mut servers = Vec::new();
-        for n in 0..3 {
-            let port = free_port();
-            let base = format!("http://127.0.0.1:{port}");
-            servers.push(KillOnDrop(Some(start_binary(
-                &database_url,
-                dir.path(),
-                port,
-                &env,
-            ))));
-            if sqlite && n == 0 {
-                // One file on one machine: the first creates it alone.
-                wait_ready(&client, &base).await;
-            }
+        for (server, base) in first.into_iter().chain(all_serving(starting).await) {
+            wait_ready(&client, &base).await;
+            servers.push(server);
             bases.push(base);
-        }
-        for base in &bases {
-            wait_ready(&client, base).await;
         }
         let signed_in: Value = client
             .post(format!("{}/auth/login", bases[1]))

@@ -130,19 +130,8 @@ async fn stored_msg_ids(database_url: &str) -> std::collections::HashMap<i64, us
 async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() {
     let dir = tempfile::tempdir().unwrap();
     let database_url = crate::helpers::fresh_database_url(dir.path()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut server = crate::helpers::KillOnDrop(Some(crate::helpers::start_binary(
-        &database_url,
-        dir.path(),
-        port,
-        &[],
-    )));
+    let (mut server, base) = crate::helpers::start_binary(&database_url, dir.path(), &[]).await;
     crate::helpers::wait_ready(&client, &base).await;
 
     let app_id = "wxkill9000000001";
@@ -230,12 +219,9 @@ async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() 
     // retries 5 s after an attempt failed), and each message is still stored
     // once; one stored but never dispatched is taken over by its retry.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let server = crate::helpers::KillOnDrop(Some(crate::helpers::start_binary(
-        &database_url,
-        dir.path(),
-        port,
-        &[],
-    )));
+    // On a port of its own: WeChat would retry the same URL, which a proxy
+    // in front would route to the restarted server.
+    let (server, base) = crate::helpers::start_binary(&database_url, dir.path(), &[]).await;
     crate::helpers::wait_ready(&client, &base).await;
     for msg_id in 1..=MESSAGES {
         let reply = crate::helpers::send_text(

@@ -363,48 +363,96 @@ pub fn urlencode(value: &str) -> String {
         .collect()
 }
 
-/// `wxmp serve` as its own process on `database_url`, with `data_dir`, on
-/// `port`, with `env` added (e.g. the fake WeChat's address).
-pub fn start_binary(
+/// `wxmp serve` as its own process on `database_url`, with `data_dir`, with
+/// `env` added (e.g. the fake WeChat's address), and its base URL. It picks
+/// its own port (port 0) and the address comes from its "serving" log line,
+/// so no other test can take the port in between (a port picked here and
+/// handed over, or reused after a restart, could be bound by another test's
+/// server, which would then answer this test's requests).
+pub async fn start_binary(
     database_url: &str,
     data_dir: &std::path::Path,
-    port: u16,
     env: &[(&str, String)],
-) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
+) -> (KillOnDrop, String) {
+    spawn_binary(database_url, data_dir, env).serving().await
+}
+
+/// A server process started by [`spawn_binary`], not necessarily serving yet.
+pub struct Starting {
+    process: KillOnDrop,
+    address: tokio::sync::mpsc::UnboundedReceiver<Result<String, String>>,
+}
+
+impl Starting {
+    /// Waits for the "serving" log line: the process and its base URL.
+    pub async fn serving(mut self) -> (KillOnDrop, String) {
+        let wait = tokio::time::timeout(std::time::Duration::from_secs(60), self.address.recv());
+        match wait.await {
+            Ok(Some(Ok(address))) => (self.process, format!("http://{address}")),
+            Ok(Some(Err(log))) => {
+                panic!("the server exited before serving; its last log lines:\n{log}")
+            }
+            Ok(None) => panic!("the server's log ended before it served"),
+            Err(_) => panic!("the server did not start serving within 60 s"),
+        }
+    }
+}
+
+/// Starts `wxmp serve` as [`start_binary`] does without waiting for it.
+pub fn spawn_binary(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    env: &[(&str, String)],
+) -> Starting {
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_wxmp"))
         .current_dir(data_dir)
-        .env("WXMP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("WXMP_LISTEN", "127.0.0.1:0")
+        .env("WXMP_LOG_FORMAT", "json")
         .env("WXMP_DATABASE_URL", database_url)
         .env("WXMP_JWT_SECRET", JWT_SECRET)
         .env("WXMP_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("WXMP_PLUGINS_DIR", data_dir.join("plugins"))
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(std::process::Stdio::null())
-        .stderr(child_log(port))
+        .stderr(std::process::Stdio::piped())
         .spawn()
-        .unwrap()
-}
-
-/// Where a server process logs: `$WXMP_TEST_CHILD_LOGS/server-<port>.log`
-/// when that is set (to debug a test), else nowhere.
-fn child_log(port: u16) -> std::process::Stdio {
-    match std::env::var_os("WXMP_TEST_CHILD_LOGS") {
-        Some(dir) => {
-            std::fs::File::create(std::path::Path::new(&dir).join(format!("server-{port}.log")))
-                .map(std::process::Stdio::from)
-                .unwrap_or_else(|_| std::process::Stdio::null())
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (address_tx, address_rx) = tokio::sync::mpsc::unbounded_channel();
+    // Reads the log to its end (a full pipe would stall the server), keeping
+    // it in $WXMP_TEST_CHILD_LOGS when that is set.
+    let pid = child.id();
+    std::thread::spawn(move || {
+        let mut keep = std::env::var_os("WXMP_TEST_CHILD_LOGS").and_then(|dir| {
+            std::fs::File::create(std::path::Path::new(&dir).join(format!("server-{pid}.log"))).ok()
+        });
+        let mut tail = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(file) = keep.as_mut() {
+                let _ = writeln!(file, "{line}");
+            }
+            let event: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+            let serving = event["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("wxmp is serving"));
+            if let (true, Some(address)) = (serving, event["address"].as_str()) {
+                let _ = address_tx.send(Ok(address.to_string()));
+            }
+            tail.push(line);
+            if tail.len() > 20 {
+                tail.remove(0);
+            }
         }
-        None => std::process::Stdio::null(),
+        let _ = address_tx.send(Err(tail.join("\n")));
+    });
+    Starting {
+        process: KillOnDrop(Some(child)),
+        address: address_rx,
     }
-}
-
-/// A free loopback port (for a server started as its own process).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Waits until the server at `base` answers `/readyz` (10 s at most).
