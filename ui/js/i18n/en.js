@@ -1064,6 +1064,7 @@ export default {
   "audit.action.sync_fans": "Synced fans",
   "audit.action.reply": "Customer-service reply",
   "audit.action.create_order": "Created order",
+  "audit.action.create_order_refused": "Order refused by WeChat Pay (not kept)",
   "audit.action.close_order": "Closed order",
   "audit.action.refund": "Requested refund",
   "audit.action.refresh_certificates": "Refreshed platform certificates",

@@ -1064,6 +1064,7 @@ export default {
   "audit.action.sync_fans": "同步粉丝",
   "audit.action.reply": "客服消息回复",
   "audit.action.create_order": "创建订单",
+  "audit.action.create_order_refused": "微信支付拒绝下单（未保留订单）",
   "audit.action.close_order": "关闭订单",
   "audit.action.refund": "申请退款",
   "audit.action.refresh_certificates": "更新平台证书",
