@@ -10,6 +10,7 @@ mod m20261130_000004_wechat_api;
 mod m20261130_000005_answered_by;
 mod m20261206_000006_handled;
 mod m20261206_000007_audit_log;
+mod m20261207_000030_account_archive;
 mod table_builder;
 
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_answered_by::Migration),
             Box::new(m20261206_000006_handled::Migration),
             Box::new(m20261206_000007_audit_log::Migration),
+            Box::new(m20261207_000030_account_archive::Migration),
         ]
     }
 }

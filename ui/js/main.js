@@ -44,7 +44,10 @@ const ACCOUNT_KEY = "wxmp.account";
 
 const app = {
   admin: null,
+  /** Accounts the pickers offer: archived ones left out. */
   accounts: [],
+  /** Every account, archived too: to name the account of a row. */
+  allAccounts: [],
   account: localStorage.getItem(ACCOUNT_KEY) || "",
   shell: null,
   main: null,
@@ -88,11 +91,12 @@ document.addEventListener("click", (event) => {
 async function loadAccounts() {
   try {
     const data = await api.get("/wechat/wxaccounts/list", { page: 1, page_size: 100 });
-    app.accounts = data.list;
+    app.allAccounts = data.list;
   } catch (error) {
     if (!(error instanceof ApiError)) console.error(error);
-    app.accounts = [];
+    app.allAccounts = [];
   }
+  app.accounts = app.allAccounts.filter((a) => !a.archived_at);
   if (app.account && !app.accounts.some((a) => a.id === app.account)) setAccount("");
   renderPicker();
 }
@@ -292,9 +296,9 @@ export async function route() {
       params: new URLSearchParams(location.search),
       account: app.account,
       accounts: app.accounts,
-      accountById: (id) => app.accounts.find((a) => a.id === String(id)),
+      accountById: (id) => app.allAccounts.find((a) => a.id === String(id)),
       accountLabel: (id) => {
-        const a = app.accounts.find((x) => x.id === String(id));
+        const a = app.allAccounts.find((x) => x.id === String(id));
         return a ? a.account_name || a.app_id : String(id);
       },
       admin: app.admin,
