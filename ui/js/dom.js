@@ -150,8 +150,12 @@ export function badge(text, tone = "") {
 
 // ---- dialogs -------------------------------------------------------------
 
-/** Opens a modal <dialog>; resolves with what `close(value)` was given. */
-export function openModal({ title, body, footer, wide = false, onOpen, className }) {
+/**
+ * Opens a modal <dialog>; resolves with what `close(value)` was given.
+ * `beforeDismiss()` (async, true to close) is asked first when the user
+ * dismisses it with Escape or the close button.
+ */
+export function openModal({ title, body, footer, wide = false, onOpen, className, beforeDismiss }) {
   return new Promise((resolve) => {
     const titleId = `dlg-${Math.random().toString(36).slice(2)}`;
     const dialog = h("dialog", { class: ["modal", wide && "modal-wide", className], "aria-labelledby": titleId });
@@ -167,12 +171,23 @@ export function openModal({ title, body, footer, wide = false, onOpen, className
     dialog.addEventListener("cancel", () => {
       result = undefined;
     });
+    const dismiss = async () => {
+      if (!beforeDismiss || (await beforeDismiss())) close(undefined);
+    };
+    if (beforeDismiss) {
+      dialog.addEventListener("keydown", (event) => {
+        if (event.key !== "Escape") return;
+        event.preventDefault();
+        event.stopPropagation();
+        dismiss();
+      });
+    }
     const content = typeof body === "function" ? body(close) : body;
     const actions = typeof footer === "function" ? footer(close) : footer;
     append(dialog, [
       h("header", { class: "modal-header" },
         h("h2", { id: titleId }, title),
-        button(t("common.close"), { icon: "close", iconOnly: true, kind: "btn-ghost", onClick: () => close(undefined) })),
+        button(t("common.close"), { icon: "close", iconOnly: true, kind: "btn-ghost", onClick: dismiss })),
       h("div", { class: "modal-body" }, content),
       actions ? h("footer", { class: "modal-footer" }, actions) : null,
     ]);
@@ -183,13 +198,13 @@ export function openModal({ title, body, footer, wide = false, onOpen, className
 }
 
 /** Asks before something destructive; resolves true only on confirmation. */
-export async function confirmDialog({ title, message, confirmText = t("common.delete"), danger = true }) {
+export async function confirmDialog({ title, message, confirmText = t("common.delete"), cancelText = t("common.cancel"), danger = true }) {
   const result = await openModal({
     title,
     className: "modal-confirm",
     body: h("p", { class: "confirm-message" }, message),
     footer: (close) => [
-      button(t("common.cancel"), { kind: "btn-secondary", onClick: () => close(false) }),
+      button(cancelText, { kind: "btn-secondary", onClick: () => close(false), attrs: { "data-confirm": "no" } }),
       button(confirmText, { kind: danger ? "btn-danger" : "btn-primary", onClick: () => close(true), attrs: { "data-confirm": "yes", autofocus: true } }),
     ],
   });

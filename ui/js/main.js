@@ -6,6 +6,7 @@ import { h, clear, icon, button, toast, alertDialog } from "./dom.js";
 import { api, session, ApiError } from "./api.js";
 import { errorState, loadingState } from "./states.js";
 import { formDialog } from "./form.js";
+import { confirmLeave, hasUnsaved } from "./guard.js";
 
 // Titles are i18n keys (looked up at render time): a new page adds
 // "nav.<name>" to both language files. A plain English title still shows
@@ -54,6 +55,8 @@ const app = {
   picker: null,
   cleanup: null,
   renderSeq: 0,
+  /** The address of the page shown, to return to when the user stays. */
+  here: "/",
 };
 
 function isAdmin() {
@@ -76,7 +79,21 @@ window.addEventListener("wxmp:unauthorized", () => {
   app.admin = null;
   navigate(loginUrl(), { replace: true });
 });
-window.addEventListener("popstate", () => route());
+/** Navigates unless unsaved changes make the user stay. */
+async function leaveTo(path) {
+  if (await confirmLeave()) navigate(path);
+}
+
+window.addEventListener("popstate", async () => {
+  const target = location.pathname + location.search;
+  if (hasUnsaved()) {
+    // Back to where the edits are while the user decides.
+    history.pushState(null, "", app.here);
+    await leaveTo(target);
+  } else {
+    route();
+  }
+});
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[href]");
   if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
@@ -85,8 +102,20 @@ document.addEventListener("click", (event) => {
   if (url.origin !== location.origin || url.pathname.startsWith("/ui/") || url.pathname.startsWith("/api-docs")) return;
   event.preventDefault();
   document.body.classList.remove("nav-open");
-  navigate(url.pathname + url.search);
+  leaveTo(url.pathname + url.search);
 });
+
+/** Switches the picked account unless unsaved changes make the user stay. */
+async function switchAccount(id) {
+  if (id === app.account) return;
+  if (!(await confirmLeave())) {
+    renderPicker();
+    return;
+  }
+  setAccount(id);
+  renderPicker();
+  route();
+}
 
 async function loadAccounts() {
   try {
@@ -147,7 +176,8 @@ export function languagePicker() {
     h("label", { for: id, class: "visually-hidden" }, t("shell.language")), select);
 }
 
-function signOut() {
+async function signOut() {
+  if (!(await confirmLeave())) return;
   session.clear();
   app.shell = null;
   app.admin = null;
@@ -193,10 +223,7 @@ function buildShell() {
   app.picker = h("select", {
     id: "account-picker",
     class: "account-select",
-    onchange: (event) => {
-      setAccount(event.target.value);
-      route();
-    },
+    onchange: (event) => switchAccount(event.target.value),
   });
   const top = h("header", { class: "topbar" },
     button(t("shell.open_nav"), { icon: "burger", iconOnly: true, kind: "btn-ghost nav-toggle", attrs: { "aria-controls": "sidebar", "aria-expanded": "false" }, onClick: (event) => {
@@ -248,6 +275,7 @@ export async function route() {
   if (path === "/") return navigate("/dashboard", { replace: true });
 
   const seq = ++app.renderSeq;
+  app.here = location.pathname + location.search;
   if (!app.shell) {
     const root = document.getElementById("app");
     clear(root).append(h("div", { class: "boot-loading", role: "status" }, t("shell.loading")));
@@ -303,12 +331,8 @@ export async function route() {
       },
       admin: app.admin,
       isAdmin: isAdmin(),
-      navigate,
-      selectAccount: (id) => {
-        setAccount(id);
-        renderPicker();
-        route();
-      },
+      navigate: (path, options) => confirmLeave().then((leave) => leave && navigate(path, options)),
+      selectAccount: switchAccount,
       refreshAccounts: loadAccounts,
       toast,
     };

@@ -1,11 +1,10 @@
 //! The auto-replies page: keyword rules, the try-it box, reply media pickers.
 
-use fantoccini::key::Key;
 use serde_json::json;
 
 use super::browser::Browser;
 use super::{
-    assert_fits_phone, assert_no_page_errors, browser, confirm, dialog_removed, list, open,
+    assert_fits_phone, assert_no_page_errors, browser, confirm, discard_form, list, open,
     pick_account, screenshot_path, sign_in, wait_loaded,
 };
 use crate::helpers::TestApp;
@@ -337,8 +336,7 @@ async fn tries_messages_against_the_rules_and_picks_reply_media() {
     .await;
     b.screenshot(&screenshot_path("phone-autoreplies-media-picker"))
         .await;
-    b.press(Key::Escape).await;
-    dialog_removed(&b).await;
+    discard_form(&b).await;
     open(&b, &app, "/wechat/wxmaterials").await;
     b.wait_for(".material [data-action=play]").await;
     assert_fits_phone(&b, "materials with a player").await;

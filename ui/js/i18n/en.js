@@ -1105,4 +1105,8 @@ export default {
   "audit.action.archive_account": "Archived account",
   "audit.action.restore_account": "Restored account",
   "audit.action.purge_account": "Deleted account with all its data",
+  "guard.title": "Leave without saving?",
+  "guard.message": "Your changes are not saved yet. Leaving discards them.",
+  "guard.leave": "Leave and discard",
+  "guard.stay": "Stay",
 };

@@ -1105,4 +1105,8 @@ export default {
   "audit.action.archive_account": "归档公众号",
   "audit.action.restore_account": "恢复公众号",
   "audit.action.purge_account": "连同数据删除公众号",
+  "guard.title": "尚未保存，确定离开？",
+  "guard.message": "你的修改还没有保存，离开后将丢失。",
+  "guard.leave": "离开并放弃修改",
+  "guard.stay": "留在此页",
 };

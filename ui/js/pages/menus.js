@@ -8,6 +8,7 @@ import { h, icon, button, clear, byteLength, formatTime, toast, confirmDialog } 
 import { api, resource, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
 import { noAccounts, busy } from "./common.js";
+import { guardUnsaved } from "../guard.js";
 
 const MAX_TOP = 3;
 const MAX_SUB = 5;
@@ -104,13 +105,8 @@ export async function render(ctx) {
   };
   const dirty = () => state.deleted.size > 0 || allNodes().some((n) => !n.id || state.original.get(n.id) !== snapshot(n));
 
-  const beforeUnload = (event) => {
-    if (dirty()) {
-      event.preventDefault();
-      event.returnValue = "";
-    }
-  };
-  window.addEventListener("beforeunload", beforeUnload);
+  // Sidebar, account switch, back/forward and reload ask before dropping edits.
+  const unguard = guardUnsaved(dirty);
 
   async function load() {
     clear(host).append(loadingState(t("menus.loading")));
@@ -479,5 +475,5 @@ export async function render(ctx) {
   }
 
   await load();
-  return () => window.removeEventListener("beforeunload", beforeUnload);
+  return unguard;
 }
