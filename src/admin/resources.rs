@@ -183,8 +183,9 @@ impl Resource for AutoReplies {
     type ActiveModel = auto_replies::ActiveModel;
     const NOUN: &'static str = "auto reply";
     const AFFECTS_CALLBACK: bool = true;
+    // `id`: the console links to one rule (e.g. the one a dry run names).
     const FILTERS: &'static [&'static str] =
-        &["reply_type", "match_type", "message_type", "status"];
+        &["id", "reply_type", "match_type", "message_type", "status"];
     const SEARCH: &'static [&'static str] = &["keyword", "content", "title"];
     const ORDER: &'static [(&'static str, bool)] = &[("priority", false), ("id", false)];
 

@@ -1109,4 +1109,13 @@ export default {
   "guard.message": "Your changes are not saved yet. Leaving discards them.",
   "guard.leave": "Leave and discard",
   "guard.stay": "Stay",
+  "try.rule_keyword_exact": "the keyword rule “{keyword}” (whole text)",
+  "try.rule_keyword_contains": "the keyword rule “{keyword}” (text contains it)",
+  "try.rule_follow": "the follow reply",
+  "try.rule_default": "the default reply",
+  "try.open_rule": "Open the rule",
+  "try.rule_gone": "That rule no longer exists.",
+  "try.click_unanswered": "Nothing would answer the click on “{key}”: no keyword rule has this key and no plugin takes it. Default replies answer texts only, never menu clicks; add a keyword rule whose keyword is the key.",
+  "menus.unanswered_keys": "Nothing answers these click keys: {keys}. Default replies do not answer menu clicks.",
+  "menus.add_keyword_rule": "Add a keyword rule",
 };

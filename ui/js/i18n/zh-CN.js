@@ -1109,4 +1109,13 @@ export default {
   "guard.message": "你的修改还没有保存，离开后将丢失。",
   "guard.leave": "离开并放弃修改",
   "guard.stay": "留在此页",
+  "try.rule_keyword_exact": "关键词回复“{keyword}”（全匹配）",
+  "try.rule_keyword_contains": "关键词回复“{keyword}”（半匹配）",
+  "try.rule_follow": "被关注回复",
+  "try.rule_default": "收到消息回复",
+  "try.open_rule": "查看规则",
+  "try.rule_gone": "该规则已不存在。",
+  "try.click_unanswered": "点击“{key}”不会有回复：没有以该键值为关键词的规则，也没有插件处理它。收到消息回复只回复文字消息，不回复菜单点击；请添加以该键值为关键词的关键词回复。",
+  "menus.unanswered_keys": "以下点击菜单的键值没有任何回复：{keys}。收到消息回复不回复菜单点击。",
+  "menus.add_keyword_rule": "添加关键词回复",
 };
