@@ -1,6 +1,7 @@
 //! Configuration: defaults, then an optional `wxmp.toml`, then `WXMP_*`
 //! environment variables. A bad value is an error naming its source.
 
+use crate::logging::LogFormat;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -46,25 +47,6 @@ pub struct Config {
     /// the base of notify URLs sent to WeChat Pay and of callback URLs shown to
     /// admins. `None`: derived from the request.
     pub public_url: Option<String>,
-}
-
-/// How log lines are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// Human-readable lines, coloured only when stderr is a terminal.
-    Text,
-    /// One JSON object per line, for log collectors.
-    Json,
-}
-
-impl LogFormat {
-    fn parse(value: &str) -> Result<Self, String> {
-        match value {
-            "text" => Ok(Self::Text),
-            "json" => Ok(Self::Json),
-            _ => Err("expected text or json".into()),
-        }
-    }
 }
 
 /// WeChat's image hosts: where `PicUrl` of image messages points.

@@ -28,11 +28,13 @@
 //! - [`text`]: the one rule for U+0000 in text that reaches the database
 //! - [`pay`]: WeChat Pay v3: crypto and states (no I/O), client, ledger, service, orders, refunds, qrcode, notify, routes
 //! - [`plugins`]: Rhai plugins: engine, script API, registry, watcher, handler, dry run, state, routes
+//! - [`accounts`]: archive, restore, and delete an account with all its data
 //! - [`admin`]: the generic CRUD of the `wx_*` resources, and the dashboard
 //! - [`jobs`]: the durable job queue, its worker and the `Job` trait
 //! - [`ui`]: the admin web UI, embedded
 //! - [`dev`]: the fake WeChat and fake WeChat Pay (`wxmp sandbox` serves both) and `wxmp simulate`
 
+pub mod accounts;
 pub mod admin;
 pub mod admins;
 pub mod audit;
@@ -49,6 +51,7 @@ pub mod files;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod logging;
 pub mod materials;
 pub mod media;
 pub mod menus;

@@ -152,7 +152,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(&config.log, config.log_format);
+    wxmp::logging::init(&config.log, config.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -166,21 +166,6 @@ fn main() -> ExitCode {
             eprintln!("wxmp: {error:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn init_tracing(filter: &str, format: wxmp::config::LogFormat) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        wxmp::config::LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
-        // Timestamps in UTC with the event's fields at the top level, so a
-        // collector can index `address`, `worker_id`, … directly.
-        wxmp::config::LogFormat::Json => builder.json().flatten_event(true).init(),
     }
 }
 

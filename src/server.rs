@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::auth::routes::register(api);
     let api = crate::admins::routes::register(api);
     let api = crate::admin::routes::register(api);
+    let api = crate::accounts::routes::register(api);
     let api = crate::admin::dashboard::register(api);
     let api = crate::callback::routes::register(api);
     let api = crate::plugins::routes::register(api);

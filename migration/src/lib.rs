@@ -11,6 +11,7 @@ mod m20261130_000005_answered_by;
 mod m20261206_000006_handled;
 mod m20261206_000007_audit_log;
 mod m20261207_000010_cluster;
+mod m20261207_000030_account_archive;
 mod table_builder;
 
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_handled::Migration),
             Box::new(m20261206_000007_audit_log::Migration),
             Box::new(m20261207_000010_cluster::Migration),
+            Box::new(m20261207_000030_account_archive::Migration),
         ]
     }
 }

@@ -43,8 +43,12 @@ impl Resource for Accounts {
         "pay_api_v3_key",
         "pay_private_key",
     ];
-    const READ_ONLY: &'static [&'static str] =
-        &["access_token", "token_expires_at", "pay_platform_certs"];
+    const READ_ONLY: &'static [&'static str] = &[
+        "access_token",
+        "token_expires_at",
+        "pay_platform_certs",
+        "archived_at",
+    ];
     const FILTERS: &'static [&'static str] = &[
         "status",
         "message_mode",
@@ -76,6 +80,12 @@ impl Resource for Accounts {
         max_bytes(errors, "app_secret", &m.app_secret, 255);
         one_of(errors, "account_type", &m.account_type, &[0, 1, 2, 3]);
         flag(errors, "status", m.status);
+        if m.archived_at.is_some() && m.status == 1 {
+            errors.insert(
+                "status".into(),
+                "an archived account stays disabled; restore it first".into(),
+            );
+        }
         flag(errors, "late_reply_enabled", m.late_reply_enabled);
         one_of(errors, "message_mode", &m.message_mode, MessageMode::CODES);
         if !valid_token(&m.token) {
@@ -146,42 +156,14 @@ impl Resource for Accounts {
     }
 
     /// An account is deleted only once nothing refers to it: messages, fans
-    /// and above all payments are never removed as a side effect.
+    /// and above all payments are never removed as a side effect (the
+    /// typed-name purge in `accounts` removes them on purpose).
     async fn before_delete(db: &DatabaseTransaction, ids: &[i64]) -> Result<(), AppError> {
-        let mut held = Vec::new();
-        macro_rules! count {
-            ($entity:ident, $label:literal) => {
-                let n = $entity::Entity::find()
-                    .filter($entity::Column::AccountId.is_in(ids.to_vec()))
-                    .count(db)
-                    .await?;
-                if n > 0 {
-                    held.push(format!("{n} {}", $label));
-                }
-            };
-        }
-        count!(auto_replies, "auto replies");
-        count!(materials, "materials");
-        count!(menus, "menus");
-        count!(messages, "messages");
-        count!(users, "fans");
-        count!(templates, "templates");
-        count!(template_logs, "template sends");
-        count!(pay_orders, "pay orders");
-        count!(pay_refunds, "refunds");
-        count!(pay_notifications, "pay notifications");
+        let held = crate::accounts::service::holdings(db, ids).await?;
         if held.is_empty() {
-            // Plugin state and switches belong to the account alone.
-            plugin_state::Entity::delete_many()
-                .filter(plugin_state::Column::AccountId.is_in(ids.to_vec()))
-                .exec(db)
-                .await?;
-            plugin_settings::Entity::delete_many()
-                .filter(plugin_settings::Column::AccountId.is_in(ids.to_vec()))
-                .exec(db)
-                .await?;
-            Ok(())
+            crate::accounts::service::delete_plugin_rows(db, ids).await
         } else {
+            let held: Vec<String> = held.iter().map(|(what, n)| format!("{n} {what}")).collect();
             Err(AppError::Conflict(format!(
                 "the account still has {}; delete those first",
                 held.join(", ")
@@ -201,8 +183,9 @@ impl Resource for AutoReplies {
     type ActiveModel = auto_replies::ActiveModel;
     const NOUN: &'static str = "auto reply";
     const AFFECTS_CALLBACK: bool = true;
+    // `id`: the console links to one rule (e.g. the one a dry run names).
     const FILTERS: &'static [&'static str] =
-        &["reply_type", "match_type", "message_type", "status"];
+        &["id", "reply_type", "match_type", "message_type", "status"];
     const SEARCH: &'static [&'static str] = &["keyword", "content", "title"];
     const ORDER: &'static [(&'static str, bool)] = &[("priority", false), ("id", false)];
 

@@ -3,13 +3,55 @@
 
 use std::sync::Arc;
 
+use super::accounts::{Rule, Rules};
 use super::chain::{Context, Handler, HandlerFuture, Outcome};
-use crate::wechat::{Event, MessageKind};
+use crate::wechat::{Event, InboundMessage, MessageKind};
 
 /// Priorities of the built-ins, so other handlers can place themselves.
 pub const FOLLOW_PRIORITY: i32 = 300;
 pub const KEYWORD_PRIORITY: i32 = 200;
 pub const DEFAULT_PRIORITY: i32 = -1000;
+
+/// The rule the built-in handler `name` answers `message` with, if any. The
+/// one place each built-in picks its rule: the handlers below reply with it,
+/// and a dry run names it.
+pub fn answering_rule<'a>(
+    name: &str,
+    rules: &'a Rules,
+    message: &InboundMessage,
+) -> Option<&'a Rule> {
+    match name {
+        "builtin:follow" => match message.event() {
+            Some(Event::Subscribe { .. }) => rules.follow.first(),
+            _ => None,
+        },
+        "builtin:keyword" => {
+            let text = match &message.kind {
+                MessageKind::Text { content } => Some(content.as_str()),
+                MessageKind::Voice {
+                    recognition: Some(recognition),
+                    ..
+                } => Some(recognition.as_str()),
+                MessageKind::Event(Event::Click { key }) => Some(key.as_str()),
+                _ => None,
+            };
+            text.and_then(|text| rules.keyword_match(text))
+        }
+        // Texts only: a menu click, an image or a voice message gets no default reply.
+        "builtin:default" => match message.kind {
+            MessageKind::Text { .. } => rules.default.first(),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn reply_with_rule(name: &str, ctx: Arc<Context>) -> HandlerFuture {
+    let outcome = answering_rule(name, &ctx.account.rules, &ctx.message)
+        .map(|rule| Outcome::Reply(rule.reply.clone()))
+        .unwrap_or(Outcome::Continue);
+    Box::pin(async move { outcome })
+}
 
 /// Follow replies (reply_type 1) on subscribe, also through a QR code.
 pub struct FollowReply;
@@ -22,14 +64,7 @@ impl Handler for FollowReply {
         FOLLOW_PRIORITY
     }
     fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
-        let outcome = match ctx.message.event() {
-            Some(Event::Subscribe { .. }) => match ctx.account.rules.follow.first() {
-                Some(rule) => Outcome::Reply(rule.reply.clone()),
-                None => Outcome::Continue,
-            },
-            _ => Outcome::Continue,
-        };
-        Box::pin(async move { outcome })
+        reply_with_rule(self.name(), ctx)
     }
 }
 
@@ -44,20 +79,7 @@ impl Handler for KeywordReply {
         KEYWORD_PRIORITY
     }
     fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
-        let text = match &ctx.message.kind {
-            MessageKind::Text { content } => Some(content.as_str()),
-            MessageKind::Voice {
-                recognition: Some(recognition),
-                ..
-            } => Some(recognition.as_str()),
-            MessageKind::Event(Event::Click { key }) => Some(key.as_str()),
-            _ => None,
-        };
-        let outcome = text
-            .and_then(|text| ctx.account.rules.keyword_match(text))
-            .map(|rule| Outcome::Reply(rule.reply.clone()))
-            .unwrap_or(Outcome::Continue);
-        Box::pin(async move { outcome })
+        reply_with_rule(self.name(), ctx)
     }
 }
 
@@ -72,10 +94,6 @@ impl Handler for DefaultReply {
         DEFAULT_PRIORITY
     }
     fn handle(&self, ctx: Arc<Context>) -> HandlerFuture {
-        let outcome = match (&ctx.message.kind, ctx.account.rules.default.first()) {
-            (MessageKind::Text { .. }, Some(rule)) => Outcome::Reply(rule.reply.clone()),
-            _ => Outcome::Continue,
-        };
-        Box::pin(async move { outcome })
+        reply_with_rule(self.name(), ctx)
     }
 }

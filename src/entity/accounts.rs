@@ -32,6 +32,8 @@ pub struct Model {
     pub pay_platform_certs: Option<Json>,
     /// 1: replies that missed the callback deadline go out as customer-service messages.
     pub late_reply_enabled: i16,
+    /// Set while the account is archived: disabled and hidden from pickers.
+    pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -57,6 +57,11 @@ pub const FIELD_REASONS: &[(&str, &str)] = &[
     ("file_empty", "is empty"),
     ("account_disabled", "the account is disabled"),
     ("passwords_differ", "does not match the new password"),
+    ("confirm_name", "must be the account's name, typed exactly"),
+    (
+        "archived_stays_disabled",
+        "an archived account stays disabled; restore it first",
+    ),
 ];
 
 /// Whole messages (`msg`): (code, English template).

@@ -226,3 +226,14 @@ fn imported_row(
         updated_at: now,
     }
 }
+
+/// How many buttons a menu in WeChat's JSON has: top-level buttons plus
+/// sub-buttons (a group counts once, as do each of its sub-buttons). Publish
+/// and sync both report this count, so their toasts agree.
+pub fn count_buttons(menu: &Value) -> usize {
+    menu["button"].as_array().map_or(0, |tops| {
+        tops.iter()
+            .map(|top| 1 + top["sub_button"].as_array().map_or(0, Vec::len))
+            .sum()
+    })
+}

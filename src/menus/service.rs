@@ -39,10 +39,12 @@ pub async fn publish(
             Body::Json(menu.clone()),
         )
         .await?;
-    Ok(json!({ "published": menu["button"].as_array().map(Vec::len).unwrap_or(0), "menu": menu }))
+    Ok(json!({ "published": super::rules::count_buttons(&menu), "menu": menu }))
 }
 
-/// Replaces the stored menu with WeChat's; returns how many buttons were stored.
+/// Replaces the stored menu with WeChat's; returns how many buttons were
+/// stored: one row per top-level button or sub-button, as
+/// [`super::rules::count_buttons`] counts.
 pub async fn pull_from_wechat(
     db: &DatabaseConnection,
     ids: &IdGenerator,

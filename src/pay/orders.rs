@@ -5,7 +5,7 @@
 use axum::http::Method;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::client::{PayClient, PayError};
@@ -13,6 +13,7 @@ use super::crypto;
 use super::ledger::{self, TradeReport};
 use super::service::{notify_url, pay_account, present_order, sync_order, valid_merchant_no};
 use super::states::TradeState;
+use crate::audit;
 use crate::auth::CurrentAdmin;
 use crate::entity::pay_orders;
 use crate::error::{AppError, FieldErrors};
@@ -22,7 +23,7 @@ use sea_orm::DatabaseConnection;
 /// Largest order WeChat Pay's JSAPI and Native accept, in fen.
 pub const MAX_TOTAL_FEE: i64 = 10_000_000_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
     #[serde(with = "crate::ids::json_id")]
@@ -170,22 +171,31 @@ pub async fn create(
         .await;
     let answer = match answer {
         Ok(answer) => answer,
-        Err(error) => {
+        Err(error @ PayError::Rejected { .. }) => {
+            // WeChat Pay has no such order, so it can never be paid: drop the
+            // row (a closed one would pile up on each retry and keep the
+            // out_trade_no taken) and keep the refusal in the audit trail.
             let txn = ledger::begin_locked(db, id).await?;
-            if let PayError::Rejected { .. } = &error {
-                // WeChat Pay has no such order: it can never be paid.
-                ledger::apply_trade(
-                    &txn,
-                    id,
-                    &TradeReport {
-                        trade_state: TradeState::Closed.as_str().into(),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            }
-            set_order_note(&txn, id, &format!("creating: {error}")).await?;
+            pay_orders::Entity::delete_by_id(id).exec(&txn).await?;
+            let mut params = serde_json::to_value(&request).map_err(AppError::internal)?;
+            params["out_trade_no"] = json!(out_trade_no);
+            params["error"] = json!(error.to_string());
+            let change = audit::Change::action(
+                "create_order_refused",
+                "pay_order",
+                request.account_id,
+                params,
+            )
+            .on(id);
+            audit::record(&txn, ids, viewer, change).await?;
             txn.commit().await?;
+            tracing::warn!(admin = %viewer.username, %out_trade_no, %error, "pay order refused by WeChat Pay; not kept");
+            return Err(error.into());
+        }
+        Err(error) => {
+            // No trustworthy answer: WeChat Pay may hold the order, so keep
+            // it open; a query tells.
+            set_order_note(db, id, &format!("creating: {error}")).await?;
             return Err(error.into());
         }
     };

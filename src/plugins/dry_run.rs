@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::engine::{LogLine, ScriptOutcome};
 use super::plugin_context;
+use crate::callback::builtin;
 use crate::callback::chain::{Context, Outcome};
 use crate::entity::{accounts, users};
 use crate::error::AppError;
@@ -17,12 +18,26 @@ use crate::wechat::InboundMessage;
 pub struct DryRun {
     /// The handler that answered, if any.
     pub handler: Option<String>,
+    /// The rule that answered, when a built-in (follow, keyword, default) did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<AnsweringRule>,
     pub outcome: &'static str,
     pub reply: Option<crate::wechat::Reply>,
     pub reply_xml: Option<String>,
     pub logs: Vec<LogLine>,
     pub error: Option<String>,
     pub micros: u64,
+}
+
+/// The auto-reply rule behind a built-in's answer, for the console to name and link.
+#[derive(Debug, serde::Serialize)]
+pub struct AnsweringRule {
+    pub id: String,
+    /// `follow`, `keyword` or `default`.
+    pub kind: &'static str,
+    pub keyword: String,
+    /// Whether the keyword must match the whole text (else: is contained).
+    pub exact: bool,
 }
 
 impl DryRun {
@@ -38,6 +53,7 @@ impl DryRun {
         };
         DryRun {
             handler,
+            rule: None,
             outcome: name,
             reply_xml: reply
                 .as_ref()
@@ -135,7 +151,19 @@ pub async fn whole_chain(
             },
         };
         if outcome != ScriptOutcome::Continue {
-            let mut dry = DryRun::from_outcome(Some(name), &outcome, &message);
+            let mut dry = DryRun::from_outcome(Some(name.clone()), &outcome, &message);
+            dry.rule = builtin::answering_rule(&name, &ctx.account.rules, &message).map(|rule| {
+                AnsweringRule {
+                    id: rule.id.to_string(),
+                    kind: match name.as_str() {
+                        "builtin:follow" => "follow",
+                        "builtin:keyword" => "keyword",
+                        _ => "default",
+                    },
+                    keyword: rule.keyword.clone(),
+                    exact: rule.exact,
+                }
+            });
             dry.logs = logs;
             return Ok(dry);
         }
@@ -162,6 +190,7 @@ pub fn dry_run_of(
         }
         Err(error) => DryRun {
             handler,
+            rule: None,
             outcome: "error",
             reply_xml: on_error
                 .as_ref()

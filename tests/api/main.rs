@@ -6,6 +6,7 @@
 mod helpers;
 mod wechat;
 
+mod accounts;
 mod audit;
 mod auth;
 mod callback;

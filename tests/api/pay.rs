@@ -281,6 +281,51 @@ async fn concurrent_deliveries_of_one_notification_have_one_effect() {
 }
 
 #[tokio::test]
+async fn an_order_wechat_pay_refuses_is_not_kept_and_the_refusal_is_in_the_audit_trail() {
+    let pay = setup(KeyMode::PublicKey).await;
+    let body = json!({
+        "account_id": pay.account_id,
+        "trade_type": "NATIVE",
+        "total_fee": 300,
+        "description": "refused item",
+        "out_trade_no": "RETRY000001",
+    });
+    // Refused twice, as an operator retrying would see it.
+    for _ in 0..2 {
+        pay.fake.inner.lock().unwrap().refuse_next_order = Some((403, "NO_AUTH".into()));
+        let (status, answer) = pay
+            .app
+            .post("/wechat/wxpay/create_order", body.clone())
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+        assert!(
+            answer["msg"].as_str().unwrap().contains("NO_AUTH"),
+            "WeChat Pay's code is shown: {answer}"
+        );
+    }
+    assert!(pay.list("orders").await.is_empty(), "no order row kept");
+    let (_, trail) = pay
+        .app
+        .get("/wechat/audit_log/list?action=create_order_refused")
+        .await;
+    let entries = trail["data"]["list"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{trail}");
+    assert_eq!(entries[0]["account_id"], pay.account_id.as_str());
+    assert!(
+        entries[0]["changes"].to_string().contains("RETRY000001"),
+        "{trail}"
+    );
+
+    // The same out_trade_no goes through once WeChat Pay accepts it.
+    let (status, answer) = pay.app.post("/wechat/wxpay/create_order", body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let orders = pay.list("orders").await;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0]["out_trade_no"], "RETRY000001");
+    assert_eq!(orders[0]["trade_state"], "NOTPAY");
+}
+
+#[tokio::test]
 async fn a_native_order_has_a_qr_code_and_can_be_queried_and_closed() {
     let pay = setup(KeyMode::PublicKey).await;
     let created = pay.create("NATIVE", 500).await;

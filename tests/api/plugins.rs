@@ -1054,3 +1054,46 @@ async fn plugins_of_equal_priority_run_by_name_whatever_was_reloaded_last() {
         .await;
     assert_eq!(chain["data"]["handler"], "plugin:alpha", "{chain}");
 }
+
+#[tokio::test]
+async fn a_dry_run_names_the_rule_that_answered_and_default_replies_skip_menu_clicks() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed_account("wxdryrule0000001").await;
+    let store = seed
+        .rule(json!({"reply_type": 2, "keyword": "门店", "match_type": 2, "message_type": "text", "content": "天河区"}))
+        .await;
+    let default = seed
+        .rule(json!({"reply_type": 3, "message_type": "text", "content": "稍后回复您"}))
+        .await;
+    let dry = |body: Value| {
+        let app = &app;
+        let account = seed.account.clone();
+        async move {
+            let mut body = body;
+            body["account_id"] = json!(account);
+            let (status, answer) = app.post("/wechat/plugins/test", body).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer["data"].clone()
+        }
+    };
+
+    let by_keyword = dry(json!({"text": "请问门店在哪"})).await;
+    assert_eq!(by_keyword["handler"], "builtin:keyword");
+    assert_eq!(
+        by_keyword["rule"],
+        json!({"id": store["id"], "kind": "keyword", "keyword": "门店", "exact": false})
+    );
+
+    let by_default = dry(json!({"text": "你好"})).await;
+    assert_eq!(by_default["handler"], "builtin:default");
+    assert_eq!(by_default["rule"]["id"], default["id"]);
+    assert_eq!(by_default["rule"]["kind"], "default");
+
+    // A click whose key no rule has: nothing answers, though a default reply exists.
+    let click = dry(json!({"event": "CLICK", "event_key": "NO_SUCH_KEY"})).await;
+    assert_eq!(click["outcome"], "continue", "{click}");
+    assert!(click.get("rule").is_none(), "{click}");
+    // …and a click whose key is a keyword is answered by that rule.
+    let click = dry(json!({"event": "CLICK", "event_key": "门店"})).await;
+    assert_eq!(click["rule"]["id"], store["id"], "{click}");
+}

@@ -248,6 +248,8 @@ async fn menus_are_checked_published_synced_and_deleted() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    // Counted as sync counts: top-level buttons plus sub-buttons (官网, 服务, and its two).
+    assert_eq!(body["data"]["published"], 4, "{body}");
     assert_eq!(
         fake.menu("wxmenuapi0000001").unwrap(),
         json!({"button": [

@@ -68,6 +68,7 @@ const ICONS = {
   audit: '<rect x="5" y="4" width="14" height="17" rx="2"/><path d="M9 4V3h6v1M8.5 10h7M8.5 13.5h7M8.5 17h4"/>',
   plus: '<path d="M12 5v14M5 12h14"/>',
   edit: '<path d="M4 20h4L19 9l-4-4L4 16z"/><path d="M13.5 6.5l4 4"/>',
+  archive: '<rect x="3" y="4" width="18" height="4" rx="1"/><path d="M5 8v11a1 1 0 0 0 1 1h12a1 1 0 0 0 1-1V8M10 12h4"/>',
   trash: '<path d="M4 7h16M9 7V4h6v3M6 7l1 13h10l1-13M10 11v5M14 11v5"/>',
   copy: '<rect x="8" y="8" width="12" height="12" rx="2"/><path d="M16 8V5a1 1 0 0 0-1-1H5a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h3"/>',
   left: '<path d="M15 5l-7 7 7 7"/>',
@@ -149,8 +150,12 @@ export function badge(text, tone = "") {
 
 // ---- dialogs -------------------------------------------------------------
 
-/** Opens a modal <dialog>; resolves with what `close(value)` was given. */
-export function openModal({ title, body, footer, wide = false, onOpen, className }) {
+/**
+ * Opens a modal <dialog>; resolves with what `close(value)` was given.
+ * `beforeDismiss()` (async, true to close) is asked first when the user
+ * dismisses it with Escape or the close button.
+ */
+export function openModal({ title, body, footer, wide = false, onOpen, className, beforeDismiss }) {
   return new Promise((resolve) => {
     const titleId = `dlg-${Math.random().toString(36).slice(2)}`;
     const dialog = h("dialog", { class: ["modal", wide && "modal-wide", className], "aria-labelledby": titleId });
@@ -166,12 +171,23 @@ export function openModal({ title, body, footer, wide = false, onOpen, className
     dialog.addEventListener("cancel", () => {
       result = undefined;
     });
+    const dismiss = async () => {
+      if (!beforeDismiss || (await beforeDismiss())) close(undefined);
+    };
+    if (beforeDismiss) {
+      dialog.addEventListener("keydown", (event) => {
+        if (event.key !== "Escape") return;
+        event.preventDefault();
+        event.stopPropagation();
+        dismiss();
+      });
+    }
     const content = typeof body === "function" ? body(close) : body;
     const actions = typeof footer === "function" ? footer(close) : footer;
     append(dialog, [
       h("header", { class: "modal-header" },
         h("h2", { id: titleId }, title),
-        button(t("common.close"), { icon: "close", iconOnly: true, kind: "btn-ghost", onClick: () => close(undefined) })),
+        button(t("common.close"), { icon: "close", iconOnly: true, kind: "btn-ghost", onClick: dismiss })),
       h("div", { class: "modal-body" }, content),
       actions ? h("footer", { class: "modal-footer" }, actions) : null,
     ]);
@@ -182,13 +198,13 @@ export function openModal({ title, body, footer, wide = false, onOpen, className
 }
 
 /** Asks before something destructive; resolves true only on confirmation. */
-export async function confirmDialog({ title, message, confirmText = t("common.delete"), danger = true }) {
+export async function confirmDialog({ title, message, confirmText = t("common.delete"), cancelText = t("common.cancel"), danger = true }) {
   const result = await openModal({
     title,
     className: "modal-confirm",
     body: h("p", { class: "confirm-message" }, message),
     footer: (close) => [
-      button(t("common.cancel"), { kind: "btn-secondary", onClick: () => close(false) }),
+      button(cancelText, { kind: "btn-secondary", onClick: () => close(false), attrs: { "data-confirm": "no" } }),
       button(confirmText, { kind: danger ? "btn-danger" : "btn-primary", onClick: () => close(true), attrs: { "data-confirm": "yes", autofocus: true } }),
     ],
   });

@@ -4,6 +4,7 @@
 import { t } from "./i18n/index.js";
 import { h, button, openModal, byteLength, nextId } from "./dom.js";
 import { ApiError } from "./api.js";
+import { guardUnsaved, askDiscard } from "./guard.js";
 
 function optionValue(field, raw) {
   return field.numeric ? Number(raw) : raw;
@@ -234,9 +235,15 @@ export function buildForm(items, initial = {}) {
  */
 export function formDialog({ title, fields, values, submit, submitLabel = t("common.save"), wide = false, intro }) {
   const form = buildForm(fields, values);
+  // Edited and not saved: leaving the page (back/forward, reload) or
+  // dismissing the dialog with Escape or × asks first.
+  const untouched = JSON.stringify(form.values());
+  const dirty = () => JSON.stringify(form.values()) !== untouched;
+  let unguard = () => {};
   return openModal({
     title,
     wide,
+    beforeDismiss: async () => !dirty() || (await askDiscard()),
     body: [intro ? h("p", { class: "modal-intro" }, intro) : null, form.el],
     footer: (close) => {
       form.el.id = nextId("form");
@@ -267,11 +274,12 @@ export function formDialog({ title, fields, values, submit, submitLabel = t("com
       form.el.addEventListener("submit", run);
       return [button(t("common.cancel"), { kind: "btn-secondary", onClick: () => close(undefined) }), save];
     },
-    onOpen: (dialog) => {
+    onOpen: (dialog, close) => {
+      unguard = guardUnsaved(dirty, () => close(undefined));
       const first = dialog.querySelector(".modal-body input:not([type=hidden]):not([disabled]), .modal-body select, .modal-body textarea");
       if (first) first.focus();
     },
-  });
+  }).finally(() => unguard());
 }
 
 /** Runs `fn`; shows an ApiError in a toast. Returns whether it succeeded. */

@@ -6,6 +6,7 @@ import { h, clear, icon, button, toast, alertDialog } from "./dom.js";
 import { api, session, ApiError } from "./api.js";
 import { errorState, loadingState } from "./states.js";
 import { formDialog } from "./form.js";
+import { confirmLeave, hasUnsaved } from "./guard.js";
 
 // Titles are i18n keys (looked up at render time): a new page adds
 // "nav.<name>" to both language files. A plain English title still shows
@@ -44,13 +45,18 @@ const ACCOUNT_KEY = "wxmp.account";
 
 const app = {
   admin: null,
+  /** Accounts the pickers offer: archived ones left out. */
   accounts: [],
+  /** Every account, archived too: to name the account of a row. */
+  allAccounts: [],
   account: localStorage.getItem(ACCOUNT_KEY) || "",
   shell: null,
   main: null,
   picker: null,
   cleanup: null,
   renderSeq: 0,
+  /** The address of the page shown, to return to when the user stays. */
+  here: "/",
 };
 
 function isAdmin() {
@@ -73,7 +79,21 @@ window.addEventListener("wxmp:unauthorized", () => {
   app.admin = null;
   navigate(loginUrl(), { replace: true });
 });
-window.addEventListener("popstate", () => route());
+/** Navigates unless unsaved changes make the user stay. */
+async function leaveTo(path) {
+  if (await confirmLeave()) navigate(path);
+}
+
+window.addEventListener("popstate", async () => {
+  const target = location.pathname + location.search;
+  if (hasUnsaved()) {
+    // Back to where the edits are while the user decides.
+    history.pushState(null, "", app.here);
+    await leaveTo(target);
+  } else {
+    route();
+  }
+});
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[href]");
   if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
@@ -82,17 +102,30 @@ document.addEventListener("click", (event) => {
   if (url.origin !== location.origin || url.pathname.startsWith("/ui/") || url.pathname.startsWith("/api-docs")) return;
   event.preventDefault();
   document.body.classList.remove("nav-open");
-  navigate(url.pathname + url.search);
+  leaveTo(url.pathname + url.search);
 });
+
+/** Switches the picked account unless unsaved changes make the user stay. */
+async function switchAccount(id) {
+  if (id === app.account) return;
+  if (!(await confirmLeave())) {
+    renderPicker();
+    return;
+  }
+  setAccount(id);
+  renderPicker();
+  route();
+}
 
 async function loadAccounts() {
   try {
     const data = await api.get("/wechat/wxaccounts/list", { page: 1, page_size: 100 });
-    app.accounts = data.list;
+    app.allAccounts = data.list;
   } catch (error) {
     if (!(error instanceof ApiError)) console.error(error);
-    app.accounts = [];
+    app.allAccounts = [];
   }
+  app.accounts = app.allAccounts.filter((a) => !a.archived_at);
   if (app.account && !app.accounts.some((a) => a.id === app.account)) setAccount("");
   renderPicker();
 }
@@ -143,7 +176,8 @@ export function languagePicker() {
     h("label", { for: id, class: "visually-hidden" }, t("shell.language")), select);
 }
 
-function signOut() {
+async function signOut() {
+  if (!(await confirmLeave())) return;
   session.clear();
   app.shell = null;
   app.admin = null;
@@ -189,10 +223,7 @@ function buildShell() {
   app.picker = h("select", {
     id: "account-picker",
     class: "account-select",
-    onchange: (event) => {
-      setAccount(event.target.value);
-      route();
-    },
+    onchange: (event) => switchAccount(event.target.value),
   });
   const top = h("header", { class: "topbar" },
     button(t("shell.open_nav"), { icon: "burger", iconOnly: true, kind: "btn-ghost nav-toggle", attrs: { "aria-controls": "sidebar", "aria-expanded": "false" }, onClick: (event) => {
@@ -244,6 +275,7 @@ export async function route() {
   if (path === "/") return navigate("/dashboard", { replace: true });
 
   const seq = ++app.renderSeq;
+  app.here = location.pathname + location.search;
   if (!app.shell) {
     const root = document.getElementById("app");
     clear(root).append(h("div", { class: "boot-loading", role: "status" }, t("shell.loading")));
@@ -292,19 +324,15 @@ export async function route() {
       params: new URLSearchParams(location.search),
       account: app.account,
       accounts: app.accounts,
-      accountById: (id) => app.accounts.find((a) => a.id === String(id)),
+      accountById: (id) => app.allAccounts.find((a) => a.id === String(id)),
       accountLabel: (id) => {
-        const a = app.accounts.find((x) => x.id === String(id));
+        const a = app.allAccounts.find((x) => x.id === String(id));
         return a ? a.account_name || a.app_id : String(id);
       },
       admin: app.admin,
       isAdmin: isAdmin(),
-      navigate,
-      selectAccount: (id) => {
-        setAccount(id);
-        renderPicker();
-        route();
-      },
+      navigate: (path, options) => confirmLeave().then((leave) => leave && navigate(path, options)),
+      selectAccount: switchAccount,
       refreshAccounts: loadAccounts,
       toast,
     };

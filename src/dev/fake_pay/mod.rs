@@ -88,6 +88,8 @@ pub struct Inner {
     pub requests: Vec<Recorded>,
     /// Held before answering a refund (to make concurrent refunds overlap).
     pub refund_delay: Duration,
+    /// Answers the next order request (JSAPI or Native) with this error (status, code).
+    pub refuse_next_order: Option<(u16, String)>,
     /// Answers the next refund request with this error (status, code).
     pub refuse_next_refund: Option<(u16, String)>,
     /// Makes the next refund, then answers 500 as if the answer were lost.

@@ -193,6 +193,9 @@ fn route(
     let sequence = inner.sequence;
     match (method.as_str(), path) {
         ("POST", "/v3/pay/transactions/jsapi" | "/v3/pay/transactions/native") => {
+            if let Some((status, code)) = inner.refuse_next_order.take() {
+                return error(status, &code, "refused on purpose");
+            }
             let jsapi = path.ends_with("jsapi");
             if text(&request["mchid"]) != mchid {
                 return error(400, "PARAM_ERROR", "mchid does not match the signer");

@@ -101,3 +101,68 @@ async fn adds_an_account_through_the_form_and_keeps_masked_secrets() {
     assert_no_page_errors(&b, "accounts").await;
     b.quit().await;
 }
+
+#[tokio::test]
+async fn an_account_with_fans_is_archived_or_deleted_after_its_name_is_typed() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed_account("wxuipurge0000001").await;
+    seed.fan(json!({"openid": "o_ui_purge", "subscribe_status": 1}))
+        .await;
+    let account = seed.account.clone();
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxaccounts").await;
+
+    // Delete refuses while a fan exists and offers the way forward: archive.
+    b.click_css(".table tbody [data-action=delete]").await;
+    b.click_css("dialog[open] [data-confirm=yes]").await;
+    b.wait_for("dialog[open] [data-choice=archive]").await;
+    assert!(b.text("dialog[open]").await.contains("1 fans"));
+    b.click_css("dialog[open] [data-choice=archive]").await;
+    b.click_css("dialog[open] [data-confirm=yes]").await;
+    b.wait_until(
+        "document.querySelector('.table tbody [data-action=restore]')",
+        "the archived account's restore button",
+    )
+    .await;
+    assert!(b.text(".table tbody").await.contains("Archived"));
+    let picked = format!("#account-picker option[value=\"{account}\"]");
+    b.wait_until(
+        &format!("!document.querySelector('{}')", picked.replace('\'', "\\'")),
+        "the archived account gone from the picker",
+    )
+    .await;
+    assert!(stored_account(&app, &account).await.archived_at.is_some());
+
+    // Delete with all data: the button waits for the name, typed exactly.
+    b.click_css(".table tbody [data-action=delete]").await;
+    b.click_css("dialog[open] [data-confirm=yes]").await;
+    b.click_css("dialog[open] [data-choice=purge]").await;
+    b.wait_for("dialog[open] [data-role=confirm-name]").await;
+    let disabled = "document.querySelector('dialog[open] [data-confirm=purge]').disabled";
+    assert_eq!(
+        b.js(&format!("return {disabled}"), vec![]).await,
+        json!(true)
+    );
+    b.type_into("dialog[open] [data-role=confirm-name]", "account wxuipurge")
+        .await;
+    assert_eq!(
+        b.js(&format!("return {disabled}"), vec![]).await,
+        json!(true)
+    );
+    b.type_into(
+        "dialog[open] [data-role=confirm-name]",
+        "account wxuipurge0000001",
+    )
+    .await;
+    b.wait_until(&format!("!{disabled}"), "the delete button enabled")
+        .await;
+    b.screenshot(&screenshot_path("account-purge-confirm"))
+        .await;
+    b.click_css("dialog[open] [data-confirm=purge]").await;
+    b.wait_gone("dialog[open]").await;
+    b.wait_for(".state-empty").await;
+    assert!(list(&app, "/wechat/wxaccounts/list").await.is_empty());
+    assert!(list(&app, "/wechat/wxusers/list").await.is_empty());
+    assert_no_page_errors(&b, "accounts").await;
+}

@@ -1,12 +1,11 @@
 //! The auto-replies page: keyword rules, the try-it box, reply media pickers.
 
-use fantoccini::key::Key;
 use serde_json::json;
 
 use super::browser::Browser;
 use super::{
-    assert_fits_phone, assert_no_page_errors, browser, confirm, dialog_removed, list, open,
-    pick_account, screenshot_path, sign_in, wait_loaded,
+    assert_fits_phone, assert_no_page_errors, browser, confirm, dialog_removed, discard_form, list,
+    open, pick_account, screenshot_path, sign_in, wait_loaded,
 };
 use crate::helpers::TestApp;
 
@@ -337,8 +336,7 @@ async fn tries_messages_against_the_rules_and_picks_reply_media() {
     .await;
     b.screenshot(&screenshot_path("phone-autoreplies-media-picker"))
         .await;
-    b.press(Key::Escape).await;
-    dialog_removed(&b).await;
+    discard_form(&b).await;
     open(&b, &app, "/wechat/wxmaterials").await;
     b.wait_for(".material [data-action=play]").await;
     assert_fits_phone(&b, "materials with a player").await;
@@ -346,4 +344,70 @@ async fn tries_messages_against_the_rules_and_picks_reply_media() {
         .await;
     assert_no_page_errors(&b, "phone auto replies and materials").await;
     b.quit().await;
+}
+
+#[tokio::test]
+async fn try_it_names_the_rule_and_explains_clicks_nothing_answers() {
+    let app = TestApp::spawn().await;
+    let seed = app.seed_account("wxuitry000000003").await;
+    seed.rule(json!({"reply_type": 2, "keyword": "门店", "match_type": 2, "message_type": "text", "content": "天河区"}))
+        .await;
+    seed.rule(json!({"reply_type": 3, "message_type": "text", "content": "稍后回复您"}))
+        .await;
+    seed.menu_button(json!({"menu_name": "门店", "menu_type": "click", "menu_key": "门店"}))
+        .await;
+    seed.menu_button(json!({"menu_name": "资讯", "menu_type": "click", "menu_key": "STORE_INFO"}))
+        .await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxautoreplies").await;
+    b.wait_for("#try-form").await;
+
+    // The rule that answered, with its keyword, and a link that opens it.
+    try_text(&b, "请问门店在哪").await;
+    let rule = b.text("[data-role=try-result] [data-role=try-rule]").await;
+    assert!(
+        rule.contains("keyword rule “门店” (text contains it)"),
+        "{rule}"
+    );
+    assert!(!rule.contains("builtin:"), "{rule}");
+    b.click_css("[data-role=open-rule]").await;
+    b.wait_for("dialog[open] [data-field=keyword] input").await;
+    assert_eq!(
+        b.js(
+            "return document.querySelector('dialog[open] [data-field=keyword] input').value",
+            vec![]
+        )
+        .await,
+        json!("门店")
+    );
+    b.press(fantoccini::key::Key::Escape).await;
+    dialog_removed(&b).await;
+
+    // A click nothing answers: why the default reply does not.
+    b.js(
+        "document.querySelector('#try-form [data-field=kind] input[value=CLICK]').click()",
+        vec![],
+    )
+    .await;
+    b.type_into("#try-form [data-field=event_key] input", "STORE_INFO")
+        .await;
+    b.click_css("[data-action=try]").await;
+    b.wait_for("[data-role=try-result] [data-role=try-none]")
+        .await;
+    let none = b.text("[data-role=try-result] [data-role=try-none]").await;
+    assert!(
+        none.contains("Default replies answer texts only, never menu clicks"),
+        "{none}"
+    );
+    b.screenshot(&screenshot_path("autoreplies-try-click"))
+        .await;
+
+    // The menus page warns about the key, not about the one a rule answers.
+    b.click_css(".nav-link[data-path='/wechat/wxmenus']").await;
+    b.wait_for("[data-role=unanswered-keys] .alert").await;
+    let warning = b.text("[data-role=unanswered-keys]").await;
+    assert!(warning.contains("STORE_INFO"), "{warning}");
+    assert!(!warning.contains("门店"), "{warning}");
+    assert_no_page_errors(&b, "autoreplies").await;
 }

@@ -6,7 +6,8 @@ use fantoccini::key::Key;
 use serde_json::json;
 
 use super::{
-    assert_no_page_errors, browser, dialog_removed, open, screenshot_path, sign_in, wait_loaded,
+    assert_no_page_errors, browser, dialog_removed, discard_form, open, screenshot_path, sign_in,
+    wait_loaded,
 };
 use crate::helpers::TestApp;
 
@@ -83,8 +84,7 @@ async fn a_field_error_goes_away_once_the_field_is_edited() {
         )
         .await;
     assert_eq!(state, json!([true, null]));
-    b.press(Key::Escape).await;
-    dialog_removed(&b).await;
+    discard_form(&b).await;
 
     // The menu editor too: an empty name is marked on Save, and typing clears it.
     let account = app.add_account("wxui000000000013").await;
@@ -148,8 +148,7 @@ async fn the_picker_empty_state_day_filters_and_fans_without_nickname() {
     )
     .await;
     b.screenshot(&screenshot_path("picker-empty")).await;
-    b.press(Key::Escape).await;
-    dialog_removed(&b).await;
+    discard_form(&b).await;
 
     // Day filters read and show YYYY-MM-DD whatever the browser's locale.
     open(&b, &app, "/wechat/wxmessages").await;

@@ -7,8 +7,8 @@ use serde_json::json;
 
 use super::browser::Browser;
 use super::{
-    assert_no_page_errors, dialog_removed, open, screenshot_path, seed, sign_in, wait_loaded,
-    with_fake_wechat, PAGES,
+    assert_no_page_errors, dialog_removed, discard_form, open, screenshot_path, seed, sign_in,
+    wait_loaded, with_fake_wechat, PAGES,
 };
 use crate::helpers::TestApp;
 
@@ -230,8 +230,7 @@ async fn server_errors_show_in_the_chosen_language_by_their_codes() {
     let message = b.text("dialog [data-field=token] .field-error").await;
     assert_eq!(message, "令牌(Token)：必须是 3–32 位字母或数字");
     b.screenshot(&screenshot_path("zh-CN-field-error")).await;
-    b.press(fantoccini::key::Key::Escape).await;
-    dialog_removed(&b).await;
+    discard_form(&b).await;
 
     // WeChat's 40164 with the IP-whitelist hint in Chinese.
     b.js(

@@ -20,6 +20,7 @@ mod plugins;
 mod serving;
 mod session;
 mod templates;
+mod unsaved;
 
 use std::path::PathBuf;
 
@@ -199,6 +200,13 @@ async fn with_fake_wechat(app_ids: &[&str]) -> (TestApp, wxmp::dev::fake_wechat:
 async fn action_error(b: &Browser) -> String {
     b.wait_for("dialog[open].action-error").await;
     b.text("dialog[open].action-error .modal-body").await
+}
+
+/// Dismisses an edited form with Escape and answers "leave and discard".
+async fn discard_form(b: &Browser) {
+    b.press(fantoccini::key::Key::Escape).await;
+    b.click_css("dialog[open] [data-confirm=yes]").await;
+    dialog_removed(b).await;
 }
 
 async fn close_dialog(b: &Browser) {

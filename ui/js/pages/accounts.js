@@ -1,12 +1,12 @@
 // Official accounts: list, add / edit (callback settings, pay settings).
 
 import { t } from "../i18n/index.js";
-import { h, badge, button, icon, timeEl, copyText, toast } from "../dom.js";
+import { h, badge, button, icon, timeEl, copyText, toast, confirmDialog, alertDialog, openModal } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
 import { pageHeader } from "../states.js";
 import { listView } from "../list.js";
 import { formDialog } from "../form.js";
-import { deleteButton, editButton, statusBadge } from "./common.js";
+import { editButton, statusBadge } from "./common.js";
 
 const TYPES = [0, 1, 2, 3].map((n) => [n, t(`accounts.type.${n}`)]);
 const MODES = [0, 1, 2].map((n) => [n, t(`accounts.mode.${n}`)]);
@@ -147,6 +147,113 @@ function fields({ editing, isAdmin }) {
 
 const FIELD_NAMES = ["account_name", "app_id", "app_secret", "account_type", "original_id", "wechat_id", "status", "token", "message_mode", "encoding_aes_key", "server_url", "late_reply_enabled", "mch_id", "pay_api_v3_key", "pay_cert_serial", "pay_private_key", "pay_public_key_id", "pay_public_key"];
 
+/** Archives or restores `a` (POST /wechat/wxaccounts/archive|restore). */
+async function setArchived(a, archive, afterChange) {
+  const name = a.account_name || a.app_id;
+  if (archive) {
+    const ok = await confirmDialog({
+      title: t("accounts.archive_title", { name }),
+      message: t("accounts.archive_message"),
+      confirmText: t("accounts.archive"),
+      danger: false,
+    });
+    if (!ok) return;
+  }
+  try {
+    await api.post(`/wechat/wxaccounts/${archive ? "archive" : "restore"}`, { id: a.id });
+    toast(t(archive ? "accounts.archived_toast" : "accounts.restored_toast", { name }));
+    await afterChange();
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.error(error);
+    else if (error.status !== 401) await alertDialog({ title: t("accounts.archive_failed"), message: error.message });
+  }
+}
+
+/**
+ * Deletes everything of `a` once its name is typed exactly; resolves with
+ * the server's counts, or undefined when cancelled.
+ */
+function purgeDialog(a) {
+  const name = a.account_name;
+  const inputId = `purge-name-${a.id}`;
+  const input = h("input", { id: inputId, type: "text", autocomplete: "off", spellcheck: "false", "data-role": "confirm-name" });
+  const problem = h("p", { class: "field-error", role: "alert", hidden: true });
+  const submit = button(t("accounts.purge_confirm"), { kind: "btn-danger", disabled: true, attrs: { "data-confirm": "purge" } });
+  input.addEventListener("input", () => {
+    submit.disabled = input.value.trim() !== name.trim();
+    problem.hidden = true;
+  });
+  return openModal({
+    title: t("accounts.purge_title", { name }),
+    className: "modal-confirm",
+    body: h("div", { class: "field" },
+      h("div", { class: "alert alert-error", role: "note" }, icon("alert"), h("span", null, t("accounts.purge_warning"))),
+      h("label", { for: inputId, class: "label" }, t("accounts.purge_type_name", { name })),
+      input,
+      problem),
+    footer: (close) => {
+      submit.addEventListener("click", async () => {
+        submit.disabled = true;
+        try {
+          close(await api.post("/wechat/wxaccounts/purge", { id: a.id, confirm_name: input.value }));
+        } catch (error) {
+          if (!(error instanceof ApiError)) console.error(error);
+          problem.textContent = (error.fields && error.fields.confirm_name) || error.message;
+          problem.hidden = false;
+          submit.disabled = false;
+        }
+      });
+      return [button(t("common.cancel"), { kind: "btn-secondary", onClick: () => close(undefined) }), submit];
+    },
+    onOpen: () => input.focus(),
+  });
+}
+
+/**
+ * Delete: an empty account goes at once; one that still holds messages, fans
+ * or payments offers the way forward: archive it, or delete it with all its
+ * data after typing its name.
+ */
+async function deleteAccount(a, afterChange) {
+  const noun = t("accounts.noun");
+  const ok = await confirmDialog({
+    title: t("common.delete_title", { noun }),
+    message: t("common.delete_message", { what: t("accounts.describe", { name: a.account_name, app_id: a.app_id }) }),
+  });
+  if (!ok) return;
+  try {
+    await resource("wxaccounts").remove(a.id);
+    toast(t("common.deleted", { noun }));
+    await afterChange();
+    return;
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.error(error);
+    if (!(error instanceof ApiError) || error.status !== 409) {
+      if (!(error instanceof ApiError) || error.status !== 401) await alertDialog({ title: t("common.delete_failed", { noun }), message: error.message });
+      return;
+    }
+    const choice = await openModal({
+      title: t("accounts.holds_data_title", { name: a.account_name || a.app_id }),
+      className: "modal-confirm",
+      body: h("div", null,
+        h("p", { class: "confirm-message" }, error.message),
+        h("p", { class: "hint" }, t("accounts.holds_data_hint"))),
+      footer: (close) => [
+        button(t("common.cancel"), { kind: "btn-secondary", onClick: () => close(undefined) }),
+        a.archived_at ? null : button(t("accounts.archive_instead"), { kind: "btn-primary", onClick: () => close("archive"), attrs: { "data-choice": "archive" } }),
+        button(t("accounts.purge_open"), { kind: "btn-danger", onClick: () => close("purge"), attrs: { "data-choice": "purge" } }),
+      ],
+    });
+    if (choice === "archive") return setArchived(a, true, afterChange);
+    if (choice !== "purge") return;
+  }
+  const purged = await purgeDialog(a);
+  if (purged) {
+    toast(t("accounts.purged_toast", { name: a.account_name }));
+    await afterChange();
+  }
+}
+
 export async function render(ctx) {
   await loadCallbackBase();
   let list;
@@ -195,7 +302,7 @@ export async function render(ctx) {
       { label: t("accounts.type"), render: (a) => (TYPES.some(([v]) => v === a.account_type) ? t(`accounts.type_short.${a.account_type}`) : String(a.account_type)) },
       { label: t("accounts.encryption"), render: (a) => (a.message_mode in MODE_TONES ? badge(t(`accounts.mode_short.${a.message_mode}`), MODE_TONES[a.message_mode]) : badge(String(a.message_mode))) },
       { label: t("nav.pay"), render: (a) => (a.mch_id ? badge(t("accounts.merchant", { mch_id: a.mch_id }), "green") : h("span", { class: "muted" }, t("accounts.not_set"))) },
-      { label: t("common.status"), render: (a) => statusBadge(a.status === 1) },
+      { label: t("common.status"), render: (a) => (a.archived_at ? badge(t("accounts.archived"), "amber") : statusBadge(a.status === 1)) },
       { label: t("accounts.added_at"), class: "nowrap", render: (a) => timeEl(a.created_at) },
     ],
     rowActions: ctx.isAdmin
@@ -205,7 +312,10 @@ export async function render(ctx) {
           toast(ok ? t("accounts.callback_copied") : t("accounts.copy_by_hand", { url: callbackUrl(a.app_id) }), ok ? "success" : "error");
         } }),
         editButton(t("accounts.noun"), () => openForm(a)),
-        deleteButton({ name: "wxaccounts", noun: t("accounts.noun"), describe: (r) => t("accounts.describe", { name: r.account_name, app_id: r.app_id }), row: a, onDone: afterChange }),
+        a.archived_at
+          ? button(t("accounts.restore"), { icon: "refresh", iconOnly: true, kind: "btn-ghost btn-sm", attrs: { "data-action": "restore" }, onClick: () => setArchived(a, false, afterChange) })
+          : button(t("accounts.archive"), { icon: "archive", iconOnly: true, kind: "btn-ghost btn-sm", attrs: { "data-action": "archive" }, onClick: () => setArchived(a, true, afterChange) }),
+        button(t("common.delete_noun", { noun: t("accounts.noun") }), { icon: "trash", iconOnly: true, kind: "btn-ghost btn-sm", attrs: { "data-action": "delete" }, onClick: () => deleteAccount(a, afterChange) }),
       ]
       : null,
     empty: {

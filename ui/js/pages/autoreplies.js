@@ -82,7 +82,7 @@ const TRY_OUTCOMES = {
  * "Try it": plays a text, a follow or a menu click against the account's
  * rules and plugins (the dry run of /wechat/plugins/test), storing nothing.
  */
-function tryBox(ctx) {
+function tryBox(ctx, openRule) {
   const accountId = ctx.account || (ctx.accounts.length === 1 ? ctx.accounts[0].id : "");
   const head = h("div", { class: "panel-head" }, h("h2", { id: "try-title" }, t("try.title")));
   const panel = h("section", { class: "panel try-box", "aria-labelledby": "try-title", dataset: { role: "try-it" } }, head);
@@ -133,8 +133,23 @@ function tryBox(ctx) {
     try {
       const r = await api.post("/wechat/plugins/test", body);
       const view = resultView(r, { outcomes: TRY_OUTCOMES, handler: answeredBy, lookup: materialLookup(accountId), quietLogs: true });
+      if (r.rule) {
+        // The rule itself, not the handler's internal name.
+        const rule = r.rule;
+        const what = rule.kind === "keyword"
+          ? t(rule.exact ? "try.rule_keyword_exact" : "try.rule_keyword_contains", { keyword: rule.keyword })
+          : t(`try.rule_${rule.kind}`);
+        view.querySelector("[data-role=dry-handler]")?.replaceWith(h("span", { dataset: { role: "try-rule" } },
+          t("dry.by"), h("strong", null, what), " ",
+          h("a", { href: `/wechat/wxautoreplies?rule=${rule.id}`, dataset: { role: "open-rule" }, onclick: (event) => {
+            event.preventDefault();
+            openRule(rule.id);
+          } }, t("try.open_rule"))));
+      }
       if (r.outcome === "continue") {
-        view.append(h("p", { class: "hint", dataset: { role: "try-none" } }, t("try.nothing")));
+        // Default replies answer texts only: say so for a click instead of "no default reply".
+        view.append(h("p", { class: "hint", dataset: { role: "try-none" } },
+          body.event === "CLICK" ? t("try.click_unanswered", { key: body.event_key }) : t("try.nothing")));
       }
       clear(result).append(view);
     } catch (error) {
@@ -186,7 +201,18 @@ export async function render(ctx) {
   const missing = noAccounts(ctx, t("rules.what"));
   if (missing) return ctx.main.append(missing);
 
-  ctx.main.append(tryBox(ctx));
+  /** Opens the edit form of the rule with this id. */
+  const openRule = async (id) => {
+    try {
+      const found = await resource("wxautoreplies").list({ id, page: 1, page_size: 1 });
+      if (found.list.length) await openForm(found.list[0]);
+      else toast(t("try.rule_gone"), "error");
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+      else if (error.status !== 401) toast(error.message, "error");
+    }
+  };
+  ctx.main.append(tryBox(ctx, openRule));
   ctx.main.append(tabs([["", t("rules.tab.all")], ["2", t("rules.tab.2")], ["1", t("rules.tab.1")], ["3", t("rules.tab.3")]], tab, (value) => {
     const url = new URL(location.href);
     url.search = value ? `?reply_type=${value}` : "";
@@ -235,4 +261,5 @@ export async function render(ctx) {
     empty: { icon: "reply", title: t("rules.empty"), hint: t("rules.empty_hint"), action: button(t("rules.new"), { icon: "plus", kind: "btn-primary", onClick: () => openForm(null) }) },
   });
   ctx.main.append(list.root);
+  if (ctx.params.get("rule")) openRule(ctx.params.get("rule"));
 }

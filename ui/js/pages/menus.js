@@ -8,6 +8,7 @@ import { h, icon, button, clear, byteLength, formatTime, toast, confirmDialog } 
 import { api, resource, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
 import { noAccounts, busy } from "./common.js";
+import { guardUnsaved } from "../guard.js";
 
 const MAX_TOP = 3;
 const MAX_SUB = 5;
@@ -104,13 +105,8 @@ export async function render(ctx) {
   };
   const dirty = () => state.deleted.size > 0 || allNodes().some((n) => !n.id || state.original.get(n.id) !== snapshot(n));
 
-  const beforeUnload = (event) => {
-    if (dirty()) {
-      event.preventDefault();
-      event.returnValue = "";
-    }
-  };
-  window.addEventListener("beforeunload", beforeUnload);
+  // Sidebar, account switch, back/forward and reload ask before dropping edits.
+  const unguard = guardUnsaved(dirty);
 
   async function load() {
     clear(host).append(loadingState(t("menus.loading")));
@@ -128,11 +124,29 @@ export async function render(ctx) {
       for (const n of allNodes()) state.original.set(n.id, snapshot(n));
       state.selected = tops[0] ? tops[0].local : null;
       draw();
+      checkKeys();
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
       if (error instanceof ApiError && error.status === 401) return;
       clear(host).append(h("div", { class: "panel" }, errorState(error.message, load)));
     }
+  }
+
+  // Saved click buttons whose key nothing answers: a dry run of the whole
+  // chain (rules and plugins) per key, as a real click would go.
+  const keysWarning = h("div", { dataset: { role: "unanswered-keys" } });
+  async function checkKeys() {
+    const keys = [...new Set(allNodes()
+      .filter((n) => n.id && n.menu_type === "click" && n.menu_key.trim() && !(n.level === "top" && n.subs.length))
+      .map((n) => n.menu_key.trim()))];
+    const answers = await Promise.all(keys.map((key) => api.post("/wechat/plugins/test", { account_id: accountId, event: "CLICK", event_key: key })
+      .then((r) => (r.outcome === "continue" ? key : null), () => null)));
+    const unanswered = answers.filter(Boolean);
+    keysWarning.replaceChildren(...(unanswered.length
+      ? [h("div", { class: "alert alert-warn", role: "note" }, icon("alert"),
+        h("span", null, t("menus.unanswered_keys", { keys: unanswered.join(t("form.sep")) }), " ",
+          h("a", { href: "/wechat/wxautoreplies" }, t("menus.add_keyword_rule"))))]
+      : []));
   }
 
   function select(local, focusName = false) {
@@ -474,10 +488,10 @@ export async function render(ctx) {
         h("p", { class: "hint" }, t("menus.remote_hint"))));
     clear(host).append(h("div", { class: "menu-editor" },
       phone(),
-      h("div", { class: "menu-side" }, toolbar, editor(), remote)));
+      h("div", { class: "menu-side" }, toolbar, keysWarning, editor(), remote)));
     updateStatus();
   }
 
   await load();
-  return () => window.removeEventListener("beforeunload", beforeUnload);
+  return unguard;
 }
