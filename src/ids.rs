@@ -117,6 +117,16 @@ impl IdGenerator {
             .worker_id as u16
     }
 
+    /// Whether ids may be issued now (the worker id's lease holds).
+    pub fn issuing(&self) -> bool {
+        let valid_until = self
+            .sequence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .valid_until_ms;
+        self.clock.now_ms() < valid_until
+    }
+
     /// Next id. Blocks for at most a few milliseconds when the sequence of the
     /// current millisecond is spent or the clock stepped back a little.
     pub fn next_id(&self) -> Result<i64, IdError> {

@@ -60,6 +60,7 @@ pub mod pay;
 pub mod plugins;
 pub mod server;
 pub mod state;
+pub mod telemetry;
 pub mod templates;
 pub mod text;
 pub mod ui;

@@ -22,6 +22,8 @@ use crate::state::AppState;
 /// Connects, migrates, creates the first admin when there is none, and
 /// returns the state the server runs on.
 pub async fn bootstrap(config: Config) -> anyhow::Result<AppState> {
+    // Before anything is counted: counts made without a recorder are lost.
+    crate::telemetry::handle();
     let db = crate::db::connect(&config.database_url).await?;
     crate::db::migrate(&db).await?;
     let state = AppState::new(config, db)?;
@@ -29,6 +31,8 @@ pub async fn bootstrap(config: Config) -> anyhow::Result<AppState> {
     ensure_first_admin(&state).await?;
     let report = state.plugins.rescan().await;
     tracing::info!(dir = %state.plugins.dir().display(), loaded = ?report.loaded, failed = report.failed.len(), "plugins");
+    // The lease now says which plugin versions this instance runs.
+    crate::cluster::instance::renew(&state).await;
     Ok(state)
 }
 
@@ -119,6 +123,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::files::routes::register(api);
     let api = crate::audit::routes::register(api);
     let api = crate::cluster::routes::register(api);
+    let api = crate::telemetry::routes::register(api);
     let (routes, document) = api.into_parts();
     let document = std::sync::Arc::new(document);
     let max_body = state.config.max_body_bytes;
@@ -132,6 +137,8 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(crate::ui::router())
+        // Inside the routing, where the matched route template is known.
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track_requests))
         .fallback(|| async { AppError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async {
             AppError::MethodNotAllowed("this endpoint does not accept that method".into())

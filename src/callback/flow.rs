@@ -249,6 +249,12 @@ async fn store_and_dispatch(
     } else {
         deadlines.reply
     };
+    let stored_as = match &outcome {
+        Ok(Stored::New) => "new",
+        Ok(Stored::Duplicate(_)) => "duplicate",
+        Err(_) => "failed",
+    };
+    metrics::counter!("wxmp_callback_messages_total", "stored" => stored_as).increment(1);
     let message_id = match outcome {
         Ok(Stored::New) => {
             let _ = stored.send(Ok(()));
@@ -284,6 +290,10 @@ async fn store_and_dispatch(
         message_id,
     ));
     let reply = state.chain.dispatch(ctx, deadline).await;
+    let handler = reply
+        .as_ref()
+        .map_or("none", |(handler, _)| handler.as_str());
+    metrics::counter!("wxmp_callback_replies_total", "handler" => handler.to_owned()).increment(1);
     let reply_xml = match reply {
         Some((handler, reply)) => {
             let created = chrono::Utc::now().timestamp();

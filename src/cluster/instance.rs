@@ -194,3 +194,34 @@ pub async fn live(state: &AppState) -> Result<Vec<Value>, sea_orm::DbErr> {
         })
         .collect())
 }
+
+/// For each plugin any live instance runs: which version (source hash) each
+/// live instance runs, `None` where an instance does not have it. Shows a
+/// deployment that reached only some instances.
+pub async fn plugin_versions(
+    state: &AppState,
+) -> Result<std::collections::BTreeMap<String, Vec<Value>>, sea_orm::DbErr> {
+    let instances = live(state).await?;
+    let mut names: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for instance in &instances {
+        if let Some(plugins) = instance["plugins"].as_object() {
+            names.extend(plugins.keys().cloned());
+        }
+    }
+    Ok(names
+        .into_iter()
+        .map(|name| {
+            let versions = instances
+                .iter()
+                .map(|i| {
+                    json!({
+                        "instance": i["instance"],
+                        "this": i["this"],
+                        "source_hash": i["plugins"].get(&name).cloned().unwrap_or(Value::Null),
+                    })
+                })
+                .collect();
+            (name, versions)
+        })
+        .collect())
+}

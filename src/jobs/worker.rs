@@ -128,6 +128,9 @@ async fn run_due(
         let attempts = job.attempts + 1;
         let result = run_renewing(state, registry, &job, attempts).await;
         let finished = chrono::Utc::now();
+        let outcome = if result.is_ok() { "done" } else { "failed" };
+        metrics::counter!("wxmp_jobs_run_total", "kind" => job.kind.clone(), "outcome" => outcome)
+            .increment(1);
         let mut update = jobs::Entity::update_many()
             .col_expr(
                 jobs::Column::LockedUntil,

@@ -59,14 +59,32 @@ async fn list(State(state): State<AppState>, _admin: CurrentAdmin) -> ApiResult 
                 .collect();
         }
     }
+    // What every live instance runs, so a file deployed to only some of
+    // them shows (`same_everywhere: false`).
+    let mut versions = crate::cluster::instance::plugin_versions(&state).await?;
+    let list: Vec<Value> = infos
+        .iter()
+        .map(|info| {
+            let instances = versions.remove(&info.name).unwrap_or_default();
+            let same = instances
+                .iter()
+                .all(|i| i["source_hash"].as_str() == info.source_hash.as_deref());
+            let mut row = serde_json::to_value(info).unwrap_or_default();
+            row["instances"] = json!(instances);
+            row["same_everywhere"] = json!(same);
+            row
+        })
+        .collect();
     Ok(ok(
-        json!({ "list": infos, "total": infos.len(), "dir": state.plugins.dir().display().to_string() }),
+        json!({ "list": list, "total": list.len(), "dir": state.plugins.dir().display().to_string() }),
     ))
 }
 
 async fn reload(State(state): State<AppState>, admin: CurrentAdmin) -> ApiResult {
     admin.require_admin()?;
     let report = state.plugins.rescan().await;
+    // The other instances see the new versions now, not at the next heartbeat.
+    crate::cluster::instance::renew(&state).await;
     let change = crate::audit::Change {
         action: "reload",
         resource: "plugin",

@@ -296,6 +296,7 @@ impl WxApi {
             )));
         }
         self.token_fetches.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("wxmp_wechat_token_fetches_total").increment(1);
         let body = json!({
             "grant_type": "client_credential",
             "appid": account.app_id,
@@ -412,7 +413,16 @@ impl WxApi {
                     busy_retries += 1;
                     tokio::time::sleep(Duration::from_millis(200 * (1 << busy_retries))).await;
                 }
-                other => return other,
+                other => {
+                    let outcome = match &other {
+                        Ok(_) => "ok".to_string(),
+                        Err(WxError::Api { errcode, .. }) => errcode.to_string(),
+                        Err(_) => "error".to_string(),
+                    };
+                    metrics::counter!("wxmp_wechat_api_calls_total", "outcome" => outcome)
+                        .increment(1);
+                    return other;
+                }
             }
         }
     }

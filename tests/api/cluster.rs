@@ -26,6 +26,14 @@ struct Cluster {
     _dir: tempfile::TempDir,
 }
 
+/// A plugin that says its version when asked and lets every other message through.
+fn version_plugin(version: &str) -> String {
+    format!(
+        "const PLUGIN = #{{ name: \"version\", priority: 100, messages: [\"text\"] }};\n\
+         fn on_message(msg, ctx) {{ if msg.content == \"version?\" {{ \"{version}\" }} }}\n"
+    )
+}
+
 /// Waits for every process in `starting` to serve, in order.
 async fn all_serving(starting: Vec<Starting>) -> Vec<(KillOnDrop, String)> {
     let mut serving = Vec::new();
@@ -42,13 +50,29 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let database_url = crate::helpers::fresh_database_url(dir.path()).await;
         let env = [("WXMP_WECHAT_API_BASE", format!("http://{wechat}"))];
+        // The third instance got another version of a plugin (a deployment
+        // that reached only some of them).
+        let other_plugins = dir.path().join("plugins-other");
+        for (folder, version) in [
+            (dir.path().join("plugins"), "v1"),
+            (other_plugins.clone(), "v2"),
+        ] {
+            std::fs::create_dir_all(&folder).unwrap();
+            std::fs::write(folder.join("version.rhai"), version_plugin(version)).unwrap();
+        }
+        let mut third_env = env.to_vec();
+        third_env.push(("WXMP_PLUGINS_DIR", other_plugins.display().to_string()));
         let client = reqwest::Client::new();
         let sqlite = database_url.starts_with("sqlite:");
         // Started together (on SQLite the first creates the file alone).
         let mut starting = Vec::new();
         let mut first = None;
         for n in 0..3 {
-            let process = spawn_binary(&database_url, dir.path(), &env);
+            let process = spawn_binary(
+                &database_url,
+                dir.path(),
+                if n == 2 { &third_env } else { &env },
+            );
             if sqlite && n == 0 {
                 first = Some(process.serving().await);
             } else {
@@ -164,6 +188,28 @@ async fn three_instances_on_one_database_store_once_fetch_one_token_converge_and
         .map(|i| i["worker_id"].as_i64().unwrap())
         .collect();
     assert_eq!(workers.len(), 3, "{instances}");
+
+    // The plugin list says which version each instance runs.
+    let (status, plugins) = cluster
+        .call(0, reqwest::Method::GET, "/wechat/plugins/list", Value::Null)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{plugins}");
+    let version = &plugins["data"]["list"][0];
+    assert_eq!(version["name"], "version", "{plugins}");
+    assert_eq!(version["same_everywhere"], false, "{plugins}");
+    let hashes: Vec<&str> = version["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["source_hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(hashes.len(), 3, "{plugins}");
+    let ours = version["source_hash"].as_str().unwrap();
+    assert_eq!(
+        hashes.iter().filter(|h| **h == ours).count(),
+        2,
+        "two run this one's version, the third another: {plugins}"
+    );
 
     let (status, account) = cluster
         .post(0, "/wechat/wxaccounts/add", json!({"account_name": "cluster", "app_id": APP_ID,

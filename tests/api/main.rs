@@ -16,6 +16,7 @@ mod hostile;
 mod interop;
 mod layering;
 mod media;
+mod metrics;
 mod pay;
 mod plugins;
 mod rejections;

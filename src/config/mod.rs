@@ -47,6 +47,8 @@ pub struct Config {
     /// the base of notify URLs sent to WeChat Pay and of callback URLs shown to
     /// admins. `None`: derived from the request.
     pub public_url: Option<String>,
+    /// Bearer token a Prometheus scraper sends to `GET /metrics` (admins' tokens work too).
+    pub metrics_token: Option<String>,
 }
 
 /// WeChat's image hosts: where `PicUrl` of image messages points.
@@ -82,6 +84,7 @@ impl Default for Config {
             media_hosts: DEFAULT_MEDIA_HOSTS.iter().map(|h| h.to_string()).collect(),
             plugin_timeout_ms: 200,
             public_url: None,
+            metrics_token: None,
         }
     }
 }
@@ -128,6 +131,7 @@ struct FileConfig {
     media_hosts: Option<Vec<String>>,
     plugin_timeout_ms: Option<u64>,
     public_url: Option<String>,
+    metrics_token: Option<String>,
 }
 
 impl Config {
@@ -182,6 +186,9 @@ impl Config {
         }
         if file.jwt_secret.is_some() {
             self.jwt_secret = file.jwt_secret;
+        }
+        if file.metrics_token.is_some() {
+            self.metrics_token = file.metrics_token;
         }
         if let Some(v) = file.admin_user {
             self.admin_user = v;
@@ -270,6 +277,16 @@ impl Config {
                 ));
             }
             self.jwt_secret = Some(v);
+        }
+        if let Some(v) = get("WXMP_METRICS_TOKEN") {
+            if v.len() < 16 {
+                return Err(bad(
+                    "WXMP_METRICS_TOKEN",
+                    "****",
+                    "must be at least 16 characters",
+                ));
+            }
+            self.metrics_token = Some(v);
         }
         if let Some(v) = get("WXMP_ADMIN_USER") {
             self.admin_user = v;
@@ -384,6 +401,9 @@ impl Config {
         check_database_url(&self.database_url).map_err(|r| format!("database_url: {r}"))?;
         check_http_url(&self.wechat_api_base).map_err(|r| format!("wechat_api_base: {r}"))?;
         check_http_url(&self.pay_api_base).map_err(|r| format!("pay_api_base: {r}"))?;
+        if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err("metrics_token must be at least 16 characters".into());
+        }
         if self.jwt_ttl_secs < 60 {
             return Err("jwt_ttl_secs must be at least 60".into());
         }
@@ -430,60 +450,4 @@ fn check_http_url(url: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_need_no_configuration() {
-        let config = Config::load_from(None, &env(&[])).unwrap();
-        assert_eq!(config.database_url, "sqlite://data/wxmp.db?mode=rwc");
-        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
-        assert_eq!(config.admin_user, "admin");
-    }
-
-    #[test]
-    fn environment_overrides_and_bad_values_name_the_variable() {
-        let config = Config::load_from(
-            None,
-            &env(&[("WXMP_LISTEN", "127.0.0.1:0"), ("WXMP_WORKER_ID", "1023")]),
-        )
-        .unwrap();
-        assert_eq!(config.listen.port(), 0);
-        assert_eq!(config.worker_id, Some(1023));
-        for (name, value) in [
-            ("WXMP_WORKER_ID", "1024"),
-            ("WXMP_LISTEN", "nowhere"),
-            ("WXMP_DATABASE_URL", "oracle://x"),
-            ("WXMP_WECHAT_API_BASE", "ftp://x"),
-            ("WXMP_LOG", "[[["),
-            ("WXMP_LOG_FORMAT", "yaml"),
-        ] {
-            let error = Config::load_from(None, &env(&[(name, value)])).unwrap_err();
-            assert!(error.to_string().contains(name), "{error}");
-        }
-    }
-
-    #[test]
-    fn file_then_environment() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("wxmp.toml");
-        std::fs::write(
-            &path,
-            "listen = \"127.0.0.1:9000\"\nadmin_user = \"root\"\n",
-        )
-        .unwrap();
-        let config = Config::load_from(Some(&path), &env(&[("WXMP_ADMIN_USER", "boss")])).unwrap();
-        assert_eq!(config.listen.port(), 9000);
-        assert_eq!(config.admin_user, "boss");
-        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
-        let error = Config::load_from(Some(&path), &env(&[])).unwrap_err();
-        assert!(error.to_string().contains("lisen"), "{error}");
-    }
-}
+mod tests;
