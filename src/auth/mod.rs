@@ -243,7 +243,13 @@ where
         let peer = parts
             .extensions
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|info| info.0.ip());
+            .map(|info| {
+                crate::http::client_address(
+                    info.0.ip(),
+                    &state.config.trusted_proxies,
+                    &parts.headers,
+                )
+            });
         Ok(CurrentAdmin {
             ip: peer,
             ..CurrentAdmin::from_model(&admin)

@@ -47,10 +47,11 @@ struct LoginRequest {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
     let request: LoginRequest = parse_json_body(body)?;
-    let address = peer.ip();
+    let address = crate::http::client_address(peer.ip(), &state.config.trusted_proxies, &headers);
     if let Err(retry_after) = state
         .login_throttle
         .begin_attempt(address, &request.username)

@@ -49,6 +49,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Bearer token a Prometheus scraper sends to `GET /metrics` (admins' tokens work too).
     pub metrics_token: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (sign-in
+    /// throttling and the audit trail use the client's address).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// WeChat's image hosts: where `PicUrl` of image messages points.
@@ -85,6 +88,7 @@ impl Default for Config {
             plugin_timeout_ms: 200,
             public_url: None,
             metrics_token: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -132,6 +136,7 @@ struct FileConfig {
     plugin_timeout_ms: Option<u64>,
     public_url: Option<String>,
     metrics_token: Option<String>,
+    trusted_proxies: Option<Vec<std::net::IpAddr>>,
 }
 
 impl Config {
@@ -235,6 +240,9 @@ impl Config {
         }
         if let Some(v) = file.wechat_timeout_secs {
             self.wechat_timeout_secs = v;
+        }
+        if let Some(v) = file.trusted_proxies {
+            self.trusted_proxies = v;
         }
         if let Some(v) = file.media_hosts {
             self.media_hosts = v;
@@ -360,6 +368,21 @@ impl Config {
                 .ok()
                 .filter(|secs| (1..=300).contains(secs))
                 .ok_or_else(|| bad("WXMP_WECHAT_TIMEOUT", &v, "expected seconds from 1 to 300"))?;
+        }
+        if let Some(v) = get("WXMP_TRUSTED_PROXIES") {
+            self.trusted_proxies = v
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| p.parse())
+                .collect::<Result<_, _>>()
+                .map_err(|_| {
+                    bad(
+                        "WXMP_TRUSTED_PROXIES",
+                        &v,
+                        "expected IP addresses separated by commas",
+                    )
+                })?;
         }
         if let Some(v) = get("WXMP_MEDIA_HOSTS") {
             self.media_hosts = v

@@ -89,6 +89,36 @@ pub fn public_base_url(configured: Option<&str>, headers: &axum::http::HeaderMap
     }
 }
 
+/// The client's address: the peer, or, when the peer is one of the trusted
+/// reverse proxies, the nearest address in `X-Forwarded-For` that is not one
+/// of them (addresses further left were written by the client and prove
+/// nothing).
+pub fn client_address(
+    peer: std::net::IpAddr,
+    trusted: &[std::net::IpAddr],
+    headers: &axum::http::HeaderMap,
+) -> std::net::IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    for hop in forwarded.into_iter().rev() {
+        match hop.parse::<std::net::IpAddr>() {
+            Ok(address) if trusted.contains(&address) => continue,
+            Ok(address) => return address,
+            // A hop we cannot read: stop at the last address we trust.
+            Err(_) => break,
+        }
+    }
+    peer
+}
+
 pub fn body_error(status: StatusCode, detail: String) -> AppError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         AppError::PayloadTooLarge("request body is larger than the server accepts".into())

@@ -339,3 +339,88 @@ async fn admins_are_managed_by_admins() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["data"]["deleted"], 1);
 }
+
+/// Five wrong passwords for the admin from `client` as the proxy forwards
+/// them, then the right one from `client`: its status.
+async fn throttled_through_proxy(
+    app: &TestApp,
+    forwarded_for: &str,
+    then_from: &str,
+) -> StatusCode {
+    let login = |forwarded: String, password: &'static str| {
+        app.client
+            .post(app.url("/auth/login"))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"username": ADMIN_USER, "password": password}))
+            .send()
+    };
+    for _ in 0..5 {
+        let response = login(forwarded_for.to_string(), "wrong-password")
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    login(then_from.to_string(), ADMIN_PASSWORD)
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_forwarded_client_is_throttled_and_audited() {
+    // The test client is the proxy (127.0.0.1). A client-written hop on the
+    // left ("1.2.3.4") is not believed: the proxy's own entry is the client.
+    let app =
+        TestApp::spawn_with(|config| config.trusted_proxies = vec!["127.0.0.1".parse().unwrap()])
+            .await;
+    assert_eq!(
+        throttled_through_proxy(&app, "1.2.3.4, 203.0.113.5", "203.0.113.6").await,
+        StatusCode::OK,
+        "another client behind the same proxy is not throttled"
+    );
+    assert_eq!(
+        throttled_through_proxy(&app, "203.0.113.7", "9.9.9.9, 203.0.113.7").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a client cannot dodge the throttle by writing its own hop"
+    );
+    let token = app.token.clone();
+    let response = app
+        .client
+        .post(app.url("/wechat/wxaccounts/add"))
+        .bearer_auth(&token)
+        .header("x-forwarded-for", "198.51.100.9")
+        .json(&json!({"account_name": "proxied", "app_id": "wxproxied0000001", "original_id": "gh_proxied00001",
+                      "token": "tok", "message_mode": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let (_, trail) = app.get("/wechat/audit_log/list?resource=account").await;
+    assert_eq!(trail["data"]["list"][0]["ip"], "198.51.100.9", "{trail}");
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_header_changes_nothing() {
+    let app = TestApp::spawn().await;
+    // Each attempt claims another address; all come from 127.0.0.1.
+    for n in 0..5 {
+        let response = app
+            .client
+            .post(app.url("/auth/login"))
+            .header("x-forwarded-for", format!("203.0.113.{n}"))
+            .json(&json!({"username": ADMIN_USER, "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = app
+        .client
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", "203.0.113.50")
+        .json(&json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
