@@ -254,7 +254,8 @@ async fn store_and_dispatch(
         Ok(Stored::Duplicate(_)) => "duplicate",
         Err(_) => "failed",
     };
-    metrics::counter!("wxmp_callback_messages_total", "stored" => stored_as).increment(1);
+    metrics::counter!("wxmp_callback_messages_total", "app_id" => account.model.app_id.clone(), "stored" => stored_as)
+        .increment(1);
     let message_id = match outcome {
         Ok(Stored::New) => {
             let _ = stored.send(Ok(()));
@@ -293,7 +294,8 @@ async fn store_and_dispatch(
     let handler = reply
         .as_ref()
         .map_or("none", |(handler, _)| handler.as_str());
-    metrics::counter!("wxmp_callback_replies_total", "handler" => handler.to_owned()).increment(1);
+    metrics::counter!("wxmp_callback_replies_total", "app_id" => account.model.app_id.clone(), "handler" => handler.to_owned())
+        .increment(1);
     let reply_xml = match reply {
         Some((handler, reply)) => {
             let created = chrono::Utc::now().timestamp();

@@ -229,9 +229,9 @@ async fn three_instances_on_one_database_store_once_fetch_one_token_converge_and
     assert_eq!(status, StatusCode::OK, "{rule}");
     let rule_id = rule["data"]["id"].as_str().unwrap().to_string();
 
-    // 300 messages, each sent to one instance and its retry to the next one
+    // 1,000 messages, each sent to one instance and its retry to the next one
     // at the same time: identical answers, one stored row each.
-    const MESSAGES: i64 = 300;
+    const MESSAGES: i64 = 1_000;
     let mut senders = tokio::task::JoinSet::new();
     let next = Arc::new(std::sync::atomic::AtomicI64::new(1));
     for _ in 0..8 {

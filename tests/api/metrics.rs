@@ -83,20 +83,32 @@ async fn scrapers_need_the_token_or_an_admin_and_callbacks_are_counted() {
     let (status, _, after) = scrape(&app, Some(&app.token)).await;
     assert_eq!(status, StatusCode::OK, "an admin's token works too");
     let delta = |series: &str| value(&after, series) - value(&before, series);
+    let app_id = "app_id=\"wxmetrics0000001\"";
     assert_eq!(
-        delta("wxmp_callback_messages_total{stored=\"new\"}"),
+        delta(&format!(
+            "wxmp_callback_messages_total{{{app_id},stored=\"new\"}}"
+        )),
         2.0,
         "{after}"
     );
     assert_eq!(
-        delta("wxmp_callback_messages_total{stored=\"duplicate\"}"),
+        delta(&format!(
+            "wxmp_callback_messages_total{{{app_id},stored=\"duplicate\"}}"
+        )),
         1.0
     );
     assert_eq!(
-        delta("wxmp_callback_replies_total{handler=\"builtin:keyword\"}"),
+        delta(&format!(
+            "wxmp_callback_replies_total{{{app_id},handler=\"builtin:keyword\"}}"
+        )),
         1.0
     );
-    assert_eq!(delta("wxmp_callback_replies_total{handler=\"none\"}"), 1.0);
+    assert_eq!(
+        delta(&format!(
+            "wxmp_callback_replies_total{{{app_id},handler=\"none\"}}"
+        )),
+        1.0
+    );
     let route = "route=\"/wechat/official_account/callback/{app_id}\"";
     assert_eq!(
         delta(&format!(
