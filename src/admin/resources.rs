@@ -423,8 +423,13 @@ impl Resource for Users {
     type Model = users::Model;
     type ActiveModel = users::ActiveModel;
     const NOUN: &'static str = "fan";
-    const FILTERS: &'static [&'static str] =
-        &["openid", "unionid", "subscribe_status", "subscribe_scene"];
+    const FILTERS: &'static [&'static str] = &[
+        "openid",
+        "unionid",
+        "subscribe_status",
+        "subscribe_scene",
+        "is_staff",
+    ];
     const SEARCH: &'static [&'static str] = &["nickname", "remark", "openid"];
 
     fn defaults() -> Value {
@@ -439,6 +444,7 @@ impl Resource for Users {
         max_chars(errors, "remark", &m.remark, 30);
         url(errors, "headimgurl", &m.headimgurl);
         flag(errors, "subscribe_status", m.subscribe_status);
+        flag(errors, "is_staff", m.is_staff);
         not_negative(errors, "message_count", m.message_count.into());
         if let Some(tags) = &m.tags {
             if !(tags.is_null() || tags.as_array().is_some_and(|t| t.iter().all(Value::is_i64))) {

@@ -25,6 +25,8 @@ pub struct Model {
     pub subscribe_scene: String,
     pub qr_scene: String,
     pub tags: Option<Json>,
+    /// 1: staff of the account (plugins keep staff commands to them).
+    pub is_staff: i16,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

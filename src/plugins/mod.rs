@@ -170,6 +170,7 @@ pub fn plugin_context(
     fan_map.insert("message_count".into(), i64::from(fan.message_count).into());
     fan_map.insert("nickname".into(), fan.nickname.into());
     fan_map.insert("remark".into(), fan.remark.into());
+    fan_map.insert("staff".into(), (fan.is_staff == 1).into());
     let tags: rhai::Array = fan
         .tags
         .and_then(|t| t.as_array().cloned())

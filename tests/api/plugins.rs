@@ -298,7 +298,9 @@ fn install_examples(app: &TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_plugins_work() {
-    let app = TestApp::spawn().await;
+    // The examples' behaviour, not the time budget of a busy machine (a
+    // guess timed out at the default 200 ms while other builds ran).
+    let app = TestApp::spawn_with(|config| config.plugin_timeout_ms = 2_000).await;
     install_examples(&app);
     let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
     assert_eq!(report["data"]["failed"], json!([]), "{report}");
@@ -1093,4 +1095,62 @@ async fn a_dry_run_names_the_rule_that_answered_and_default_replies_skip_menu_cl
     // …and a click whose key is a keyword is answered by that rule.
     let click = dry(json!({"event": "CLICK", "event_key": "门店"})).await;
     assert_eq!(click["rule"]["id"], store["id"], "{click}");
+}
+
+#[tokio::test]
+async fn staff_commands_answer_only_fans_an_admin_marked_as_staff() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugstaff00001", 0).await;
+    write(
+        &app,
+        "stats.rhai",
+        "const PLUGIN = #{ name: \"stats\", messages: [\"text\"] };\n\
+         fn on_message(msg, ctx) {\n\
+             if msg.content != \"统计\" { return; }\n\
+             if ctx.fan.staff { `今日 ${ctx.incr(\"asked\")}` } else { \"仅限工作人员\" }\n\
+         }\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+    let ask = |openid: &'static str| {
+        let (app, peer) = (&app, &peer);
+        async move {
+            let answer = peer
+                .send(
+                    app,
+                    &peer.text(openid, "统计", rand::random::<u32>() as i64),
+                )
+                .await;
+            answer.reply.map(|r| r.text("Content"))
+        }
+    };
+    assert_eq!(ask("o_boss").await.as_deref(), Some("仅限工作人员"));
+    ask("o_fan").await;
+
+    let (_, fans) = app
+        .get(&format!(
+            "/wechat/wxusers/list?account_id={}&openid=o_boss",
+            peer.account_id
+        ))
+        .await;
+    let boss = fans["data"]["list"][0]["id"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .put("/wechat/wxusers/edit", json!({"id": boss, "is_staff": 2}))
+        .await;
+    crate::helpers::assert_field_error(status, &body, "is_staff");
+    let (status, body) = app
+        .put("/wechat/wxusers/edit", json!({"id": boss, "is_staff": 1}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    assert_eq!(ask("o_boss").await.as_deref(), Some("今日 1"));
+    assert_eq!(ask("o_fan").await.as_deref(), Some("仅限工作人员"));
+    let (_, staff) = app
+        .get(&format!(
+            "/wechat/wxusers/list?account_id={}&is_staff=1",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(staff["data"]["total"], 1, "{staff}");
+    assert_eq!(staff["data"]["list"][0]["openid"], "o_boss");
 }

@@ -200,6 +200,12 @@ async fn the_picker_empty_state_day_filters_and_fans_without_nickname() {
     assert!(why.contains("2021"), "{why}");
     let row = b.text(".table tbody tr").await;
     assert_eq!(row.matches("o_no_nickname_1").count(), 1, "{row}");
+    // Marked as staff from the row (plugins see ctx.fan.staff); a badge says so.
+    b.click_css(".table tbody tr [data-action=staff]").await;
+    let badge = b.wait_for(".table tbody [data-staff]").await;
+    assert_eq!(badge.text().await.unwrap(), "Staff");
+    let (_, staff) = app.get("/wechat/wxusers/list?is_staff=1").await;
+    assert_eq!(staff["data"]["list"][0]["openid"], "o_no_nickname_1", "{staff}");
     open(&b, &app, "/wechat/wxmessages?openid=o_no_nickname_1").await;
     b.wait_for(".convo-head [data-role=no-nickname]").await;
     let head = b.text(".convo-head").await;

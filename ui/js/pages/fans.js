@@ -131,7 +131,8 @@ function person(u) {
     u.headimgurl ? imageOr({ src: u.headimgurl, alt: "" }, () => initial(u)) : initial(u));
   return h("div", { class: "cell-person" }, avatar,
     h("div", { class: "cell-stack" },
-      h("span", { class: "cell-main" }, nickname(u), u.remark ? h("span", { class: "muted" }, ` · ${u.remark}`) : null),
+      h("span", { class: "cell-main" }, nickname(u), u.remark ? h("span", { class: "muted" }, ` · ${u.remark}`) : null,
+        u.is_staff === 1 ? h("span", { class: "badge badge-green", "data-staff": "" }, t("fans.staff")) : null),
       h("span", { class: "cell-sub mono", title: u.openid }, truncate(u.openid, 22))));
 }
 
@@ -150,6 +151,14 @@ export async function render(ctx) {
       toast(t("fans.remark_saved"));
       list.reload();
     }
+  };
+
+  // Staff: plugins see ctx.fan.staff and keep staff commands to them.
+  const toggleStaff = async (u) => {
+    const staff = u.is_staff === 1 ? 0 : 1;
+    await resource("wxusers").edit({ id: u.id, is_staff: staff });
+    toast(t(staff ? "fans.staff_marked" : "fans.staff_unmarked", { name: fanLabel(u) }));
+    list.reload();
   };
 
   const progress = syncProgress(ctx, (job) => {
@@ -182,6 +191,7 @@ export async function render(ctx) {
       { name: "keyword", label: t("common.search"), type: "search", placeholder: t("fans.search_placeholder") },
       { name: "subscribe_status", label: t("common.status"), type: "select", options: [["1", t("fans.subscribed")], ["0", t("fans.unsubscribed")]] },
       { name: "subscribe_scene", label: t("fans.came_from"), type: "select", options: SCENES },
+      { name: "is_staff", label: t("fans.staff"), type: "select", options: [["1", t("fans.staff_only")], ["0", t("fans.not_staff")]] },
       { type: "daterange", label: t("fans.first_seen") },
     ],
     columns: [
@@ -196,6 +206,9 @@ export async function render(ctx) {
     rowActions: (u) => [
       h("a", { class: "btn btn-ghost btn-sm btn-icon", href: `/wechat/wxmessages?openid=${encodeURIComponent(u.openid)}&account_id=${encodeURIComponent(u.account_id)}`, title: t("fans.conversation"), "aria-label": t("fans.conversation_with", { name: fanLabel(u) }) }, icon("messages")),
       editButton(t("fans.remark_noun"), () => editRemark(u)),
+      button(t(u.is_staff === 1 ? "fans.unmark_staff" : "fans.mark_staff"), {
+        icon: "admins", iconOnly: true, kind: "btn-ghost btn-sm", onClick: () => toggleStaff(u), attrs: { "data-action": "staff" },
+      }),
     ],
     empty: { icon: "fans", title: t("fans.empty"), hint: t("fans.empty_hint") },
   });
