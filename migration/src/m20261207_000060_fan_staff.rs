@@ -7,7 +7,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261207_000050_fan_staff"
+        "m20261207_000060_fan_staff"
     }
 }
 
