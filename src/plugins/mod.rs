@@ -141,6 +141,30 @@ impl Plugin {
         let accounts = &self.script.declaration.accounts;
         accounts.is_empty() || accounts.iter().any(|a| a == app_id)
     }
+
+    /// Whether the callback runs this plugin for `account`: switched on in
+    /// its file, listed for the account (or for all), and switched on there
+    /// (an `opt_in` plugin only where an admin did). A switch that cannot be
+    /// read counts as off.
+    pub async fn runs_for_account(&self, account: &crate::entity::accounts::Model) -> bool {
+        let declaration = &self.script.declaration;
+        if !declaration.enabled || !self.runs_for(&account.app_id) {
+            return false;
+        }
+        let Some(switches) = &self.runtime.switches else {
+            return !declaration.opt_in;
+        };
+        match switches
+            .enabled(self.name(), account.id, !declaration.opt_in)
+            .await
+        {
+            Ok(on) => on,
+            Err(error) => {
+                tracing::warn!(plugin = %self.name(), %error, "cannot read plugin switches; skipping");
+                false
+            }
+        }
+    }
 }
 
 /// The context scripts get: the account, and the fan as stored.

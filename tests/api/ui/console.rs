@@ -1,0 +1,95 @@
+//! Issue 13, the console with real data: example plugins that stay off until
+//! switched on, and the rules page warning about plugins in front of its rules.
+
+use serde_json::json;
+
+use super::browser::Browser;
+use super::{
+    assert_no_page_errors, list, open, screenshot_path, sign_in, wait_loaded, write_plugin,
+};
+use crate::helpers::TestApp;
+
+fn example(file: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("plugins")
+        .join(file);
+    std::fs::read_to_string(path).unwrap()
+}
+
+#[tokio::test]
+async fn an_example_plugin_is_off_until_switched_on_and_the_rules_page_warns_then() {
+    for (lang, off_hint, warning) in [
+        (
+            "zh-CN",
+            "示例插件",
+            "插件 router（优先级 260）对本公众号在关键词回复（优先级 200）之前运行",
+        ),
+        (
+            "en",
+            "An example",
+            "The plugin router (priority 260) runs before the keyword rules (priority 200)",
+        ),
+    ] {
+        let app = TestApp::spawn().await;
+        let account = app.add_account("wxuiexample00001").await;
+        app.add_account("wxuiexample00002").await;
+        std::fs::create_dir_all(app.server.state.config.plugins_dir.join("lib")).unwrap();
+        write_plugin(&app, "lib/text.rhai", &example("lib/text.rhai")).await;
+        write_plugin(&app, "router.rhai", &example("router.rhai")).await;
+        let b = Browser::start_in(1280, 900, lang).await;
+        sign_in(&b, &app).await;
+        b.js(
+            "localStorage.setItem('wxmp.account', arguments[0])",
+            vec![json!(account)],
+        )
+        .await;
+
+        // Off: no warning on the rules page.
+        open(&b, &app, "/wechat/wxautoreplies").await;
+        b.wait_for("[data-role=try-it]").await;
+        let settled = b
+            .js("return new Promise((r) => setTimeout(() => r(document.querySelectorAll('[data-role=plugins-ahead]').length), 500))", vec![])
+            .await;
+        assert_eq!(
+            settled,
+            json!(0),
+            "{lang}: a warning for a plugin that is off"
+        );
+
+        // The plugins page shows the example off for the account, and says why.
+        open(&b, &app, "/wechat/plugins").await;
+        b.wait_for(".plugin-card[data-plugin=router] input[role=switch]")
+            .await;
+        let checked = b
+            .js("return document.querySelector('.plugin-card[data-plugin=router] input[role=switch]').checked", vec![])
+            .await;
+        assert_eq!(checked, json!(false), "{lang}");
+        assert!(b
+            .text(".plugin-card[data-plugin=router] [data-role=opt-in]")
+            .await
+            .contains(off_hint));
+        b.click_css(".plugin-card[data-plugin=router] .switch")
+            .await;
+        b.wait_until(
+            "document.querySelector('.plugin-card[data-plugin=router] input[role=switch]').checked && !document.querySelector('.plugin-card[data-plugin=router] input[role=switch]').disabled",
+            "the switch to turn on",
+        )
+        .await;
+        let plugins = list(&app, "/wechat/plugins/list").await;
+        let router = plugins.iter().find(|p| p["name"] == "router").unwrap();
+        assert_eq!(router["enabled_accounts"], json!([account]));
+
+        // On: the rules page names it, with its priority and a way to the switch.
+        open(&b, &app, "/wechat/wxautoreplies").await;
+        b.wait_for("[data-role=plugins-ahead]").await;
+        let shown = b.text("[data-role=plugins-ahead]").await;
+        assert!(shown.contains(warning), "{lang}: {shown}");
+        b.screenshot(&screenshot_path(&format!("{lang}-rules-plugins-ahead")))
+            .await;
+        b.click_css("[data-role=open-plugins]").await;
+        b.wait_for(".plugin-card[data-plugin=router]").await;
+        wait_loaded(&b).await;
+        assert_no_page_errors(&b, "rules and plugins").await;
+        b.quit().await;
+    }
+}
