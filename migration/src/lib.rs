@@ -12,6 +12,7 @@ mod m20261206_000006_handled;
 mod m20261206_000007_audit_log;
 mod m20261207_000010_cluster;
 mod m20261207_000030_account_archive;
+mod m20261207_000040_dashboard_counts;
 mod table_builder;
 
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_audit_log::Migration),
             Box::new(m20261207_000010_cluster::Migration),
             Box::new(m20261207_000030_account_archive::Migration),
+            Box::new(m20261207_000040_dashboard_counts::Migration),
         ]
     }
 }

@@ -59,7 +59,7 @@ pub async fn holdings(
     Ok(held)
 }
 
-/// Deletes the plugin state and switches of `ids`: they belong to the
+/// Deletes the plugin state, switches and counters of `ids`: they belong to the
 /// account alone and go with it even on a plain delete.
 pub async fn delete_plugin_rows(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), AppError> {
     plugin_state::Entity::delete_many()
@@ -68,6 +68,10 @@ pub async fn delete_plugin_rows(db: &impl ConnectionTrait, ids: &[i64]) -> Resul
         .await?;
     plugin_settings::Entity::delete_many()
         .filter(plugin_settings::Column::AccountId.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    plugin_counters::Entity::delete_many()
+        .filter(plugin_counters::Column::AccountId.is_in(ids.to_vec()))
         .exec(db)
         .await?;
     Ok(())

@@ -384,7 +384,7 @@ impl Resource for Messages {
     type Model = messages::Model;
     type ActiveModel = messages::ActiveModel;
     const NOUN: &'static str = "message";
-    const READ_ONLY: &'static [&'static str] = &["dedupe_key", "handled"];
+    const READ_ONLY: &'static [&'static str] = &["dedupe_key", "handled", "rule_id"];
     const FILTERS: &'static [&'static str] = &[
         "openid",
         "msg_type",

@@ -14,6 +14,7 @@ pub mod messages;
 pub mod pay_notifications;
 pub mod pay_orders;
 pub mod pay_refunds;
+pub mod plugin_counters;
 pub mod plugin_settings;
 pub mod plugin_state;
 pub mod template_logs;

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod counters;
 pub mod dry_run;
 pub mod engine;
 mod handler;
@@ -61,6 +62,8 @@ pub struct Runtime {
     /// Bounds how many scripts run at once (each takes a blocking thread).
     pub slots: Semaphore,
     pub switches: Option<state::Switches>,
+    /// Calls counted per plugin, account and hour (none without a database).
+    pub counters: Option<Arc<counters::Counters>>,
 }
 
 /// The result of one call.
@@ -84,6 +87,7 @@ impl Plugin {
         account_id: i64,
     ) -> CallReport {
         let started = Instant::now();
+        let dry_run = ctx.dry_run;
         let _slot = self.runtime.slots.acquire().await;
         let call = Arc::new(CallState::new(
             self.name(),
@@ -109,8 +113,20 @@ impl Plugin {
         let micros = started.elapsed().as_micros() as u64;
         let logs = std::mem::take(&mut *call.logs.lock().unwrap_or_else(|p| p.into_inner()));
         let writes = std::mem::take(&mut *call.writes.lock().unwrap_or_else(|p| p.into_inner()));
+        // Dry runs show their result to whoever ran them; they are not counted.
+        if dry_run {
+            return CallReport {
+                outcome,
+                logs,
+                writes,
+                micros,
+            };
+        }
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         self.stats.total_micros.fetch_add(micros, Ordering::Relaxed);
+        if let Some(counters) = &self.runtime.counters {
+            counters.count(self.name(), account_id, outcome.is_err(), micros);
+        }
         if let Err(error) = &outcome {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             *self

@@ -59,6 +59,21 @@ pub fn register(api: Api) -> Api {
 
 async fn list(State(state): State<AppState>, _admin: CurrentAdmin) -> ApiResult {
     let mut infos = state.plugins.infos();
+    // Calls and errors as counted in the database: since the counting began,
+    // across restarts and instances, dry runs left out.
+    if let Some(counters) = &state.plugins.runtime().counters {
+        let totals = counters.totals(None, None).await?;
+        for info in &mut infos {
+            let counts = totals.get(&info.name).copied().unwrap_or_default();
+            info.calls = counts.calls.max(0) as u64;
+            info.errors = counts.errors.max(0) as u64;
+            info.mean_run_ms = if counts.calls > 0 {
+                counts.micros as f64 / counts.calls as f64 / 1000.0
+            } else {
+                0.0
+            };
+        }
+    }
     if let Some(switches) = &state.plugins.runtime().switches {
         for info in &mut infos {
             for (enabled, into) in [

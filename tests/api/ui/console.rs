@@ -93,3 +93,66 @@ async fn an_example_plugin_is_off_until_switched_on_and_the_rules_page_warns_the
         b.quit().await;
     }
 }
+
+#[tokio::test]
+async fn the_dashboard_shows_every_account_its_top_rules_and_plugin_calls_in_both_languages() {
+    use crate::wechat::Peer;
+    let app = TestApp::spawn().await;
+    let shop = Peer::create(&app, "wxuidashall00001", 0).await;
+    let cafe = Peer::create(&app, "wxuidashall00002", 0).await;
+    write_plugin(&app, "echo.rhai", super::ECHO_PLUGIN).await;
+    for peer in [&shop, &cafe] {
+        app.seed(&peer.account_id)
+            .rule(json!({"keyword": "营业时间", "match_type": 1, "content": "每天 9:00–21:00"}))
+            .await;
+    }
+    for (n, text) in ["营业时间", "echo 1", "echo 2"].iter().enumerate() {
+        shop.send(&app, &shop.text("o_dash", text, 500 + n as i64))
+            .await;
+    }
+    cafe.send(&app, &cafe.text("o_dash", "营业时间", 600)).await;
+    // A dry run is not counted.
+    let (_, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": shop.account_id, "text": "echo 3"}),
+        )
+        .await;
+    assert_eq!(dry["data"]["handler"], "plugin:echo", "{dry}");
+
+    for (lang, heading, calls) in [
+        ("zh-CN", "回复最多的规则", "调用 4 次"),
+        ("en", "Rules that answered most", "4 calls"),
+    ] {
+        let b = Browser::start_in(1280, 900, lang).await;
+        sign_in(&b, &app).await;
+        open(&b, &app, "/dashboard").await;
+        b.wait_for("[data-role=charts][data-scope=all] [data-role=top-rules]")
+            .await;
+        let charts = b.text("[data-role=charts]").await;
+        assert!(charts.contains(heading), "{lang}: {charts}");
+        // One line per rule, each with its account, linking to the rule.
+        let rules = b
+            .js(
+                "return [...document.querySelectorAll('[data-role=top-rules] li')].map((li) => [li.querySelector('.rank-label').textContent, li.querySelector('a.rank-label') ? li.querySelector('a.rank-label').getAttribute('href').startsWith('/wechat/wxautoreplies?rule=') : false])",
+                vec![],
+            )
+            .await;
+        let rules = rules.as_array().unwrap();
+        assert_eq!(rules.len(), 2, "{lang}: {rules:?}");
+        assert!(
+            rules
+                .iter()
+                .all(|r| r[0].as_str().unwrap().starts_with("“营业时间” · ") && r[1] == true),
+            "{lang}: {rules:?}"
+        );
+        let plugins = b
+            .text("[data-role=plugin-figures] [data-plugin=echo]")
+            .await;
+        assert!(plugins.contains(calls), "{lang}: {plugins}");
+        b.screenshot(&screenshot_path(&format!("{lang}-dashboard-all-accounts")))
+            .await;
+        assert_no_page_errors(&b, "dashboard, all accounts").await;
+        b.quit().await;
+    }
+}
