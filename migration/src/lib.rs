@@ -13,6 +13,7 @@ mod m20261206_000007_audit_log;
 mod m20261207_000010_cluster;
 mod m20261207_000030_account_archive;
 mod m20261207_000040_dashboard_counts;
+mod m20261207_000050_menu_live;
 mod table_builder;
 
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_cluster::Migration),
             Box::new(m20261207_000030_account_archive::Migration),
             Box::new(m20261207_000040_dashboard_counts::Migration),
+            Box::new(m20261207_000050_menu_live::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ pub mod cluster_leases;
 pub mod enums;
 pub mod jobs;
 pub mod materials;
+pub mod menu_live;
 pub mod menus;
 pub mod messages;
 pub mod pay_notifications;

@@ -323,6 +323,89 @@ async fn menus_are_checked_published_synced_and_deleted() {
     assert!(fake.menu("wxmenuapi0000001").is_none());
 }
 
+/// Issue 13, bug 9: after a reload nothing showed what is live on WeChat.
+#[tokio::test]
+async fn what_is_live_on_wechat_is_kept_and_compared_with_the_draft() {
+    let (app, fake) = spawn(&["wxmenulive000001"], |_| {}).await;
+    let peer = account(&app, "wxmenulive000001").await;
+    let live = || async {
+        let (status, body) = app
+            .get(&format!(
+                "/wechat/wxmenus/live?account_id={}",
+                peer.account_id
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"].clone()
+    };
+    let account = json!({"account_id": peer.account_id});
+    // Never published nor read: unknown; the (empty) draft is shown anyway.
+    let before = live().await;
+    assert_eq!(before["live"], Value::Null);
+    assert_eq!(before["draft"], json!({"button": []}));
+
+    let add = |body: Value| {
+        let mut body = body;
+        body["account_id"] = json!(peer.account_id);
+        app.add("/wechat/wxmenus/add", body)
+    };
+    add(json!({"menu_name": "官网", "menu_type": "view", "url": "https://example.com/"})).await;
+    let (status, body) = app.post("/wechat/wxmenus/pull_menu", account.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let published = live().await;
+    assert_eq!(published["live"]["source"], "published");
+    assert_eq!(published["live"]["admin_name"], "admin");
+    assert_eq!(published["live"]["same_as_draft"], true);
+    assert_eq!(
+        published["live"]["menu"],
+        fake.menu("wxmenulive000001").unwrap()
+    );
+    assert!(published["live"]["seen_at"].is_string());
+
+    // The draft moves on; what is live stays as published.
+    add(json!({"menu_name": "签到", "menu_type": "click", "menu_key": "SIGN", "sort_order": 1}))
+        .await;
+    let edited = live().await;
+    assert_eq!(edited["live"]["same_as_draft"], false);
+    assert_eq!(edited["live"]["menu"], published["live"]["menu"]);
+    assert_eq!(edited["draft"]["button"].as_array().unwrap().len(), 2);
+
+    // Changed on WeChat's console: a check reads it, the draft stays.
+    fake.set_menu(
+        "wxmenulive000001",
+        json!({"button": [{"type": "click", "name": "客服", "key": "KF"}]}),
+    );
+    let (status, body) = app
+        .post("/wechat/wxmenus/check_menu", account.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["live"]["source"], "checked");
+    assert_eq!(
+        body["data"]["live"]["menu"],
+        json!({"button": [{"type": "click", "name": "客服", "key": "KF"}]})
+    );
+    assert_eq!(body["data"]["draft"], edited["draft"]);
+
+    // Sync makes the draft what is live.
+    app.post("/wechat/wxmenus/sync_menu", account.clone()).await;
+    let synced = live().await;
+    assert_eq!(synced["live"]["source"], "synced");
+    assert_eq!(synced["live"]["same_as_draft"], true);
+
+    // Deleted on WeChat: no buttons live, the draft kept.
+    app.post("/wechat/wxmenus/delete_remote_menu", account.clone())
+        .await;
+    let deleted = live().await;
+    assert_eq!(deleted["live"]["source"], "deleted");
+    assert_eq!(deleted["live"]["menu"], json!({"button": []}));
+    assert_eq!(deleted["live"]["same_as_draft"], false);
+
+    let (status, body) = app.get("/wechat/wxmenus/live?account_id=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = app.get("/wechat/wxmenus/live").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
 #[tokio::test]
 async fn customer_service_replies_respect_the_48_hour_window() {
     let (app, fake) = spawn(&["wxreply000000001"], |_| {}).await;

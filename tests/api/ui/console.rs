@@ -1,5 +1,6 @@
 //! Issue 13, the console with real data: example plugins that stay off until
-//! switched on, and the rules page warning about plugins in front of its rules.
+//! switched on, and the rules page warning about plugins in front of its
+//! rules; the dashboard of every account; the menu live on WeChat.
 
 use serde_json::json;
 
@@ -153,6 +154,95 @@ async fn the_dashboard_shows_every_account_its_top_rules_and_plugin_calls_in_bot
         b.screenshot(&screenshot_path(&format!("{lang}-dashboard-all-accounts")))
             .await;
         assert_no_page_errors(&b, "dashboard, all accounts").await;
+        b.quit().await;
+    }
+}
+
+#[tokio::test]
+async fn after_a_reload_the_menus_page_shows_what_is_live_on_wechat_and_the_difference() {
+    const APP_ID: &str = "wxuimenulive0001";
+    for (lang, same, draft_only, live_only) in [
+        (
+            "zh-CN",
+            "此处保存的菜单就是粉丝看到的菜单",
+            "仅此处有：",
+            "仅微信上有：",
+        ),
+        (
+            "en",
+            "The saved menu here is what fans see",
+            "Only here:",
+            "Only on WeChat:",
+        ),
+    ] {
+        let (app, fake) = super::with_fake_wechat(&[APP_ID]).await;
+        let account = app.add_account(APP_ID).await;
+        app.add(
+            "/wechat/wxmenus/add",
+            json!({"account_id": account, "menu_name": "官网", "menu_type": "view", "url": "https://example.com/"}),
+        )
+        .await;
+        let (status, body) = app
+            .post("/wechat/wxmenus/pull_menu", json!({"account_id": account}))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+        let b = Browser::start_in(1280, 900, lang).await;
+        sign_in(&b, &app).await;
+        b.js(
+            "localStorage.setItem('wxmp.account', arguments[0])",
+            vec![json!(account)],
+        )
+        .await;
+
+        // A fresh page knows what was published, by whom, and that it is the draft.
+        open(&b, &app, "/wechat/wxmenus").await;
+        b.wait_for("[data-role=menu-live] [data-live=same]").await;
+        let shown = b.text("[data-role=menu-live]").await;
+        assert!(
+            shown.contains(same) && shown.contains("admin"),
+            "{lang}: {shown}"
+        );
+
+        // The draft changed since: the page says how.
+        app.add(
+            "/wechat/wxmenus/add",
+            json!({"account_id": account, "menu_name": "签到", "menu_type": "click", "menu_key": "SIGN", "sort_order": 1}),
+        )
+        .await;
+        open(&b, &app, "/wechat/wxmenus").await;
+        b.wait_for("[data-role=menu-live] [data-live=differs]")
+            .await;
+        let diff = b.text("[data-role=menu-diff]").await;
+        assert!(
+            diff.contains(&format!("{draft_only} 签到 · click · SIGN")),
+            "{lang}: {diff}"
+        );
+
+        // Changed on WeChat's own console: "Check WeChat" reads it, the draft stays.
+        fake.set_menu(
+            APP_ID,
+            json!({"button": [{"type": "click", "name": "客服", "key": "KF"}]}),
+        );
+        b.click_css("[data-action=check-menu]").await;
+        b.wait_until(
+            "document.querySelector('[data-role=menu-diff]') && document.querySelector('[data-role=menu-diff]').textContent.includes('KF')",
+            "the menu read from WeChat",
+        )
+        .await;
+        let diff = b.text("[data-role=menu-diff]").await;
+        assert!(
+            diff.contains(&format!("{live_only} 客服 · click · KF")),
+            "{lang}: {diff}"
+        );
+        assert_eq!(
+            list(&app, &format!("/wechat/wxmenus/list?account_id={account}"))
+                .await
+                .len(),
+            2
+        );
+        b.screenshot(&screenshot_path(&format!("{lang}-menu-live-differs")))
+            .await;
+        assert_no_page_errors(&b, "menu live").await;
         b.quit().await;
     }
 }
