@@ -565,7 +565,8 @@ async fn templates_sync_send_and_learn_their_delivery() {
     let msgid = body["data"]["msgid"].as_str().unwrap().to_string();
     let sent = fake.sent().last().unwrap().clone();
     assert_eq!(sent["data"]["first"], json!({"value": "您好"}));
-    assert_eq!(sent["data"]["keyword1"]["color"], "#173177");
+    // WeChat has ignored colours since 2023: only the value goes.
+    assert_eq!(sent["data"]["keyword1"], json!({"value": "No.1"}));
     assert_eq!(sent["url"], "https://example.com/o/1");
 
     // WeChat reports the delivery through the callback.
@@ -618,6 +619,114 @@ async fn templates_sync_send_and_learn_their_delivery() {
         .await;
     assert_eq!(logs["data"]["list"][0]["status"], "failed");
     assert_eq!(logs["data"]["list"][0]["errcode"], 43101);
+}
+
+/// Issue 13, bug 6: the send form named raw keys and WeChat refused values
+/// the form let through; fields come from the template's content, values are
+/// checked against their types before WeChat is called.
+#[tokio::test]
+async fn template_fields_have_their_labels_and_types_and_values_keep_their_limits() {
+    let (app, fake) = spawn(&["wxtplfields00001"], |_| {}).await;
+    let peer = account(&app, "wxtplfields00001").await;
+    fake.set_templates(
+        "wxtplfields00001",
+        vec![json!({"template_id": "TPL_POINTS", "title": "积分变动提醒",
+            "content": "变动积分：{{number2.DATA}}\n变动原因：{{thing3.DATA}}\n变动时间：{{time4.DATA}}\n门店电话：{{phone_number5.DATA}}",
+            "example": "", "primary_industry": "", "deputy_industry": ""})],
+    );
+    app.post(
+        "/wechat/wxtemplates/sync",
+        json!({"account_id": peer.account_id}),
+    )
+    .await;
+    let (status, body) = app
+        .get(&format!(
+            "/wechat/wxtemplates/fields?account_id={}&template_id=TPL_POINTS",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let fields: Vec<(String, String, String, Value)> = body["data"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap().into(),
+                f["label"].as_str().unwrap().into(),
+                f["kind"].as_str().unwrap().into(),
+                f["max_chars"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            (
+                "number2".into(),
+                "变动积分".into(),
+                "number".into(),
+                json!(32)
+            ),
+            (
+                "thing3".into(),
+                "变动原因".into(),
+                "thing".into(),
+                json!(20)
+            ),
+            ("time4".into(), "变动时间".into(), "time".into(), json!(40)),
+            (
+                "phone_number5".into(),
+                "门店电话".into(),
+                "phone_number".into(),
+                json!(17)
+            ),
+        ]
+    );
+    let send = |data: Value| {
+        app.post(
+            "/wechat/wxtemplates/send",
+            json!({"account_id": peer.account_id, "template_id": "TPL_POINTS", "openid": "o_fan", "data": data}),
+        )
+    };
+    let sent_before = fake.sent().len();
+    let (status, body) = send(json!({
+        "number2": "十分", "thing3": "这一段文字一共有二十一个字符所以太长了啊啊",
+        "time4": "下午三点", "phone_number5": "020-12345678",
+    }))
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let codes = &body["data"]["codes"];
+    assert_eq!(codes["data.number2"]["code"], "tpl_number", "{body}");
+    assert_eq!(codes["data.thing3"]["code"], "tpl_thing", "{body}");
+    assert_eq!(codes["data.time4"]["code"], "tpl_time", "{body}");
+    assert!(codes["data.phone_number5"].is_null(), "{body}");
+    assert_eq!(fake.sent().len(), sent_before, "WeChat was not called");
+    let (_, logs) = app
+        .get(&format!(
+            "/wechat/wxtemplates/logs?account_id={}",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(logs["data"]["total"], 0, "nothing logged: {logs}");
+
+    let (status, body) = send(json!({
+        "number2": "20", "thing3": {"value": "签到奖励", "color": "#ff0000"},
+        "time4": "2026年12月7日 15:01", "phone_number5": "020-12345678",
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sent = fake.sent().last().unwrap().clone();
+    assert_eq!(sent["data"]["thing3"], json!({"value": "签到奖励"}));
+    assert_eq!(sent["data"]["number2"], json!({"value": "20"}));
+
+    let (status, _) = app
+        .get(&format!(
+            "/wechat/wxtemplates/fields?account_id={}&template_id=NOPE",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// Answers after the callback deadline.

@@ -246,3 +246,115 @@ async fn after_a_reload_the_menus_page_shows_what_is_live_on_wechat_and_the_diff
         b.quit().await;
     }
 }
+
+#[tokio::test]
+async fn a_template_is_sent_from_a_closed_conversation_with_its_own_labels_and_checked_values() {
+    const APP_ID: &str = "wxuitplfields001";
+    for (lang, bad_number) in [
+        ("zh-CN", "须为最多 32 位的数字"),
+        ("en", "must be a number of up to 32 digits"),
+    ] {
+        let (app, fake) = super::with_fake_wechat(&[APP_ID]).await;
+        let account = app.add_account(APP_ID).await;
+        fake.set_templates(
+            APP_ID,
+            vec![json!({"template_id": "TPL_POINTS", "title": "积分变动提醒",
+                "content": "变动积分：{{number2.DATA}}\n变动原因：{{thing3.DATA}}\n变动时间：{{time4.DATA}}",
+                "example": "", "primary_industry": "", "deputy_industry": ""})],
+        );
+        app.post("/wechat/wxtemplates/sync", json!({"account_id": account}))
+            .await;
+        let long_ago = (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339();
+        app.seed(&account)
+            .fan(json!({"openid": "o_lina_0001", "remark": "丽娜", "last_interact_time": long_ago}))
+            .await;
+        app.seed(&account)
+            .fan(json!({"openid": "o_other_0002", "remark": "王五"}))
+            .await;
+        let b = Browser::start_in(1280, 900, lang).await;
+        sign_in(&b, &app).await;
+
+        // The closed window's link leads to the templates, for this fan.
+        open(
+            &b,
+            &app,
+            &format!("/wechat/wxmessages?openid=o_lina_0001&account_id={account}"),
+        )
+        .await;
+        b.wait_for(".window-note:not([hidden]) [data-role=send-template]")
+            .await;
+        b.click_css("[data-role=send-template]").await;
+        b.wait_for("[data-role=send-to-fan]").await;
+        assert!(b
+            .text("[data-role=send-to-fan]")
+            .await
+            .contains("o_lina_0001"));
+        b.wait_for(".table tbody [data-action=send]").await;
+        b.click_css(".table tbody [data-action=send]").await;
+        b.wait_for("dialog[open] [data-field=v_number2]").await;
+        let prefilled = b
+            .js(
+                "return document.querySelector('dialog[open] [data-field=openid] input').value",
+                vec![],
+            )
+            .await;
+        assert_eq!(prefilled, json!("o_lina_0001"), "{lang}");
+        // Labels from the template's own text; no colour fields.
+        let labels = b
+            .js(
+                "return [...document.querySelectorAll('dialog[open] [data-field^=v_] label')].map((l) => l.textContent.replace('*', '').trim())",
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            labels,
+            json!(["变动积分", "变动原因", "变动时间"]),
+            "{lang}"
+        );
+        assert!(b.find_all("dialog[open] [data-field^=c_]").await.is_empty());
+
+        // The fan from a search.
+        b.set_value("dialog[open] [data-field=openid] input", "")
+            .await;
+        b.type_into("dialog[open] [data-field=openid] input", "王")
+            .await;
+        b.wait_for("dialog[open] [data-role=fan-results] [data-openid=o_other_0002]")
+            .await;
+        b.click_css("dialog[open] [data-role=fan-results] [data-openid=o_other_0002]")
+            .await;
+        assert!(b
+            .text("dialog[open] [data-role=fan-chosen]")
+            .await
+            .contains("o_other_0002"));
+
+        // A value its type does not allow is refused before WeChat, in the page's language.
+        b.type_into("dialog[open] [data-field=v_number2] input", "十分")
+            .await;
+        b.type_into("dialog[open] [data-field=v_thing3] input", "签到奖励")
+            .await;
+        b.type_into("dialog[open] [data-field=v_time4] input", "15:01")
+            .await;
+        b.click_css("dialog[open] [type=submit]").await;
+        b.wait_for("dialog[open] [data-field=v_number2].has-error")
+            .await;
+        let error = b
+            .text("dialog[open] [data-field=v_number2] .field-error")
+            .await;
+        assert!(error.contains(bad_number), "{lang}: {error}");
+        b.screenshot(&screenshot_path(&format!("{lang}-template-send-checked")))
+            .await;
+        assert!(fake.sent().is_empty());
+        b.set_value("dialog[open] [data-field=v_number2] input", "")
+            .await;
+        b.type_into("dialog[open] [data-field=v_number2] input", "20")
+            .await;
+        b.click_css("dialog[open] [type=submit]").await;
+        super::dialog_removed(&b).await;
+        let sent = fake.sent();
+        let message = sent.last().expect("a template message");
+        assert_eq!(message["touser"], "o_other_0002");
+        assert_eq!(message["data"]["number2"], json!({"value": "20"}));
+        assert_no_page_errors(&b, "template send").await;
+        b.quit().await;
+    }
+}
