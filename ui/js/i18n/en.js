@@ -896,6 +896,7 @@ export default {
   "menus.live_synced": "Read from WeChat by {who} at {when}, replacing the draft.",
   "menus.live_checked": "Read from WeChat by {who} at {when}.",
   "menus.live_deleted": "Deleted on WeChat by {who} at {when}.",
+  "menus.live_line": "{said} {state}",
   "menus.live_no_menu": "Fans see no menu.",
   "menus.live_same": "The saved menu here is what fans see.",
   "menus.live_differs": "The saved menu here differs from what fans see:",

@@ -896,6 +896,7 @@ export default {
   "menus.live_synced": "{who} 于 {when} 从微信同步，已替换此处菜单。",
   "menus.live_checked": "{who} 于 {when} 读取了微信上的菜单。",
   "menus.live_deleted": "{who} 于 {when} 删除了微信上的菜单。",
+  "menus.live_line": "{said}{state}",
   "menus.live_no_menu": "粉丝看不到菜单。",
   "menus.live_same": "此处保存的菜单就是粉丝看到的菜单。",
   "menus.live_differs": "此处保存的菜单与粉丝看到的不同：",

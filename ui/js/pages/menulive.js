@@ -56,7 +56,7 @@ export function livePanel({ accountId, dirty }) {
     el.replaceChildren(
       h("p", { class: ["remote-note", same ? null : "differs"], role: "status", dataset: { live: same ? "same" : "differs" } },
         icon(same ? "check" : "alert"),
-        h("span", null, said, " ", empty ? t("menus.live_no_menu") : same ? t("menus.live_same") : t("menus.live_differs"))),
+        h("span", null, t("menus.live_line", { said, state: empty ? t("menus.live_no_menu") : same ? t("menus.live_same") : t("menus.live_differs") }))),
       same ? null : h("ul", { class: "menu-diff", dataset: { role: "menu-diff" } },
         ...added.map((line) => h("li", { class: "diff-add", dataset: { diff: "draft" } }, h("strong", null, t("menus.diff_draft_only")), " ", h("span", { class: "mono" }, line))),
         ...removed.map((line) => h("li", { class: "diff-remove", dataset: { diff: "live" } }, h("strong", null, t("menus.diff_live_only")), " ", h("span", { class: "mono" }, line)))),
