@@ -18,16 +18,16 @@
 //! - [`wxapi`]: the WeChat API client: tokens, tickets, OAuth, errors with hints
 //! - [`callback`]: the callback pipeline: routes, flow, record, store, inflight, chain, built-in handlers
 //! - [`messages`]: customer-service replies, reply rows, conversations
-//! - [`menus`]: WeChat's menu rules, publishing and pulling menus
+//! - [`menus`]: WeChat's menu rules, publishing and pulling menus, what is live on WeChat
 //! - [`materials`]: upload checks, media and news drafts on WeChat, sync
-//! - [`templates`]: template messages, one or in bulk (a job)
+//! - [`templates`]: template messages, one or in bulk (a job); their fields' labels and types
 //! - [`fans`]: fans as stored, synced from WeChat (a job)
 //! - [`webpages`]: OAuth and JS-SDK for the account's web pages
 //! - [`media`]: image downloads of received messages (a job)
 //! - [`files`]: files in the data directory, served to admins
 //! - [`text`]: the one rule for U+0000 in text that reaches the database
 //! - [`pay`]: WeChat Pay v3: crypto and states (no I/O), client, ledger, service, orders, refunds, qrcode, notify, routes
-//! - [`plugins`]: Rhai plugins: engine, script API, registry, watcher, handler, dry run, state, routes
+//! - [`plugins`]: Rhai plugins: engine, script API, registry, watcher, handler, dry run, state, counters, routes
 //! - [`accounts`]: archive, restore, and delete an account with all its data
 //! - [`admin`]: the generic CRUD of the `wx_*` resources, and the dashboard
 //! - [`jobs`]: the durable job queue, its worker and the `Job` trait

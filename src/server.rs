@@ -217,6 +217,14 @@ pub async fn serve(
             state.clone(),
         ))),
         Background(tokio::spawn(crate::cluster::changes::follow(state.clone()))),
+        Background(tokio::spawn({
+            let counters = state.plugins.runtime().counters.clone();
+            async move {
+                if let Some(counters) = counters {
+                    counters.run().await;
+                }
+            }
+        })),
     ];
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
@@ -229,6 +237,11 @@ pub async fn serve(
     {
         // Cut off: another instance takes the job up when its lease runs out.
         tracing::warn!("the running job did not finish within {JOB_DRAIN:?}; leaving it");
+    }
+    if let Some(counters) = &state.plugins.runtime().counters {
+        if let Err(error) = counters.flush().await {
+            tracing::warn!(%error, "plugin counters of the last seconds not written");
+        }
     }
     crate::cluster::instance::leave(&state).await;
     served

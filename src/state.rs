@@ -93,6 +93,10 @@ impl AppState {
             )),
             slots: tokio::sync::Semaphore::new(8),
             switches: Some(crate::plugins::state::Switches::new(db.clone())),
+            counters: Some(Arc::new(crate::plugins::counters::Counters::new(
+                db.clone(),
+                ids.clone(),
+            ))),
         };
         let plugins = Arc::new(crate::plugins::Registry::new(
             config.plugins_dir.clone(),

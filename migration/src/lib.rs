@@ -12,6 +12,8 @@ mod m20261206_000006_handled;
 mod m20261206_000007_audit_log;
 mod m20261207_000010_cluster;
 mod m20261207_000030_account_archive;
+mod m20261207_000040_dashboard_counts;
+mod m20261207_000050_menu_live;
 mod m20261207_000060_fan_staff;
 mod table_builder;
 
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_audit_log::Migration),
             Box::new(m20261207_000010_cluster::Migration),
             Box::new(m20261207_000030_account_archive::Migration),
+            Box::new(m20261207_000040_dashboard_counts::Migration),
+            Box::new(m20261207_000050_menu_live::Migration),
             Box::new(m20261207_000060_fan_staff::Migration),
         ]
     }

@@ -59,15 +59,24 @@ pub async fn holdings(
     Ok(held)
 }
 
-/// Deletes the plugin state and switches of `ids`: they belong to the
-/// account alone and go with it even on a plain delete.
-pub async fn delete_plugin_rows(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), AppError> {
+/// Deletes the plugin state, switches and counters of `ids`, and the record
+/// of their menus live on WeChat: they belong to the account alone and go
+/// with it even on a plain delete.
+pub async fn delete_own_rows(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), AppError> {
     plugin_state::Entity::delete_many()
         .filter(plugin_state::Column::AccountId.is_in(ids.to_vec()))
         .exec(db)
         .await?;
     plugin_settings::Entity::delete_many()
         .filter(plugin_settings::Column::AccountId.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    plugin_counters::Entity::delete_many()
+        .filter(plugin_counters::Column::AccountId.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    menu_live::Entity::delete_many()
+        .filter(menu_live::Column::AccountId.is_in(ids.to_vec()))
         .exec(db)
         .await?;
     Ok(())
@@ -148,7 +157,7 @@ pub async fn purge(
             .exec(&txn)
             .await?;
     });
-    delete_plugin_rows(&txn, &ids).await?;
+    delete_own_rows(&txn, &ids).await?;
     unassign_operators(&txn, id).await?;
     accounts::Entity::delete_by_id(id).exec(&txn).await?;
     let counts: serde_json::Map<String, Value> = deleted

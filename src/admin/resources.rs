@@ -161,7 +161,7 @@ impl Resource for Accounts {
     async fn before_delete(db: &DatabaseTransaction, ids: &[i64]) -> Result<(), AppError> {
         let held = crate::accounts::service::holdings(db, ids).await?;
         if held.is_empty() {
-            crate::accounts::service::delete_plugin_rows(db, ids).await
+            crate::accounts::service::delete_own_rows(db, ids).await
         } else {
             let held: Vec<String> = held.iter().map(|(what, n)| format!("{n} {what}")).collect();
             Err(AppError::Conflict(format!(
@@ -384,7 +384,7 @@ impl Resource for Messages {
     type Model = messages::Model;
     type ActiveModel = messages::ActiveModel;
     const NOUN: &'static str = "message";
-    const READ_ONLY: &'static [&'static str] = &["dedupe_key", "handled"];
+    const READ_ONLY: &'static [&'static str] = &["dedupe_key", "handled", "rule_id"];
     const FILTERS: &'static [&'static str] = &[
         "openid",
         "msg_type",

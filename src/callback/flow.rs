@@ -309,6 +309,10 @@ async fn store_and_dispatch(
             match outbound_message(&state.ids, account.model.id, &outgoing) {
                 Ok(mut row) => {
                     row.raw_xml = xml.clone();
+                    // The rule a built-in answered with, for the dashboard.
+                    row.rule_id =
+                        super::builtin::answering_rule(&handler, &account.rules, &message)
+                            .map(|rule| rule.id);
                     if let Err(error) = state.store.record_reply(row).await {
                         tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored");
                     }

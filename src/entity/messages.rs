@@ -44,6 +44,9 @@ pub struct Model {
     /// Received messages: 1 once the handler chain has run (or been taken
     /// by a retry), 0 while it has not. Sent rows: 1.
     pub handled: i16,
+    /// Automatic replies: the auto-reply rule that answered, when a built-in did.
+    #[serde(with = "crate::ids::json_opt_id")]
+    pub rule_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

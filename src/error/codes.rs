@@ -62,6 +62,19 @@ pub const FIELD_REASONS: &[(&str, &str)] = &[
         "archived_stays_disabled",
         "an archived account stays disabled; restore it first",
     ),
+    // Template message values, by field type (src/templates/fields.rs).
+    ("tpl_thing", "must be 1–20 characters (a thing field)"),
+    ("tpl_number", "must be a number of up to 32 digits, with decimals allowed (a number field)"),
+    ("tpl_letter", "must be 1–32 letters A–Z (a letter field)"),
+    ("tpl_symbol", "must be 1–5 symbols (a symbol field)"),
+    ("tpl_character_string", "must be 1–32 letters, digits or symbols, no Chinese and no spaces (a character_string field)"),
+    ("tpl_time", "must be a 24-hour time such as 15:01, a date may come first (a time field)"),
+    ("tpl_date", "must be a date such as 2026-10-01 or 2026年10月1日, a time may follow (a date field)"),
+    ("tpl_amount", "must be an amount: a currency sign, up to 10 digits, decimals allowed, 元 at the end allowed (an amount field)"),
+    ("tpl_phone_number", "must be a phone number of up to 17 digits and symbols (a phone_number field)"),
+    ("tpl_car_number", "must be a plate number of up to 8 characters, letters and digits, Chinese only first and last (a car_number field)"),
+    ("tpl_name", "must be a name: up to 10 Chinese characters, or up to 20 letters (a name field)"),
+    ("tpl_phrase", "must be 1–5 Chinese characters (a phrase field)"),
 ];
 
 /// Whole messages (`msg`): (code, English template).

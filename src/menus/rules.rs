@@ -63,6 +63,51 @@ pub fn menu_json(rows: &[menus::Model]) -> Result<Value, Vec<String>> {
     }
 }
 
+/// The menu as WeChat's `{"button": […]}` whether or not it keeps WeChat's
+/// rules (a draft being edited, a menu read back): as published when it does,
+/// else each button with its name, type and non-empty fields. Two menus with
+/// the same buttons give the same JSON.
+pub fn menu_json_of(rows: &[menus::Model]) -> Value {
+    if let Ok(menu) = menu_json(rows) {
+        return menu;
+    }
+    let plain = |m: &menus::Model| {
+        let mut button = serde_json::Map::new();
+        button.insert("name".into(), json!(m.menu_name));
+        for (key, value) in [
+            ("type", &m.menu_type),
+            ("key", &m.menu_key),
+            ("url", &m.url),
+            ("media_id", &m.media_id),
+            ("article_id", &m.article_id),
+            ("appid", &m.appid),
+            ("pagepath", &m.pagepath),
+        ] {
+            if !value.is_empty() {
+                button.insert(key.into(), json!(value));
+            }
+        }
+        button
+    };
+    let mut tops: Vec<&menus::Model> = rows.iter().filter(|m| m.parent_id == 0).collect();
+    tops.sort_by_key(|m| (m.sort_order, m.id));
+    let buttons: Vec<Value> = tops
+        .into_iter()
+        .map(|top| {
+            let mut subs: Vec<&menus::Model> =
+                rows.iter().filter(|m| m.parent_id == top.id).collect();
+            subs.sort_by_key(|m| (m.sort_order, m.id));
+            if subs.is_empty() {
+                Value::Object(plain(top))
+            } else {
+                let subs: Vec<Value> = subs.into_iter().map(|s| Value::Object(plain(s))).collect();
+                json!({ "name": top.menu_name, "sub_button": subs })
+            }
+        })
+        .collect();
+    json!({ "button": buttons })
+}
+
 /// The button types WeChat knows.
 pub const MENU_TYPES: [&str; 12] = [
     "click",

@@ -69,6 +69,7 @@ pub async fn test_script(script: Script, message: InboundMessage, timeout: Durat
         state: Arc::new(state::MemoryState::default()),
         slots: Semaphore::new(1),
         switches: None,
+        counters: None,
     });
     let plugin = Arc::new(Plugin {
         script,

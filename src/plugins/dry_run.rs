@@ -124,7 +124,8 @@ pub async fn whole_chain(
             .and_then(|p| state.plugins.get(p))
         {
             Some(plugin) => {
-                if !plugin.script.wants(&message) {
+                // As the callback: only where the plugin runs for this account.
+                if !plugin.script.wants(&message) || !plugin.runs_for_account(account).await {
                     continue;
                 }
                 let script_ctx = plugin_context(fan, plugin.name(), account, openid, true);

@@ -35,18 +35,8 @@ impl Handler for PluginHandler {
         let plugin = self.plugin.clone();
         Box::pin(async move {
             let account = &ctx.account.model;
-            if !plugin.script.wants(&ctx.message) || !plugin.runs_for(&account.app_id) {
+            if !plugin.script.wants(&ctx.message) || !plugin.runs_for_account(account).await {
                 return Outcome::Continue;
-            }
-            if let Some(switches) = &plugin.runtime.switches {
-                match switches.enabled(plugin.name(), account.id).await {
-                    Ok(true) => {}
-                    Ok(false) => return Outcome::Continue,
-                    Err(error) => {
-                        tracing::warn!(plugin = %plugin.name(), %error, "cannot read plugin switches; skipping");
-                        return Outcome::Continue;
-                    }
-                }
             }
             let script_ctx = plugin_context(
                 ctx.fan().await,

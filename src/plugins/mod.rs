@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod counters;
 pub mod dry_run;
 pub mod engine;
 mod handler;
@@ -61,6 +62,8 @@ pub struct Runtime {
     /// Bounds how many scripts run at once (each takes a blocking thread).
     pub slots: Semaphore,
     pub switches: Option<state::Switches>,
+    /// Calls counted per plugin, account and hour (none without a database).
+    pub counters: Option<Arc<counters::Counters>>,
 }
 
 /// The result of one call.
@@ -84,6 +87,7 @@ impl Plugin {
         account_id: i64,
     ) -> CallReport {
         let started = Instant::now();
+        let dry_run = ctx.dry_run;
         let _slot = self.runtime.slots.acquire().await;
         let call = Arc::new(CallState::new(
             self.name(),
@@ -109,8 +113,20 @@ impl Plugin {
         let micros = started.elapsed().as_micros() as u64;
         let logs = std::mem::take(&mut *call.logs.lock().unwrap_or_else(|p| p.into_inner()));
         let writes = std::mem::take(&mut *call.writes.lock().unwrap_or_else(|p| p.into_inner()));
+        // Dry runs show their result to whoever ran them; they are not counted.
+        if dry_run {
+            return CallReport {
+                outcome,
+                logs,
+                writes,
+                micros,
+            };
+        }
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         self.stats.total_micros.fetch_add(micros, Ordering::Relaxed);
+        if let Some(counters) = &self.runtime.counters {
+            counters.count(self.name(), account_id, outcome.is_err(), micros);
+        }
         if let Err(error) = &outcome {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             *self
@@ -140,6 +156,30 @@ impl Plugin {
     fn runs_for(&self, app_id: &str) -> bool {
         let accounts = &self.script.declaration.accounts;
         accounts.is_empty() || accounts.iter().any(|a| a == app_id)
+    }
+
+    /// Whether the callback runs this plugin for `account`: switched on in
+    /// its file, listed for the account (or for all), and switched on there
+    /// (an `opt_in` plugin only where an admin did). A switch that cannot be
+    /// read counts as off.
+    pub async fn runs_for_account(&self, account: &crate::entity::accounts::Model) -> bool {
+        let declaration = &self.script.declaration;
+        if !declaration.enabled || !self.runs_for(&account.app_id) {
+            return false;
+        }
+        let Some(switches) = &self.runtime.switches else {
+            return !declaration.opt_in;
+        };
+        match switches
+            .enabled(self.name(), account.id, !declaration.opt_in)
+            .await
+        {
+            Ok(on) => on,
+            Err(error) => {
+                tracing::warn!(plugin = %self.name(), %error, "cannot read plugin switches; skipping");
+                false
+            }
+        }
     }
 }
 

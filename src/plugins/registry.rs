@@ -35,7 +35,21 @@ pub struct PluginInfo {
     pub last_error_at: Option<chrono::DateTime<chrono::Utc>>,
     /// Why the file on disk is not the version running (compile error).
     pub compile_error: Option<ScriptError>,
+    /// Off for every account until switched on there (`opt_in` in its file).
+    pub opt_in: bool,
+    /// Accounts where it is switched off, and where it is switched on.
     pub disabled_accounts: Vec<String>,
+    pub enabled_accounts: Vec<String>,
+}
+
+/// A plugin that runs for an account before its keyword rules, and so can
+/// answer what a rule would have.
+#[derive(Debug, serde::Serialize)]
+pub struct AheadOfRules {
+    pub name: String,
+    pub file: String,
+    pub description: String,
+    pub priority: i32,
 }
 
 /// A plugin file found on disk.
@@ -368,6 +382,41 @@ impl Registry {
             .collect()
     }
 
+    /// The plugins that run for `account` before its keyword rules and take
+    /// what they answer (texts, voice, menu clicks), highest priority first.
+    pub async fn ahead_of_rules(
+        &self,
+        account: &crate::entity::accounts::Model,
+    ) -> Vec<AheadOfRules> {
+        let mut found = Vec::new();
+        for plugin in self.all() {
+            let d = &plugin.script.declaration;
+            let takes = |list: &[String], what: &[&str]| {
+                list.iter()
+                    .any(|item| item == "*" || what.iter().any(|w| item.eq_ignore_ascii_case(w)))
+            };
+            let overlaps = (plugin.script.has_on_message && takes(&d.messages, &["text", "voice"]))
+                || (plugin.script.has_on_event && takes(&d.events, &["CLICK"]));
+            if d.priority > crate::callback::chain::KEYWORD_PRIORITY
+                && overlaps
+                && plugin.runs_for_account(account).await
+            {
+                found.push(AheadOfRules {
+                    name: d.name.clone(),
+                    file: self.relative(&plugin.path),
+                    description: d.description.clone(),
+                    priority: d.priority,
+                });
+            }
+        }
+        found.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then_with(|| a.name.cmp(&b.name))
+        });
+        found
+    }
+
     /// Every plugin file with its state, for admins.
     pub fn infos(&self) -> Vec<PluginInfo> {
         let loaded = self.loaded.read().unwrap_or_else(|p| p.into_inner());
@@ -432,7 +481,9 @@ impl Registry {
                     last_error: last_error.as_ref().map(|(_, e)| e.clone()),
                     last_error_at: last_error.map(|(at, _)| at),
                     compile_error: error,
+                    opt_in: declaration.is_some_and(|d| d.opt_in),
                     disabled_accounts: Vec::new(),
+                    enabled_accounts: Vec::new(),
                 }
             })
             .collect()

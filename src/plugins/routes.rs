@@ -13,7 +13,7 @@ use crate::auth::CurrentAdmin;
 use crate::entity::accounts;
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, JsonBody};
+use crate::http::{parse_json_body, JsonBody, Query};
 use crate::state::AppState;
 use crate::wechat::InboundMessage;
 use crate::wechat::SampleMessage;
@@ -23,6 +23,16 @@ pub fn register(api: Api) -> Api {
     api.route(
         Operation::new(Get, "/wechat/plugins/list", "plugins", "Every plugin: status, errors with positions, counters"),
         get(list),
+    )
+    .route(
+        Operation::new(
+            Get,
+            "/wechat/plugins/ahead_of_rules",
+            "plugins",
+            "The plugins that run for an account before its keyword rules: ?account_id=",
+        )
+        .query("account_id", "the account"),
+        get(ahead_of_rules),
     )
     .route(Operation::new(Post, "/wechat/plugins/reload", "plugins", "Rescan the plugins directory now"), post(reload))
     .route(
@@ -49,14 +59,34 @@ pub fn register(api: Api) -> Api {
 
 async fn list(State(state): State<AppState>, _admin: CurrentAdmin) -> ApiResult {
     let mut infos = state.plugins.infos();
+    // Calls and errors as counted in the database: since the counting began,
+    // across restarts and instances, dry runs left out.
+    if let Some(counters) = &state.plugins.runtime().counters {
+        let totals = counters.totals(None, None).await?;
+        for info in &mut infos {
+            let counts = totals.get(&info.name).copied().unwrap_or_default();
+            info.calls = counts.calls.max(0) as u64;
+            info.errors = counts.errors.max(0) as u64;
+            info.mean_run_ms = if counts.calls > 0 {
+                counts.micros as f64 / counts.calls as f64 / 1000.0
+            } else {
+                0.0
+            };
+        }
+    }
     if let Some(switches) = &state.plugins.runtime().switches {
         for info in &mut infos {
-            info.disabled_accounts = switches
-                .disabled_accounts(&info.name)
-                .await?
-                .into_iter()
-                .map(|id| id.to_string())
-                .collect();
+            for (enabled, into) in [
+                (false, &mut info.disabled_accounts),
+                (true, &mut info.enabled_accounts),
+            ] {
+                *into = switches
+                    .switched_accounts(&info.name, enabled)
+                    .await?
+                    .into_iter()
+                    .map(|id| id.to_string())
+                    .collect();
+            }
         }
     }
     // What every live instance runs, so a file deployed to only some of
@@ -78,6 +108,27 @@ async fn list(State(state): State<AppState>, _admin: CurrentAdmin) -> ApiResult 
     Ok(ok(
         json!({ "list": list, "total": list.len(), "dir": state.plugins.dir().display().to_string() }),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccountQuery {
+    #[serde(with = "crate::ids::json_id")]
+    account_id: i64,
+}
+
+async fn ahead_of_rules(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    Query(query): Query<AccountQuery>,
+) -> ApiResult {
+    admin.require_account(query.account_id)?;
+    let account = find_account(&state, query.account_id).await?;
+    let list = state.plugins.ahead_of_rules(&account).await;
+    Ok(ok(json!({
+        "list": list,
+        "keyword_priority": crate::callback::chain::KEYWORD_PRIORITY,
+    })))
 }
 
 async fn reload(State(state): State<AppState>, admin: CurrentAdmin) -> ApiResult {

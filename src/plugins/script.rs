@@ -27,6 +27,9 @@ pub struct Declaration {
     /// App ids it runs for; empty for all.
     pub accounts: Vec<String>,
     pub enabled: bool,
+    /// Off for every account until an admin switches it on there (the shipped
+    /// examples say so); otherwise on for every account until switched off.
+    pub opt_in: bool,
     /// The text the fan gets when the plugin fails (instead of the next handler's answer).
     pub on_error: Option<String>,
 }
@@ -40,6 +43,7 @@ pub const DECLARATION_KEYS: &[&str] = &[
     "events",
     "accounts",
     "enabled",
+    "opt_in",
     "on_error",
 ];
 
@@ -324,6 +328,15 @@ pub fn compile(
             .get("enabled")
             .map(|v| v.as_bool().unwrap_or(true))
             .unwrap_or(true),
+        opt_in: match declared.get("opt_in") {
+            None => false,
+            Some(value) => value.as_bool().map_err(|_| {
+                bad_at(
+                    "opt_in",
+                    "PLUGIN.opt_in must be true (off for every account until an admin switches it on there) or false".into(),
+                )
+            })?,
+        },
         on_error,
     };
     Ok(Script {

@@ -259,8 +259,14 @@ impl Switches {
         }
     }
 
-    /// Whether `plugin` runs for `account_id` (on unless switched off).
-    pub async fn enabled(&self, plugin: &str, account_id: i64) -> Result<bool, sea_orm::DbErr> {
+    /// Whether `plugin` runs for `account_id`: as switched there, else
+    /// `default` (on, or off for an opt-in plugin).
+    pub async fn enabled(
+        &self,
+        plugin: &str,
+        account_id: i64,
+        default: bool,
+    ) -> Result<bool, sea_orm::DbErr> {
         if let Some((loaded, map)) = self
             .cache
             .read()
@@ -271,7 +277,7 @@ impl Switches {
                 return Ok(map
                     .get(&(plugin.to_string(), account_id))
                     .copied()
-                    .unwrap_or(true));
+                    .unwrap_or(default));
             }
         }
         let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
@@ -283,7 +289,7 @@ impl Switches {
         let enabled = map
             .get(&(plugin.to_string(), account_id))
             .copied()
-            .unwrap_or(true);
+            .unwrap_or(default);
         if self.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
             *self.cache.write().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), map));
         }
@@ -333,11 +339,15 @@ impl Switches {
         *self.cache.write().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    /// Accounts where `plugin` is switched off.
-    pub async fn disabled_accounts(&self, plugin: &str) -> Result<Vec<i64>, sea_orm::DbErr> {
+    /// Accounts where `plugin` is switched on (`enabled`) or off.
+    pub async fn switched_accounts(
+        &self,
+        plugin: &str,
+        enabled: bool,
+    ) -> Result<Vec<i64>, sea_orm::DbErr> {
         Ok(plugin_settings::Entity::find()
             .filter(plugin_settings::Column::Plugin.eq(plugin))
-            .filter(plugin_settings::Column::Enabled.eq(0))
+            .filter(plugin_settings::Column::Enabled.eq(i16::from(enabled)))
             .all(&self.db)
             .await?
             .into_iter()

@@ -1,7 +1,7 @@
 //! Admin endpoints for template messages: sync, send one, send to many.
 
 use axum::extract::State;
-use axum::routing::post;
+use axum::routing::{get, post};
 use sea_orm::{ActiveModelTrait, IntoActiveModel, TransactionTrait};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -10,10 +10,10 @@ use utoipa::openapi::path::HttpMethod;
 use super::job::SendTemplates;
 use super::service::{checked_template, send_one, sync_from_wechat, TemplateMessage};
 use crate::audit;
-use crate::auth::{account_for, account_in_body, CurrentAdmin};
+use crate::auth::{account_for, account_in_body, account_in_query, CurrentAdmin};
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
-use crate::http::{parse_json_body, JsonBody};
+use crate::http::{parse_json_body, JsonBody, Query};
 use crate::jobs::Job;
 use crate::state::AppState;
 
@@ -35,6 +35,17 @@ pub fn register(api: Api) -> Api {
         post(send_template),
     )
     .route(
+        Operation::new(
+            HttpMethod::Get,
+            "/wechat/wxtemplates/fields",
+            "templates",
+            "A template's fields from its content: key, label, type and limit",
+        )
+        .query("account_id", "the account")
+        .query("template_id", "WeChat's template id"),
+        get(template_fields),
+    )
+    .route(
         op(
             "/wechat/wxtemplates/send_bulk",
             "Send a template message to many fans as a paced background job: {account_id, template_id, openids, data, url?}",
@@ -53,6 +64,38 @@ async fn sync_templates(
     let change = audit::Change::action("sync_templates", "template", account.id, json!(synced));
     audit::record_action(&state, &admin, change).await;
     Ok(ok(synced))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FieldsQuery {
+    account_id: String,
+    template_id: String,
+}
+
+async fn template_fields(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    Query(query): Query<FieldsQuery>,
+) -> ApiResult {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let account = account_in_query(&state.db, &admin, &query.account_id).await?;
+    let template = crate::entity::templates::Entity::find()
+        .filter(crate::entity::templates::Column::AccountId.eq(account.id))
+        .filter(crate::entity::templates::Column::TemplateId.eq(query.template_id.as_str()))
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("template {} not found", query.template_id)))?;
+    let fields: Vec<Value> = super::fields::fields(&template.content)
+        .into_iter()
+        .map(|field| {
+            let rule = field.kind.map(super::fields::Kind::rule);
+            let mut value = json!(field);
+            value["rule"] = json!(rule);
+            value
+        })
+        .collect();
+    Ok(ok(json!({ "fields": fields })))
 }
 
 #[derive(Deserialize)]

@@ -166,20 +166,37 @@ pub async fn checked_template(
         }
         return Err(AppError::field("data", problems.join("; ")));
     }
-    let data: Map<String, Value> = data
-        .into_iter()
-        .map(|(k, v)| match v {
-            Value::String(s) => (k, json!({ "value": s })),
-            other => (k, other),
+    // WeChat has ignored `color` since 2023: only the value is sent.
+    let mut values = Map::new();
+    for (key, value) in data {
+        let text = match value {
+            Value::String(s) => s,
+            Value::Object(mut o) if o.get("value").is_some_and(Value::is_string) => o
+                .remove("value")
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            _ => {
+                return Err(AppError::field(
+                    "data",
+                    format!("{key}: expected a string or {{\"value\": \"…\"}}"),
+                ))
+            }
+        };
+        values.insert(key, json!({ "value": text }));
+    }
+    // Each value as the type its key names allows (thing2: up to 20 characters, …).
+    let problems: crate::error::FieldErrors = super::fields::fields(&template.content)
+        .iter()
+        .filter_map(|field| {
+            let value = values[&field.key]["value"].as_str().unwrap_or_default();
+            super::fields::problem(field, value)
+                .map(|reason| (format!("data.{}", field.key), reason.to_string()))
         })
         .collect();
-    if let Some((key, _)) = data.iter().find(|(_, v)| !v["value"].is_string()) {
-        return Err(AppError::field(
-            "data",
-            format!("{key}: expected a string or {{\"value\": \"…\"}}"),
-        ));
+    if !problems.is_empty() {
+        return Err(AppError::Validation(problems));
     }
-    Ok((template, data))
+    Ok((template, values))
 }
 
 /// What one template message carries.

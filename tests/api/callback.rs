@@ -782,10 +782,8 @@ async fn replies_say_who_answered_and_the_dashboard_counts_them() {
         (today["followed"].as_u64(), today["unfollowed"].as_u64()),
         (Some(1), Some(1))
     );
-    assert_eq!(
-        body["data"]["top_keywords"][0],
-        json!({"text": "价格多少", "hits": 2})
-    );
+    assert_eq!(body["data"]["top_rules"][0]["keyword"], "价格");
+    assert_eq!(body["data"]["top_rules"][0]["hits"], 2);
     assert_eq!(
         body["data"]["answered_by"][0],
         json!({"handler": "builtin:keyword", "replies": 2})

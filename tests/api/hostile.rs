@@ -216,6 +216,9 @@ async fn an_operator_reaches_no_row_and_no_action_of_another_account() {
     for path in [
         format!("/wechat/wxmessages/conversation?account_id={other}&openid=o_theirs"),
         format!("/wechat/dashboard/stats?account_id={other}"),
+        format!("/wechat/plugins/ahead_of_rules?account_id={other}"),
+        format!("/wechat/wxmenus/live?account_id={other}"),
+        format!("/wechat/wxtemplates/fields?account_id={other}&template_id=T"),
     ] {
         let (status, body) = app.send(Method::GET, &path, Some(&token), None).await;
         assert!(refused(status), "{path}: {status} {body}");
@@ -227,6 +230,7 @@ async fn an_operator_reaches_no_row_and_no_action_of_another_account() {
         ),
         ("/wechat/wxmenus/pull_menu", json!({"account_id": other})),
         ("/wechat/wxmenus/sync_menu", json!({"account_id": other})),
+        ("/wechat/wxmenus/check_menu", json!({"account_id": other})),
         (
             "/wechat/wxmenus/delete_remote_menu",
             json!({"account_id": other}),
@@ -261,6 +265,12 @@ async fn an_operator_reaches_no_row_and_no_action_of_another_account() {
         let (status, answer) = app.post_as(&token, path, body).await;
         assert!(refused(status), "{path}: {status} {answer}");
     }
+    // The dashboard of "all accounts" is theirs only: none of the other's rules.
+    let (status, body) = app
+        .send(Method::GET, "/wechat/dashboard/stats", Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!body.to_string().contains(rule_id), "{body}");
     // Their rule is untouched.
     let (_, rules) = app
         .get(&format!("/wechat/wxautoreplies/list?account_id={other}"))

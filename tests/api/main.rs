@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod callback;
 mod cluster;
+mod dashboard;
 mod faults;
 mod hostile;
 mod interop;

@@ -305,6 +305,17 @@ async fn the_example_plugins_work() {
     let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
     assert_eq!(report["data"]["failed"], json!([]), "{report}");
     let peer = Peer::create(&app, "wxplugexample001", 2).await;
+    // The examples are opt-in: nothing answers until they are switched on.
+    assert_eq!(reply_to(&app, &peer, "猜数字").await, None);
+    for plugin in ["guess", "hours", "router"] {
+        let (status, body) = app
+            .post(
+                "/wechat/plugins/enable",
+                json!({"plugin": plugin, "account_id": peer.account_id}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
 
     // Guess the number by bisection; the game lives in the fan's state.
     assert!(reply_to(&app, &peer, "猜数字")
@@ -364,6 +375,131 @@ async fn the_example_plugins_work() {
         answer.reply.unwrap().get("Articles.item.Title"),
         Some("新品上市 🆕")
     );
+}
+
+/// Issue 13, bug 1: a new account's "门店在哪" rule was answered by the
+/// router example (priority 260) and an image rule never fired.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_plugins_answer_only_where_an_admin_switched_them_on() {
+    let app = TestApp::spawn().await;
+    install_examples(&app);
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+    let shop = Peer::create(&app, "wxplugoptin00001", 0).await;
+    let demo = Peer::create(&app, "wxplugoptin00002", 0).await;
+    for peer in [&shop, &demo] {
+        app.seed(&peer.account_id)
+            .rule(
+                json!({"reply_type": 2, "keyword": "门店在哪", "match_type": 2,
+                "message_type": "text", "content": "我们在北京朝阳区"}),
+            )
+            .await;
+    }
+
+    // Nothing is switched on: the keyword rule answers, on the callback and in a dry run.
+    assert_eq!(
+        reply_to(&app, &shop, "门店在哪").await.as_deref(),
+        Some("我们在北京朝阳区")
+    );
+    let (_, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": shop.account_id, "text": "门店在哪"}),
+        )
+        .await;
+    assert_eq!(dry["data"]["handler"], "builtin:keyword", "{dry}");
+    let ahead = |peer: &Peer| {
+        let url = format!(
+            "/wechat/plugins/ahead_of_rules?account_id={}",
+            peer.account_id
+        );
+        let app = &app;
+        async move {
+            let (status, body) = app.get(&url).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["data"]["keyword_priority"], 200);
+            body["data"]["list"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| format!("{}@{}", p["name"].as_str().unwrap(), p["priority"]))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(ahead(&shop).await, Vec::<String>::new());
+    let (_, listed) = app.get("/wechat/plugins/list").await;
+    let router = listed["data"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "router")
+        .unwrap()
+        .clone();
+    assert_eq!(router["opt_in"], true, "{router}");
+    assert_eq!(router["enabled_accounts"], json!([]));
+
+    // Switched on for the demo account only: there it outranks the rule, and is named.
+    app.post(
+        "/wechat/plugins/enable",
+        json!({"plugin": "router", "account_id": demo.account_id}),
+    )
+    .await;
+    let answer = demo.send(&app, &demo.text("o_plugin", "门店在哪", 7)).await;
+    assert_eq!(
+        answer.reply.unwrap().get("Articles.item.Title"),
+        Some("门店地址")
+    );
+    assert_eq!(ahead(&demo).await, vec!["router@260".to_string()]);
+    assert_eq!(
+        reply_to(&app, &shop, "门店在哪").await.as_deref(),
+        Some("我们在北京朝阳区")
+    );
+    assert_eq!(ahead(&shop).await, Vec::<String>::new());
+    let (_, listed) = app.get("/wechat/plugins/list").await;
+    let router = listed["data"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "router")
+        .unwrap()
+        .clone();
+    assert_eq!(router["enabled_accounts"], json!([demo.account_id]));
+
+    // A plugin that is not opt-in is on until switched off, and a dry run
+    // of the whole chain skips it where it is off, as the callback does.
+    write(
+        &app,
+        "early.rhai",
+        "const PLUGIN = #{ name: \"early\", priority: 250, messages: [\"text\"], events: [] };\n\
+         fn on_message(msg, ctx) { \"early bird\" }\n",
+    );
+    app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(ahead(&shop).await, vec!["early@250".to_string()]);
+    app.post(
+        "/wechat/plugins/disable",
+        json!({"plugin": "early", "account_id": shop.account_id}),
+    )
+    .await;
+    let (_, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": shop.account_id, "text": "门店在哪"}),
+        )
+        .await;
+    assert_eq!(dry["data"]["handler"], "builtin:keyword", "{dry}");
+    assert_eq!(ahead(&shop).await, Vec::<String>::new());
+
+    // A bad query and a bad declaration are clear errors.
+    let (status, body) = app.get("/wechat/plugins/ahead_of_rules").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    write(
+        &app,
+        "bad.rhai",
+        "const PLUGIN = #{ name: \"bad\", opt_in: \"yes\" };\nfn on_message(msg, ctx) { () }\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    let failed = report["data"]["failed"].to_string();
+    assert!(failed.contains("PLUGIN.opt_in must be true"), "{failed}");
 }
 
 #[test]

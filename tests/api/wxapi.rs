@@ -323,6 +323,89 @@ async fn menus_are_checked_published_synced_and_deleted() {
     assert!(fake.menu("wxmenuapi0000001").is_none());
 }
 
+/// Issue 13, bug 9: after a reload nothing showed what is live on WeChat.
+#[tokio::test]
+async fn what_is_live_on_wechat_is_kept_and_compared_with_the_draft() {
+    let (app, fake) = spawn(&["wxmenulive000001"], |_| {}).await;
+    let peer = account(&app, "wxmenulive000001").await;
+    let live = || async {
+        let (status, body) = app
+            .get(&format!(
+                "/wechat/wxmenus/live?account_id={}",
+                peer.account_id
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["data"].clone()
+    };
+    let account = json!({"account_id": peer.account_id});
+    // Never published nor read: unknown; the (empty) draft is shown anyway.
+    let before = live().await;
+    assert_eq!(before["live"], Value::Null);
+    assert_eq!(before["draft"], json!({"button": []}));
+
+    let add = |body: Value| {
+        let mut body = body;
+        body["account_id"] = json!(peer.account_id);
+        app.add("/wechat/wxmenus/add", body)
+    };
+    add(json!({"menu_name": "官网", "menu_type": "view", "url": "https://example.com/"})).await;
+    let (status, body) = app.post("/wechat/wxmenus/pull_menu", account.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let published = live().await;
+    assert_eq!(published["live"]["source"], "published");
+    assert_eq!(published["live"]["admin_name"], "admin");
+    assert_eq!(published["live"]["same_as_draft"], true);
+    assert_eq!(
+        published["live"]["menu"],
+        fake.menu("wxmenulive000001").unwrap()
+    );
+    assert!(published["live"]["seen_at"].is_string());
+
+    // The draft moves on; what is live stays as published.
+    add(json!({"menu_name": "签到", "menu_type": "click", "menu_key": "SIGN", "sort_order": 1}))
+        .await;
+    let edited = live().await;
+    assert_eq!(edited["live"]["same_as_draft"], false);
+    assert_eq!(edited["live"]["menu"], published["live"]["menu"]);
+    assert_eq!(edited["draft"]["button"].as_array().unwrap().len(), 2);
+
+    // Changed on WeChat's console: a check reads it, the draft stays.
+    fake.set_menu(
+        "wxmenulive000001",
+        json!({"button": [{"type": "click", "name": "客服", "key": "KF"}]}),
+    );
+    let (status, body) = app
+        .post("/wechat/wxmenus/check_menu", account.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["live"]["source"], "checked");
+    assert_eq!(
+        body["data"]["live"]["menu"],
+        json!({"button": [{"type": "click", "name": "客服", "key": "KF"}]})
+    );
+    assert_eq!(body["data"]["draft"], edited["draft"]);
+
+    // Sync makes the draft what is live.
+    app.post("/wechat/wxmenus/sync_menu", account.clone()).await;
+    let synced = live().await;
+    assert_eq!(synced["live"]["source"], "synced");
+    assert_eq!(synced["live"]["same_as_draft"], true);
+
+    // Deleted on WeChat: no buttons live, the draft kept.
+    app.post("/wechat/wxmenus/delete_remote_menu", account.clone())
+        .await;
+    let deleted = live().await;
+    assert_eq!(deleted["live"]["source"], "deleted");
+    assert_eq!(deleted["live"]["menu"], json!({"button": []}));
+    assert_eq!(deleted["live"]["same_as_draft"], false);
+
+    let (status, body) = app.get("/wechat/wxmenus/live?account_id=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = app.get("/wechat/wxmenus/live").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
 #[tokio::test]
 async fn customer_service_replies_respect_the_48_hour_window() {
     let (app, fake) = spawn(&["wxreply000000001"], |_| {}).await;
@@ -482,7 +565,8 @@ async fn templates_sync_send_and_learn_their_delivery() {
     let msgid = body["data"]["msgid"].as_str().unwrap().to_string();
     let sent = fake.sent().last().unwrap().clone();
     assert_eq!(sent["data"]["first"], json!({"value": "您好"}));
-    assert_eq!(sent["data"]["keyword1"]["color"], "#173177");
+    // WeChat has ignored colours since 2023: only the value goes.
+    assert_eq!(sent["data"]["keyword1"], json!({"value": "No.1"}));
     assert_eq!(sent["url"], "https://example.com/o/1");
 
     // WeChat reports the delivery through the callback.
@@ -535,6 +619,114 @@ async fn templates_sync_send_and_learn_their_delivery() {
         .await;
     assert_eq!(logs["data"]["list"][0]["status"], "failed");
     assert_eq!(logs["data"]["list"][0]["errcode"], 43101);
+}
+
+/// Issue 13, bug 6: the send form named raw keys and WeChat refused values
+/// the form let through; fields come from the template's content, values are
+/// checked against their types before WeChat is called.
+#[tokio::test]
+async fn template_fields_have_their_labels_and_types_and_values_keep_their_limits() {
+    let (app, fake) = spawn(&["wxtplfields00001"], |_| {}).await;
+    let peer = account(&app, "wxtplfields00001").await;
+    fake.set_templates(
+        "wxtplfields00001",
+        vec![json!({"template_id": "TPL_POINTS", "title": "积分变动提醒",
+            "content": "变动积分：{{number2.DATA}}\n变动原因：{{thing3.DATA}}\n变动时间：{{time4.DATA}}\n门店电话：{{phone_number5.DATA}}",
+            "example": "", "primary_industry": "", "deputy_industry": ""})],
+    );
+    app.post(
+        "/wechat/wxtemplates/sync",
+        json!({"account_id": peer.account_id}),
+    )
+    .await;
+    let (status, body) = app
+        .get(&format!(
+            "/wechat/wxtemplates/fields?account_id={}&template_id=TPL_POINTS",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let fields: Vec<(String, String, String, Value)> = body["data"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["key"].as_str().unwrap().into(),
+                f["label"].as_str().unwrap().into(),
+                f["kind"].as_str().unwrap().into(),
+                f["max_chars"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fields,
+        vec![
+            (
+                "number2".into(),
+                "变动积分".into(),
+                "number".into(),
+                json!(32)
+            ),
+            (
+                "thing3".into(),
+                "变动原因".into(),
+                "thing".into(),
+                json!(20)
+            ),
+            ("time4".into(), "变动时间".into(), "time".into(), json!(40)),
+            (
+                "phone_number5".into(),
+                "门店电话".into(),
+                "phone_number".into(),
+                json!(17)
+            ),
+        ]
+    );
+    let send = |data: Value| {
+        app.post(
+            "/wechat/wxtemplates/send",
+            json!({"account_id": peer.account_id, "template_id": "TPL_POINTS", "openid": "o_fan", "data": data}),
+        )
+    };
+    let sent_before = fake.sent().len();
+    let (status, body) = send(json!({
+        "number2": "十分", "thing3": "这一段文字一共有二十一个字符所以太长了啊啊",
+        "time4": "下午三点", "phone_number5": "020-12345678",
+    }))
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let codes = &body["data"]["codes"];
+    assert_eq!(codes["data.number2"]["code"], "tpl_number", "{body}");
+    assert_eq!(codes["data.thing3"]["code"], "tpl_thing", "{body}");
+    assert_eq!(codes["data.time4"]["code"], "tpl_time", "{body}");
+    assert!(codes["data.phone_number5"].is_null(), "{body}");
+    assert_eq!(fake.sent().len(), sent_before, "WeChat was not called");
+    let (_, logs) = app
+        .get(&format!(
+            "/wechat/wxtemplates/logs?account_id={}",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(logs["data"]["total"], 0, "nothing logged: {logs}");
+
+    let (status, body) = send(json!({
+        "number2": "20", "thing3": {"value": "签到奖励", "color": "#ff0000"},
+        "time4": "2026年12月7日 15:01", "phone_number5": "020-12345678",
+    }))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sent = fake.sent().last().unwrap().clone();
+    assert_eq!(sent["data"]["thing3"], json!({"value": "签到奖励"}));
+    assert_eq!(sent["data"]["number2"], json!({"value": "20"}));
+
+    let (status, _) = app
+        .get(&format!(
+            "/wechat/wxtemplates/fields?account_id={}&template_id=NOPE",
+            peer.account_id
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// Answers after the callback deadline.

@@ -138,7 +138,9 @@ export function rankList({ label, items, color = "var(--green)", role, valueLabe
   const max = Math.max(1, ...items.map((i) => i.value));
   return h("ol", { class: "rank-list", "aria-label": label, dataset: { role: role || "ranks" } }, items.map((item) =>
     h("li", null,
-      h("span", { class: "rank-label", title: item.title || item.label }, item.label),
+      item.href
+        ? h("a", { class: "rank-label", href: item.href, title: item.title || item.label }, item.label)
+        : h("span", { class: "rank-label", title: item.title || item.label }, item.label),
       h("span", { class: "rank-bar", "aria-hidden": "true" }, styled(h("span"), { width: `${Math.max(2, Math.round((item.value / max) * 100))}%`, background: color })),
       h("span", { class: "rank-value" }, valueLabel(item.value)))));
 }

@@ -41,10 +41,19 @@ async fn dashboard_charts_show_an_accounts_messages_follows_and_who_answered() {
 
     let b = browser().await;
     sign_in(&b, &app).await;
-    // All accounts: the overview, and a request to pick one for charts.
+    // All accounts: the charts of every account together.
     open(&b, &app, "/dashboard").await;
-    b.wait_for("[data-role=pick-account]").await;
-    assert!(b.find_all("[data-role=messages-chart]").await.is_empty());
+    b.wait_for("[data-role=charts][data-scope=all] [data-role=messages-chart] svg rect")
+        .await;
+    assert!(b
+        .text("[data-role=charts-scope]")
+        .await
+        .contains("all accounts"));
+    let rules = b.text("[data-role=top-rules]").await;
+    assert!(
+        rules.contains("“营业时间” · ") && rules.contains("2×"),
+        "{rules}"
+    );
     pick_account(&b, &peer.account_id).await;
     b.wait_for("[data-role=messages-chart] svg rect").await;
     // 14 days of received and sent bars, today's being 3 received (texts;
@@ -87,10 +96,11 @@ async fn dashboard_charts_show_an_accounts_messages_follows_and_who_answered() {
         )
         .await;
     assert_eq!(fans, json!([["followed", 3], ["unfollowed", 1]]));
-    let keywords = b.text("[data-role=top-keywords]").await;
+    // The rules that answered, not the fans' texts ("你好" got the default reply).
+    let rules = b.text("[data-role=top-rules]").await;
     assert!(
-        keywords.contains("营业时间") && keywords.contains("2×"),
-        "{keywords}"
+        rules.contains("“营业时间”") && rules.contains("2×") && !rules.contains("你好"),
+        "{rules}"
     );
     let answered = b.text("[data-role=answered-by]").await;
     assert!(
@@ -98,9 +108,9 @@ async fn dashboard_charts_show_an_accounts_messages_follows_and_who_answered() {
         "{answered}"
     );
     assert!(b
-        .text("[data-role=plugin-errors]")
+        .text("[data-role=plugin-figures]")
         .await
-        .contains("No plugin failed"));
+        .contains("No plugin answered or failed"));
     b.screenshot(&screenshot_path("dashboard-charts")).await;
 
     // Who answered shows in the conversation too.
@@ -136,7 +146,10 @@ async fn dashboard_charts_show_an_accounts_messages_follows_and_who_answered() {
     open(&b, &app, "/dashboard").await;
     b.wait_for("[data-role=messages-chart] svg").await;
     b.wait_for("[data-role=fans-chart] svg").await;
-    assert!(b.text(".dash-charts").await.contains("No keyword rule"));
+    assert!(b
+        .text(".dash-charts")
+        .await
+        .contains("No auto-reply rule answered"));
 
     // At phone width the charts are redrawn to fit.
     pick_account(&b, &peer.account_id).await;

@@ -150,7 +150,7 @@ async fn publishes_a_menu_with_sub_buttons_and_manages_it_on_wechat() {
     assert!(b.text("dialog[open]").await.contains("unsaved changes"));
     confirm(&b).await;
     b.wait_until(
-        "document.querySelector('.remote-note') && document.querySelector('.remote-note').textContent.startsWith('Published')",
+        "document.querySelector('.remote-note') && document.querySelector('.remote-note').textContent.startsWith('Published by admin')",
         "the menu to be published",
     )
     .await;
@@ -195,7 +195,7 @@ async fn publishes_a_menu_with_sub_buttons_and_manages_it_on_wechat() {
     b.click_css("[data-action=delete-remote-menu]").await;
     confirm(&b).await;
     b.wait_until(
-        "document.querySelector('.remote-note') && document.querySelector('.remote-note').textContent.startsWith('Deleted')",
+        "document.querySelector('.remote-note') && document.querySelector('.remote-note').textContent.startsWith('Deleted on WeChat by admin')",
         "the menu to be deleted on WeChat",
     )
     .await;

@@ -7,6 +7,7 @@ mod browser;
 mod accounts;
 mod audit;
 mod autoreplies;
+mod console;
 mod dashboard;
 mod frictions;
 mod i18n;

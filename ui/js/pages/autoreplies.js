@@ -170,6 +170,27 @@ function tryBox(ctx, openRule) {
   return panel;
 }
 
+/**
+ * A warning when plugins run before the keyword rules for the chosen account
+ * (priority above the rules'): what they answer never reaches a rule.
+ */
+function pluginsAhead(ctx) {
+  const host = h("div", { class: "plugins-ahead", "aria-live": "polite" });
+  const accountId = ctx.account || (ctx.accounts.length === 1 ? ctx.accounts[0].id : "");
+  if (!accountId) return host;
+  api.get(`/wechat/plugins/ahead_of_rules?account_id=${encodeURIComponent(accountId)}`).then((r) => {
+    if (!r.list.length) return;
+    const names = r.list.map((p) => t("rules.plugin_at", { name: p.name, priority: p.priority })).join(t("list.sep"));
+    host.append(h("div", { class: "alert alert-warn", role: "status", dataset: { role: "plugins-ahead" } }, icon("alert"),
+      h("div", { class: "alert-text" },
+        h("p", null, t(r.list.length === 1 ? "rules.plugins_ahead_one" : "rules.plugins_ahead", { plugins: names, priority: r.keyword_priority })),
+        h("p", null, h("a", { href: "/wechat/plugins", dataset: { role: "open-plugins" } }, t("rules.plugins_ahead_link"))))));
+  }).catch((error) => {
+    if (!(error instanceof ApiError)) console.error(error);
+  });
+  return host;
+}
+
 export async function render(ctx) {
   const tab = ctx.params.get("reply_type") || "";
   let list;
@@ -212,7 +233,7 @@ export async function render(ctx) {
       else if (error.status !== 401) toast(error.message, "error");
     }
   };
-  ctx.main.append(tryBox(ctx, openRule));
+  ctx.main.append(pluginsAhead(ctx), tryBox(ctx, openRule));
   ctx.main.append(tabs([["", t("rules.tab.all")], ["2", t("rules.tab.2")], ["1", t("rules.tab.1")], ["3", t("rules.tab.3")]], tab, (value) => {
     const url = new URL(location.href);
     url.search = value ? `?reply_type=${value}` : "";

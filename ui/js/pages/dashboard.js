@@ -15,30 +15,28 @@ function sum(days, key) {
   return days.reduce((total, d) => total + Number(d[key] || 0), 0);
 }
 
-/** Charts and figures of the picked account from /wechat/dashboard/stats. */
+/** What a rule that answered is called on the dashboard. */
+function ruleLabel(ctx, rule) {
+  if (rule.deleted) return t("dash.rule_deleted");
+  const what = rule.reply_type === 2 ? t("rules.quoted", { keyword: rule.keyword })
+    : rule.reply_type === 1 ? t("rules.on_follow") : t("rules.default_reply");
+  return ctx.account ? what : t("dash.rule_in", { rule: what, account: ctx.accountLabel(rule.account_id) });
+}
+
+/** Charts and figures from /wechat/dashboard/stats: of the picked account,
+ * or of every account the admin may see together. */
 function chartsPanel(ctx) {
-  const root = h("section", { class: "dash-charts", "aria-label": t("dash.charts"), dataset: { role: "charts" } });
-  if (!ctx.account) {
-    root.append(h("div", { class: "panel pick-account", dataset: { role: "pick-account" } },
-      h("div", { class: "panel-head" }, h("h2", null, t("dash.charts"))),
-      emptyState({
-        icon: "dashboard",
-        title: t("dash.pick_account"),
-        hint: t("dash.pick_account_hint"),
-        action: h("div", { class: "account-choice" }, ctx.accounts.slice(0, MAX_ACCOUNTS).map((a) =>
-          h("button", { type: "button", class: "btn btn-secondary", onclick: () => ctx.selectAccount(a.id) }, icon("accounts"), h("span", null, a.account_name || a.app_id)))),
-      })));
-    return { root, done: Promise.resolve() };
-  }
+  const root = h("section", { class: "dash-charts", "aria-label": t("dash.charts"), dataset: { role: "charts", scope: ctx.account ? "account" : "all" } });
   root.append(h("div", { class: "panel" }, loadingState(t("dash.loading_charts"))));
-  const done = api.get("/wechat/dashboard/stats", { account_id: ctx.account, days: DAYS }).then((stats) => {
+  const query = ctx.account ? { account_id: ctx.account, days: DAYS } : { days: DAYS };
+  const done = api.get("/wechat/dashboard/stats", query).then((stats) => {
     const days = stats.days || [];
     const received = sum(days, "received");
     const sent = sum(days, "sent");
     const followed = sum(days, "followed");
     const unfollowed = sum(days, "unfollowed");
     const messages = h("div", { class: "panel chart-panel" },
-      h("div", { class: "panel-head" }, h("h2", null, t("dash.messages_per_day")), h("span", { class: "muted" }, t("dash.last_days", { days: days.length }))),
+      h("div", { class: "panel-head" }, h("h2", null, t("dash.messages_per_day")), h("span", { class: "muted", dataset: { role: "charts-scope" } }, ctx.account ? t("dash.last_days", { days: days.length }) : t("dash.last_days_all", { days: days.length }))),
       h("div", { class: "panel-body" },
         h("p", { class: "chart-summary" }, h("strong", null, received.toLocaleString()), ` ${t("dash.received")} · `, h("strong", null, sent.toLocaleString()), ` ${t("dash.sent")}`),
         dayChart({
@@ -61,25 +59,29 @@ function chartsPanel(ctx) {
           series: [{ key: "followed", label: t("dash.series_followed"), color: COLORS.followed }, { key: "unfollowed", label: t("dash.series_unfollowed"), color: COLORS.unfollowed }],
         })));
     const keywords = h("div", { class: "panel" },
-      h("div", { class: "panel-head" }, h("h2", null, t("dash.top_keywords")), h("a", { href: "/wechat/wxautoreplies" }, t("dash.rules"))),
-      h("div", { class: "panel-body" }, (stats.top_keywords || []).length
-        ? rankList({ label: t("dash.top_keywords_label"), role: "top-keywords", items: stats.top_keywords.map((k) => ({ label: k.text || t("dash.empty_text"), value: k.hits })), valueLabel: (v) => t("dash.times", { n: v }) })
-        : h("p", { class: "muted" }, t("dash.no_keyword_hits"))));
+      h("div", { class: "panel-head" }, h("h2", null, t("dash.top_rules")), h("a", { href: "/wechat/wxautoreplies" }, t("dash.rules"))),
+      h("div", { class: "panel-body" }, (stats.top_rules || []).length
+        ? rankList({ label: t("dash.top_rules_label"), role: "top-rules", items: stats.top_rules.map((r) => ({ label: ruleLabel(ctx, r), value: r.hits, href: r.deleted ? null : `/wechat/wxautoreplies?rule=${encodeURIComponent(r.rule_id)}` })), valueLabel: (v) => t("dash.times", { n: v }) })
+        : h("p", { class: "muted" }, t("dash.no_rule_hits"))));
     const answered = h("div", { class: "panel" },
       h("div", { class: "panel-head" }, h("h2", null, t("dash.who_answered"))),
       h("div", { class: "panel-body" }, (stats.answered_by || []).length
         ? rankList({ label: t("dash.who_answered_label"), role: "answered-by", color: "#7a3fd1", items: stats.answered_by.map((a) => ({ label: answeredBy(a.handler), title: a.handler, value: a.replies })) })
         : h("p", { class: "muted" }, t("dash.no_replies"))));
-    const failing = stats.plugin_errors || [];
-    const plugins = h("div", { class: "panel", dataset: { role: "plugin-errors" } },
-      h("div", { class: "panel-head" }, h("h2", null, t("dash.plugin_errors")), h("a", { href: "/wechat/plugins" }, t("nav.plugins"))),
-      h("div", { class: "panel-body" }, failing.length
-        ? h("ul", { class: "plugin-errors" }, failing.map((p) => h("li", null,
-          icon("alert"),
+    const counted = (stats.plugins || []).filter((p) => p.calls > 0 || p.errors > 0 || p.compile_error);
+    const plugins = h("div", { class: "panel", dataset: { role: "plugin-figures" } },
+      h("div", { class: "panel-head" }, h("h2", null, t("dash.plugins")), h("a", { href: "/wechat/plugins" }, t("nav.plugins"))),
+      h("div", { class: "panel-body" }, counted.length
+        ? h("ul", { class: "plugin-errors" }, counted.map((p) => h("li", { dataset: { plugin: p.name } },
+          icon(p.errors || p.compile_error ? "alert" : "check"),
           h("div", { class: "cell-stack" },
             h("a", { href: "/wechat/plugins", class: "cell-main", title: t("dash.plugin_link", { name: p.name }) }, p.name),
-            h("span", { class: "cell-sub" }, p.compile_error ? t("dash.does_not_compile", { error: truncate(p.compile_error, 120) }) : `${t(p.errors === 1 ? "dash.errors_one" : "dash.errors", { n: p.errors })}${p.last_error ? ` · ${t("dash.last_error", { error: truncate(p.last_error, 120) })}` : ""}`)))))
-        : h("p", { class: "muted ok-line" }, icon("check"), ` ${t("dash.no_plugin_failed")}`)));
+            h("span", { class: "cell-sub" }, p.compile_error
+              ? t("dash.does_not_compile", { error: truncate(p.compile_error.message || String(p.compile_error), 120) })
+              : [t(p.calls === 1 ? "dash.calls_one" : "dash.calls", { n: p.calls.toLocaleString() }),
+                t(p.errors === 1 ? "dash.errors_one" : "dash.errors", { n: p.errors }),
+                p.last_error ? t("dash.last_error", { error: truncate(p.last_error, 120) }) : null].filter(Boolean).join(" · "))))))
+        : h("p", { class: "muted ok-line" }, icon("check"), ` ${t("dash.no_plugin_calls")}`)));
     root.replaceChildren(h("div", { class: "chart-grid" }, messages, fans), h("div", { class: "chart-grid chart-grid-3" }, keywords, answered, plugins));
   }).catch((error) => {
     if (!(error instanceof ApiError)) console.error(error);

@@ -4,11 +4,12 @@
 // sub-buttons, so new sub-buttons know their parent's id).
 
 import { t } from "../i18n/index.js";
-import { h, icon, button, clear, byteLength, formatTime, toast, confirmDialog } from "../dom.js";
+import { h, icon, button, clear, byteLength, toast, confirmDialog } from "../dom.js";
 import { api, resource, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
 import { noAccounts, busy } from "./common.js";
 import { guardUnsaved } from "../guard.js";
+import { livePanel } from "./menulive.js";
 
 const MAX_TOP = 3;
 const MAX_SUB = 5;
@@ -230,6 +231,7 @@ export async function render(ctx) {
       for (const top of state.tops) for (const [j, sub] of top.subs.entries()) await write(sub, top.id, j);
       toast(t("menus.saved"));
       await load();
+      live.refresh();
       return true;
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
@@ -272,7 +274,7 @@ export async function render(ctx) {
     const done = await busy(el, () => api.post("/wechat/wxmenus/pull_menu", { account_id: accountId }), t("menus.publish_failed"));
     if (done) {
       toast(t(done.published === 1 ? "menus.published_one" : "menus.published", { n: done.published }));
-      showRemote("published");
+      showRemote();
     }
   }
 
@@ -287,7 +289,7 @@ export async function render(ctx) {
     if (done) {
       toast(done.stored ? t(done.stored === 1 ? "menus.loaded_one" : "menus.loaded", { n: done.stored }) : t("menus.none_on_wechat"));
       await load();
-      showRemote("synced");
+      showRemote();
     }
   }
 
@@ -301,15 +303,14 @@ export async function render(ctx) {
     const done = await busy(el, () => api.post("/wechat/wxmenus/delete_remote_menu", { account_id: accountId }), t("menus.delete_remote_failed"));
     if (done) {
       toast(t("menus.deleted_remote"));
-      showRemote("deleted");
+      showRemote();
     }
   }
 
-  let remoteNote = null;
-  function showRemote(what) {
-    const when = formatTime(new Date(), { seconds: true });
-    remoteNote = { what, when };
-    if (host.isConnected) draw();
+  // What is live on WeChat, kept across redraws and reloads of the page.
+  const live = livePanel({ accountId, dirty });
+  function showRemote() {
+    live.refresh();
   }
 
   async function discard() {
@@ -478,13 +479,7 @@ export async function render(ctx) {
           button(t("tpl.sync"), { kind: "btn-secondary btn-sm", icon: "download", attrs: { "data-action": "sync-menu" }, onClick: (e) => syncFromWeChat(e.currentTarget) }),
           button(t("mat.delete_remote"), { kind: "btn-danger-ghost btn-sm", icon: "trash", attrs: { "data-action": "delete-remote-menu" }, onClick: (e) => deleteOnWeChat(e.currentTarget) }))),
       h("div", { class: "panel-body" },
-        remoteNote
-          ? h("p", { class: "remote-note", role: "status" }, icon("check"), {
-            published: t("menus.note_published", { when: remoteNote.when }),
-            synced: t("menus.note_synced", { when: remoteNote.when }),
-            deleted: t("menus.note_deleted", { when: remoteNote.when }),
-          }[remoteNote.what])
-          : null,
+        live.el,
         h("p", { class: "hint" }, t("menus.remote_hint"))));
     clear(host).append(h("div", { class: "menu-editor" },
       phone(),
@@ -493,5 +488,6 @@ export async function render(ctx) {
   }
 
   await load();
+  await live.refresh();
   return unguard;
 }

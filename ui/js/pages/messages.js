@@ -238,7 +238,7 @@ async function renderConversation(ctx, openid) {
         h("strong", null, `${t("messages.window_closed")} `),
         stale ? `${t("messages.last_wrote", { when: relativeTime(last) })} ` : last ? `${t("messages.window_wechat_says")} ` : `${t("messages.window_not_recent")} `,
         t("messages.window_rule_before"),
-        h("a", { href: "/wechat/wxtemplates" }, t("messages.window_rule_link")), t("messages.window_rule_after")));
+        h("a", { href: `/wechat/wxtemplates?account_id=${encodeURIComponent(accountId)}&openid=${encodeURIComponent(openid)}`, dataset: { role: "send-template" } }, t("messages.window_rule_link")), t("messages.window_rule_after")));
     }
   };
 

@@ -55,10 +55,11 @@ export async function render(ctx) {
     try {
       await api.post(`/wechat/plugins/${enable ? "enable" : "disable"}`, { plugin: plugin.name, account_id: accountId });
       toast(t(enable ? "plugins.now_on" : "plugins.now_off", { name: plugin.name, account: ctx.accountLabel(accountId) }));
-      const disabled = new Set(plugin.disabled_accounts);
-      if (enable) disabled.delete(accountId);
-      else disabled.add(accountId);
-      plugin.disabled_accounts = [...disabled];
+      const [on, off] = [new Set(plugin.enabled_accounts), new Set(plugin.disabled_accounts)];
+      (enable ? on : off).add(accountId);
+      (enable ? off : on).delete(accountId);
+      plugin.enabled_accounts = [...on];
+      plugin.disabled_accounts = [...off];
     } catch (error) {
       input.checked = !enable;
       await showActionError(t(enable ? "plugins.switch_on_failed" : "plugins.switch_off_failed", { name: plugin.name }), error);
@@ -73,13 +74,16 @@ export async function render(ctx) {
       return h("p", { class: "hint" }, t("plugins.pick_account"));
     }
     const id = `plugin-on-${plugin.name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
-    const input = h("input", { type: "checkbox", role: "switch", id, checked: !plugin.disabled_accounts.includes(accountId), dataset: { plugin: plugin.name } });
+    // An opt-in plugin (the shipped examples) is off until switched on for the account.
+    const on = plugin.opt_in ? plugin.enabled_accounts.includes(accountId) : !plugin.disabled_accounts.includes(accountId);
+    const input = h("input", { type: "checkbox", role: "switch", id, checked: on, dataset: { plugin: plugin.name } });
     input.addEventListener("change", () => toggle(plugin, input));
     const limited = plugin.accounts.length && !plugin.accounts.includes(account.app_id);
     return h("div", { class: "plugin-switch" },
       h("label", { class: "switch", for: id }, input, h("span", { class: "switch-track", "aria-hidden": "true" }),
         h("span", null, t("plugins.on_for", { account: account.account_name || account.app_id }))),
-      limited ? h("p", { class: "hint" }, t("plugins.limited", { accounts: plugin.accounts.join(", ") })) : null);
+      limited ? h("p", { class: "hint" }, t("plugins.limited", { accounts: plugin.accounts.join(", ") })) : null,
+      plugin.opt_in ? h("p", { class: "hint", dataset: { role: "opt-in" } }, t("plugins.opt_in")) : null);
   }
 
   function card(p) {

@@ -6,6 +6,7 @@ import { resource, api, ApiError } from "../api.js";
 import { pageHeader, tabs } from "../states.js";
 import { listView } from "../list.js";
 import { formDialog } from "../form.js";
+import { fanPicker } from "./fanpicker.js";
 import { scope, noAccounts, accountField, defaultAccount, accountColumn, deleteButton, editButton, statusBadge, chooseAccount, actionButton } from "./common.js";
 
 /** Statuses of a send: the request, then WeChat's delivery report. */
@@ -40,8 +41,6 @@ export function placeholders(content) {
   return keys;
 }
 
-const COLOR = /^#[0-9a-fA-F]{6}$/;
-
 /** The template's text with the values filled in, as nodes. */
 function filled(content, values) {
   const out = [];
@@ -51,28 +50,33 @@ function filled(content, values) {
     out.push(content.slice(last, match.index));
     const key = match[1].trim();
     const value = values[`v_${key}`];
-    const color = values[`c_${key}`];
-    out.push(value
-      ? h("span", { class: "tpl-value", dataset: { color: COLOR.test(color || "") ? color : "" } }, value)
-      : h("span", { class: "tpl-slot" }, key));
+    out.push(value ? h("span", { class: "tpl-value" }, value) : h("span", { class: "tpl-slot" }, key));
     last = match.index + match[0].length;
   }
   out.push(content.slice(last));
   return out;
 }
 
-/** The send form, generated from the template's placeholders. */
+/** What a field takes: its type's limit (thing2: up to 20 characters, …). */
+function fieldHint(field) {
+  return field.kind ? t("tpl.field_rule", { key: field.key, rule: t(`reason.tpl_${field.kind}`) }) : t("tpl.field_free", { key: field.key });
+}
+
+/** The send form, generated from the template's fields (labels from its own content). */
 async function sendDialog(template, openid = "") {
-  const keys = placeholders(template.content);
+  let known = null;
+  try {
+    known = (await api.get("/wechat/wxtemplates/fields", { account_id: template.account_id, template_id: template.template_id })).fields;
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.error(error);
+  }
+  const fieldsOf = known || placeholders(template.content).map((key) => ({ key, label: "", kind: null }));
+  const keys = fieldsOf.map((f) => f.key);
   const preview = {
     type: "custom",
     render: ({ values, onChange }) => {
       const box = h("div", { class: "tpl-preview", "aria-live": "polite" });
-      const paint = () => {
-        box.replaceChildren(...filled(template.content || "", values()));
-        // Colours go through the CSSOM (the page's CSP allows no inline styles).
-        for (const el of box.querySelectorAll("[data-color]")) if (el.dataset.color) el.style.color = el.dataset.color;
-      };
+      const paint = () => box.replaceChildren(...filled(template.content || "", values()));
       onChange(paint);
       paint();
       return h("div", { class: "field" }, h("span", { class: "label" }, t("tpl.preview")), box);
@@ -80,11 +84,8 @@ async function sendDialog(template, openid = "") {
   };
   const fields = [
     preview,
-    { name: "openid", label: t("messages.fan_openid"), required: true, mono: true, full: true, placeholder: "o…", hint: t("tpl.openid_hint") },
-    ...keys.flatMap((key) => [
-      { name: `v_${key}`, label: key, required: true, placeholder: `{{${key}.DATA}}` },
-      { name: `c_${key}`, label: t("tpl.colour", { key }), mono: true, placeholder: "#173177", hint: t("tpl.colour_hint") },
-    ]),
+    fanPicker({ name: "openid", label: t("tpl.fan"), accountId: template.account_id, hint: t("tpl.openid_hint") }),
+    ...fieldsOf.map((f) => ({ name: `v_${f.key}`, label: f.label || f.key, required: Boolean(f.kind), placeholder: `{{${f.key}.DATA}}`, hint: fieldHint(f), full: true })),
     { name: "url", label: t("tpl.link"), type: "url", full: true, placeholder: "https://…", hint: t("tpl.link_hint") },
   ];
   if (!keys.length) fields.splice(2, 0, { type: "custom", render: () => h("p", { class: "notice" }, t("tpl.no_placeholders")) });
@@ -97,17 +98,24 @@ async function sendDialog(template, openid = "") {
     submit: async (v) => {
       const data = {};
       const problems = {};
-      for (const key of keys) {
-        const value = v[`v_${key}`] ?? "";
-        const color = (v[`c_${key}`] ?? "").trim();
-        if (!String(value).trim()) problems[`v_${key}`] = t("reason.required");
-        if (color && !COLOR.test(color)) problems[`c_${key}`] = t("tpl.colour_invalid");
-        data[key] = color ? { value, color } : value;
+      if (!(v.openid || "").trim()) problems.openid = t("reason.required");
+      for (const f of fieldsOf) {
+        const value = v[`v_${f.key}`] ?? "";
+        if (f.kind && !String(value).trim()) problems[`v_${f.key}`] = t("reason.required");
+        data[f.key] = value;
       }
       if (Object.keys(problems).length) throw new ApiError(422, t("tpl.fill_all"), problems);
       const body = { account_id: template.account_id, template_id: template.template_id, openid: (v.openid || "").trim(), data };
       if (v.url && v.url.trim()) body.url = v.url.trim();
-      return api.post("/wechat/wxtemplates/send", body);
+      try {
+        return await api.post("/wechat/wxtemplates/send", body);
+      } catch (error) {
+        // The server names values as data.<key>; the form's fields are v_<key>.
+        if (error instanceof ApiError && error.fields) {
+          error.fields = Object.fromEntries(Object.entries(error.fields).map(([k, reason]) => [k.startsWith("data.") ? `v_${k.slice(5)}` : k, reason]));
+        }
+        throw error;
+      }
     },
   });
 }
@@ -148,8 +156,11 @@ function renderTemplates(ctx) {
     toast(t("tpl.synced", { added: r.added, updated: r.updated, removed: r.removed }));
     list.reload();
   });
+  // From a conversation whose window closed: the fan is filled in.
+  const forFan = ctx.params.get("openid") || "";
+  const forAccount = ctx.params.get("account_id") || "";
   const send = async (tpl) => {
-    const sent = await sendDialog(tpl);
+    const sent = await sendDialog(tpl, forAccount && tpl.account_id !== forAccount ? "" : forFan);
     if (sent) {
       toast(sent.status === "sent" ? t("tpl.sent_toast") : t("tpl.send_status", { status: STATUS_LABEL[sent.status] || sent.status }));
     }
@@ -161,7 +172,7 @@ function renderTemplates(ctx) {
   list = listView({
     caption: t("tpl.caption"),
     load: (q) => resource("wxtemplates").list(q),
-    baseQuery: () => scope(ctx),
+    baseQuery: () => (forAccount ? { account_id: forAccount } : scope(ctx)),
     filters: [
       { name: "keyword", label: t("common.search"), type: "search", placeholder: t("tpl.search_placeholder") },
       { name: "status", label: t("common.status"), type: "select", options: [["1", t("common.enabled")], ["0", t("common.disabled")]] },
@@ -180,7 +191,10 @@ function renderTemplates(ctx) {
     ],
     empty: { icon: "templates", title: t("tpl.empty"), hint: t("tpl.empty_hint") },
   });
-  return [header, list.root];
+  const note = forFan
+    ? h("p", { class: "notice", dataset: { role: "send-to-fan" } }, t("tpl.pick_for_fan", { openid: forFan }))
+    : null;
+  return [header, note, list.root].filter(Boolean);
 }
 
 function renderLogs(ctx) {
@@ -217,9 +231,9 @@ export async function render(ctx) {
   const tab = ctx.params.get("tab") === "logs" ? "logs" : "templates";
   const missing = noAccounts(ctx, t("tpl.what"));
   if (missing) return ctx.main.append(pageHeader(t("nav.templates"), t("tpl.subtitle")), missing);
-  const [header, body] = tab === "logs" ? renderLogs(ctx) : renderTemplates(ctx);
+  const [header, ...body] = tab === "logs" ? renderLogs(ctx) : renderTemplates(ctx);
   ctx.main.append(
     header,
     tabs([["templates", t("tpl.tab.templates")], ["logs", t("tpl.tab.logs")]], tab, (value) => ctx.navigate(value === "logs" ? "/wechat/wxtemplates?tab=logs" : "/wechat/wxtemplates"), t("tpl.sections")),
-    body);
+    ...body);
 }
