@@ -31,7 +31,9 @@ pub fn register(api: Api) -> Api {
             "plugins",
             "The plugins that run for an account before its keyword rules: ?account_id=",
         )
-        .query("account_id", "the account"),
+        .query("account_id", "the account")
+        // An account_id that names no account is a field error.
+        .may_fail_with(&[422]),
         get(ahead_of_rules),
     )
     .route(Operation::new(Post, "/wechat/plugins/reload", "plugins", "Rescan the plugins directory now"), post(reload))

@@ -42,7 +42,9 @@ pub fn register(api: Api) -> Api {
             "A template's fields from its content: key, label, type and limit",
         )
         .query("account_id", "the account")
-        .query("template_id", "WeChat's template id"),
+        .query("template_id", "WeChat's template id")
+        // An account_id that names no account is a field error.
+        .may_fail_with(&[422]),
         get(template_fields),
     )
     .route(

@@ -205,7 +205,10 @@ async fn the_picker_empty_state_day_filters_and_fans_without_nickname() {
     let badge = b.wait_for(".table tbody [data-staff]").await;
     assert_eq!(badge.text().await.unwrap(), "Staff");
     let (_, staff) = app.get("/wechat/wxusers/list?is_staff=1").await;
-    assert_eq!(staff["data"]["list"][0]["openid"], "o_no_nickname_1", "{staff}");
+    assert_eq!(
+        staff["data"]["list"][0]["openid"], "o_no_nickname_1",
+        "{staff}"
+    );
     open(&b, &app, "/wechat/wxmessages?openid=o_no_nickname_1").await;
     b.wait_for(".convo-head [data-role=no-nickname]").await;
     let head = b.text(".convo-head").await;
