@@ -106,7 +106,7 @@ fn bench(c: &mut Criterion) {
                     ));
                     let deadline = tokio::time::Instant::now() + Duration::from_secs(4);
                     let reply = state.chain.dispatch(ctx, deadline).await;
-                    assert!(reply.is_some_and(|(handler, _)| handler == "builtin:keyword"));
+                    assert!(reply.is_some_and(|answer| answer.handler == "builtin:keyword"));
                 })
             })
         });

@@ -44,6 +44,15 @@ pub struct Rules {
 }
 
 impl Rules {
+    /// The enabled rule `id`, of whichever kind.
+    pub fn by_id(&self, id: i64) -> Option<&Rule> {
+        self.follow
+            .iter()
+            .chain(&self.keyword)
+            .chain(&self.default)
+            .find(|rule| rule.id == id)
+    }
+
     pub fn compile(rows: &[auto_replies::Model]) -> Self {
         let mut rules = Rules::default();
         for row in rows.iter().filter(|r| r.status == 1) {

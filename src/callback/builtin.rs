@@ -12,14 +12,8 @@ pub const FOLLOW_PRIORITY: i32 = 300;
 pub const KEYWORD_PRIORITY: i32 = 200;
 pub const DEFAULT_PRIORITY: i32 = -1000;
 
-/// The rule the built-in handler `name` answers `message` with, if any. The
-/// one place each built-in picks its rule: the handlers below reply with it,
-/// and a dry run names it.
-pub fn answering_rule<'a>(
-    name: &str,
-    rules: &'a Rules,
-    message: &InboundMessage,
-) -> Option<&'a Rule> {
+/// The rule the built-in handler `name` answers `message` with, if any.
+fn answering_rule<'a>(name: &str, rules: &'a Rules, message: &InboundMessage) -> Option<&'a Rule> {
     match name {
         "builtin:follow" => match message.event() {
             Some(Event::Subscribe { .. }) => rules.follow.first(),
@@ -48,7 +42,10 @@ pub fn answering_rule<'a>(
 
 fn reply_with_rule(name: &str, ctx: Arc<Context>) -> HandlerFuture {
     let outcome = answering_rule(name, &ctx.account.rules, &ctx.message)
-        .map(|rule| Outcome::Reply(rule.reply.clone()))
+        .map(|rule| Outcome::RuleReply {
+            rule_id: rule.id,
+            reply: rule.reply.clone(),
+        })
         .unwrap_or(Outcome::Continue);
     Box::pin(async move { outcome })
 }

@@ -22,10 +22,24 @@ use crate::wechat::{InboundMessage, Reply};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     Reply(Reply),
+    /// The reply of the account's rule `rule_id` (what the built-ins answer
+    /// with): the reply row and a dry run name the rule.
+    RuleReply {
+        rule_id: i64,
+        reply: Reply,
+    },
     /// Not mine: ask the next handler.
     Continue,
     /// Answer nothing (`success`) and stop the chain.
     NoReply,
+}
+
+/// Who answered a message, with what.
+pub struct Answer {
+    pub handler: String,
+    pub reply: Reply,
+    /// The account's rule the reply came from (the built-ins' answers).
+    pub rule_id: Option<i64>,
 }
 
 /// What a handler gets: the account, the parsed message and its stored id.
@@ -146,7 +160,7 @@ impl Chain {
     /// still running at its deadline is abandoned (left to finish in the
     /// background, where its late reply is logged) and the next one asked.
     /// Returns the reply and the name of the handler that gave it.
-    pub async fn dispatch(&self, ctx: Arc<Context>, deadline: Instant) -> Option<(String, Reply)> {
+    pub async fn dispatch(&self, ctx: Arc<Context>, deadline: Instant) -> Option<Answer> {
         for handler in self.handlers().iter() {
             let budget = deadline
                 .saturating_duration_since(Instant::now())
@@ -176,7 +190,9 @@ impl Chain {
                     // as a customer-service message (unless the account says no).
                     let ctx = ctx.clone();
                     tokio::spawn(async move {
-                        if let Outcome::Reply(reply) = future.await {
+                        if let Outcome::Reply(reply) | Outcome::RuleReply { reply, .. } =
+                            future.await
+                        {
                             deliver_late_reply(&ctx, &name, &reply).await;
                         }
                     });
@@ -184,7 +200,20 @@ impl Chain {
                 }
             };
             match outcome {
-                Ok(Outcome::Reply(reply)) => return Some((name, reply)),
+                Ok(Outcome::Reply(reply)) => {
+                    return Some(Answer {
+                        handler: name,
+                        reply,
+                        rule_id: None,
+                    })
+                }
+                Ok(Outcome::RuleReply { rule_id, reply }) => {
+                    return Some(Answer {
+                        handler: name,
+                        reply,
+                        rule_id: Some(rule_id),
+                    })
+                }
                 Ok(Outcome::NoReply) => return None,
                 Ok(Outcome::Continue) => {}
                 Err(error) => {

@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 
 use super::accounts::CallbackAccount;
-use super::chain::Context;
+use super::chain::{Answer, Context};
 use super::inflight::{Claim, Owner};
 use super::record::inbound_record;
 use super::store::{StoreError, Stored};
@@ -290,14 +290,16 @@ async fn store_and_dispatch(
         message.clone(),
         message_id,
     ));
-    let reply = state.chain.dispatch(ctx, deadline).await;
-    let handler = reply
-        .as_ref()
-        .map_or("none", |(handler, _)| handler.as_str());
+    let answer = state.chain.dispatch(ctx, deadline).await;
+    let handler = answer.as_ref().map_or("none", |a| a.handler.as_str());
     metrics::counter!("wxmp_callback_replies_total", "app_id" => account.model.app_id.clone(), "handler" => handler.to_owned())
         .increment(1);
-    let reply_xml = match reply {
-        Some((handler, reply)) => {
+    let reply_xml = match answer {
+        Some(Answer {
+            handler,
+            reply,
+            rule_id,
+        }) => {
             let created = chrono::Utc::now().timestamp();
             let xml = reply.to_xml(&message.from_user, &message.to_user, created);
             let outgoing = Outgoing {
@@ -310,9 +312,7 @@ async fn store_and_dispatch(
                 Ok(mut row) => {
                     row.raw_xml = xml.clone();
                     // The rule a built-in answered with, for the dashboard.
-                    row.rule_id =
-                        super::builtin::answering_rule(&handler, &account.rules, &message)
-                            .map(|rule| rule.id);
+                    row.rule_id = rule_id;
                     if let Err(error) = state.store.record_reply(row).await {
                         tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored");
                     }

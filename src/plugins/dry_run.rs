@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use super::engine::{LogLine, ScriptOutcome};
 use super::plugin_context;
-use crate::callback::builtin;
 use crate::callback::chain::{Context, Outcome};
 use crate::entity::{accounts, users};
 use crate::error::AppError;
@@ -119,6 +118,7 @@ pub async fn whole_chain(
     let mut logs = Vec::new();
     for handler in state.chain.handlers().iter() {
         let name = handler.name().to_string();
+        let mut rule_id = None;
         let outcome = match name
             .strip_prefix("plugin:")
             .and_then(|p| state.plugins.get(p))
@@ -147,23 +147,26 @@ pub async fn whole_chain(
             }
             None => match handler.handle(ctx.clone()).await {
                 Outcome::Reply(reply) => ScriptOutcome::Reply(reply),
+                Outcome::RuleReply { rule_id: id, reply } => {
+                    rule_id = Some(id);
+                    ScriptOutcome::Reply(reply)
+                }
                 Outcome::Continue => ScriptOutcome::Continue,
                 Outcome::NoReply => ScriptOutcome::NoReply,
             },
         };
         if outcome != ScriptOutcome::Continue {
             let mut dry = DryRun::from_outcome(Some(name.clone()), &outcome, &message);
-            dry.rule = builtin::answering_rule(&name, &ctx.account.rules, &message).map(|rule| {
-                AnsweringRule {
-                    id: rule.id.to_string(),
-                    kind: match name.as_str() {
-                        "builtin:follow" => "follow",
-                        "builtin:keyword" => "keyword",
-                        _ => "default",
-                    },
-                    keyword: rule.keyword.clone(),
-                    exact: rule.exact,
-                }
+            let rule = rule_id.and_then(|id| ctx.account.rules.by_id(id));
+            dry.rule = rule.map(|rule| AnsweringRule {
+                id: rule.id.to_string(),
+                kind: match name.as_str() {
+                    "builtin:follow" => "follow",
+                    "builtin:keyword" => "keyword",
+                    _ => "default",
+                },
+                keyword: rule.keyword.clone(),
+                exact: rule.exact,
             });
             dry.logs = logs;
             return Ok(dry);

@@ -48,13 +48,6 @@ impl Handler for PluginHandler {
             let report = plugin
                 .run(ctx.message.clone(), script_ctx, account.id)
                 .await;
-            let outcome = if report.outcome.is_ok() {
-                "ok"
-            } else {
-                "failed"
-            };
-            metrics::counter!("wxmp_plugin_runs_total", "plugin" => plugin.name().to_owned(), "outcome" => outcome)
-                .increment(1);
             match report.outcome {
                 Ok(outcome) => {
                     if let Err(error) =

@@ -124,6 +124,9 @@ impl Plugin {
         }
         self.stats.calls.fetch_add(1, Ordering::Relaxed);
         self.stats.total_micros.fetch_add(micros, Ordering::Relaxed);
+        let counted_as = if outcome.is_ok() { "ok" } else { "failed" };
+        metrics::counter!("wxmp_plugin_runs_total", "plugin" => self.name().to_owned(), "outcome" => counted_as)
+            .increment(1);
         if let Some(counters) = &self.runtime.counters {
             counters.count(self.name(), account_id, outcome.is_err(), micros);
         }
