@@ -198,6 +198,22 @@ pub fn account_ids_of(model: &admins::Model) -> Vec<i64> {
         .unwrap_or_default()
 }
 
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Result<&str, AppError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| AppError::Unauthorized("missing Authorization: Bearer token".into()))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            AppError::Unauthorized("Authorization header must be `Bearer <token>`".into())
+        })
+}
+
 impl<S> FromRequestParts<S> for CurrentAdmin
 where
     S: Send + Sync,
@@ -207,19 +223,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
         let state = AppState::from_ref(state);
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| AppError::Unauthorized("missing Authorization: Bearer token".into()))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                AppError::Unauthorized("Authorization header must be `Bearer <token>`".into())
-            })?;
+        let token = bearer_token(&parts.headers)?;
         let claims = state.jwt.verify(token)?;
         let id: i64 = claims
             .sub

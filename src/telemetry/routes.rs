@@ -44,12 +44,7 @@ async fn metrics(State(state): State<AppState>, mut parts: Parts) -> Result<Resp
 
 /// The scrape token, compared in constant time, or else an admin's JWT.
 async fn authorize(state: &AppState, parts: &mut Parts) -> Result<(), AppError> {
-    let bearer = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim);
+    let bearer = crate::auth::bearer_token(&parts.headers).ok();
     if let (Some(expected), Some(given)) = (state.config.metrics_token.as_deref(), bearer) {
         if crate::wechat::signature::constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             return Ok(());
