@@ -18,12 +18,14 @@
 //! - [`wxapi`]: the WeChat API client: tokens, tickets, OAuth, errors with hints
 //! - [`callback`]: the callback pipeline: routes, flow, record, store, inflight, chain, built-in handlers
 //! - [`messages`]: customer-service replies, reply rows, conversations
+//! - [`inbox`]: conversations with read marks, assignment, notes and canned replies; live events over SSE
 //! - [`menus`]: WeChat's menu rules, publishing and pulling menus, what is live on WeChat
 //! - [`materials`]: upload checks, media and news drafts on WeChat, sync
 //! - [`templates`]: template messages, one or in bulk (a job); their fields' labels and types
 //! - [`fans`]: fans as stored, synced from WeChat (a job)
 //! - [`webpages`]: OAuth and JS-SDK for the account's web pages
 //! - [`media`]: image downloads of received messages (a job)
+//! - [`outbound`]: requests made on behalf of a message or a script: allowlisted hosts, checked addresses and redirects, capped bodies
 //! - [`files`]: files in the data directory, served to admins
 //! - [`text`]: the one rule for U+0000 in text that reaches the database
 //! - [`pay`]: WeChat Pay v3: crypto and states (no I/O), client, ledger, service, orders, refunds, qrcode, notify, routes
@@ -50,12 +52,14 @@ pub mod fans;
 pub mod files;
 pub mod http;
 pub mod ids;
+pub mod inbox;
 pub mod jobs;
 pub mod logging;
 pub mod materials;
 pub mod media;
 pub mod menus;
 pub mod messages;
+pub mod outbound;
 pub mod pay;
 pub mod plugins;
 pub mod server;

@@ -10,6 +10,9 @@ use wxmp::config::Config;
 use wxmp::entity::admins;
 use wxmp::wechat::SampleMessage;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "wxmp",
@@ -63,8 +66,9 @@ enum Command {
 enum PluginCommand {
     /// Compile a plugin (a .rhai file or a folder with main.rhai); report its declaration, or its errors with line and column
     Check { file: PathBuf },
-    /// Run a plugin once against a sample message (state kept in memory)
-    #[command(group(clap::ArgGroup::new("what").required(true).args(["text", "event"])))]
+    /// Run a plugin once against a sample message (state kept in memory); without
+    /// --text or --event, run the name.test.toml files of a plugin or a directory
+    #[command(group(clap::ArgGroup::new("what").args(["text", "event"])))]
     Test {
         file: PathBuf,
         /// A text message
@@ -186,7 +190,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let pay_listen = pay_listen.unwrap_or_else(|| next_port(listen));
             let sandbox = Sandbox::start(listen, pay_listen).await?;
             print!("{}", sandbox.banner());
-            shutdown_signal().await;
+            wxmp::http::serve::shutdown_signal().await;
             Ok(())
         }
     }
@@ -247,6 +251,9 @@ async fn plugin(command: PluginCommand, config: Config) -> anyhow::Result<()> {
             key,
             from,
         } => {
+            if text.is_none() && event.is_none() {
+                return wxmp::plugins::test_file::run_and_print(&file, timeout).await;
+            }
             let script = wxmp::plugins::cli::compile_file(&file, timeout)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let sample = match event {
@@ -301,7 +308,10 @@ async fn simulate(args: SimulateArgs, config: Config) -> anyhow::Result<()> {
             event: "CLICK".into(),
             key,
         },
-        (_, _, _, Some(url)) => SampleMessage::Image(url),
+        (_, _, _, Some(url)) => SampleMessage::Image {
+            pic_url: url,
+            media_id: "simulated".into(),
+        },
         _ => anyhow::bail!("say what to send: --text, --event, --click or --image"),
     };
     let original_id = args
@@ -360,6 +370,7 @@ async fn simulate(args: SimulateArgs, config: Config) -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    let shutdown = wxmp::http::serve::shutdown_signal();
     let listen = config.listen;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -370,32 +381,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         worker_id = state.ids.worker_id(),
         "wxmp is serving; admin API under /wechat, OpenAPI at /api-docs/openapi.json"
     );
-    wxmp::serve(state, listener, shutdown_signal()).await?;
+    wxmp::serve(state, listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }
 
 fn read_password(given: Option<String>) -> anyhow::Result<String> {

@@ -112,8 +112,12 @@ pub fn router(state: AppState) -> Router {
     let api = crate::admin::dashboard::register(api);
     let api = crate::callback::routes::register(api);
     let api = crate::plugins::routes::register(api);
+    let api = crate::plugins::state_routes::register(api);
+    let api = crate::plugins::settings_routes::register(api);
+    let api = crate::plugins::source_routes::register(api);
     let api = crate::menus::routes::register(api);
     let api = crate::messages::routes::register(api);
+    let api = crate::inbox::routes::register(api);
     let api = crate::templates::routes::register(api);
     let api = crate::materials::routes::register(api);
     let api = crate::fans::routes::register(api);
@@ -180,6 +184,8 @@ async fn readyz(State(state): State<AppState>) -> ApiResult {
 fn job_registry() -> crate::jobs::Registry {
     crate::jobs::Registry::default()
         .register::<crate::media::DownloadImage>()
+        .register::<crate::plugins::timers::PluginTimer>()
+        .register::<crate::plugins::actions::PluginAction>()
         .register::<crate::fans::job::SyncFans>()
         .register::<crate::templates::job::SendTemplates>()
 }
@@ -217,6 +223,12 @@ pub async fn serve(
             state.clone(),
         ))),
         Background(tokio::spawn(crate::cluster::changes::follow(state.clone()))),
+        Background(tokio::spawn(crate::plugins::state::sweep_forever(
+            state.db.clone(),
+        ))),
+        Background(tokio::spawn(crate::db::checkpoint::checkpoint_forever(
+            state.db.clone(),
+        ))),
         Background(tokio::spawn({
             let counters = state.plugins.runtime().counters.clone();
             async move {
@@ -226,10 +238,19 @@ pub async fn serve(
             }
         })),
     ];
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // A request head, like a whole request, has the request timeout.
+    let header_timeout = std::time::Duration::from_secs(state.config.request_timeout_secs);
+    let hub = state.inbox.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Open event streams end, or the graceful shutdown would wait for them.
+        hub.close();
+    };
+    crate::http::serve::serve(listener, router(state.clone()), header_timeout, shutdown).await;
+    // Replies are recorded behind their answers: write what is queued.
+    if let Err(error) = state.store.flush().await {
+        tracing::warn!(%error, "replies of the last moments not recorded");
+    }
     let _ = stop_jobs.send(true);
     if tokio::time::timeout(JOB_DRAIN, &mut worker.0)
         .await
@@ -244,7 +265,7 @@ pub async fn serve(
         }
     }
     crate::cluster::instance::leave(&state).await;
-    served
+    Ok(())
 }
 
 /// A server started in the background (tests, examples, `wxmp serve`).

@@ -47,6 +47,8 @@ pub struct App {
     pub callback_accounts: AccountCache,
     /// The callback's writer (group commit).
     pub store: MessageStore,
+    /// Live inbox events for open consoles (Server-Sent Events).
+    pub inbox: crate::inbox::events::Hub,
     /// Handlers that answer messages, by priority.
     pub chain: Arc<Chain>,
     /// Messages being handled now (retries wait for them).
@@ -84,6 +86,8 @@ impl AppState {
         });
         let instance = crate::cluster::instance::new_instance_id();
         let chain = Arc::new(Chain::default());
+        let jobs = JobSignal::default();
+        let inbox = crate::inbox::events::Hub::default();
         let plugin_runtime = crate::plugins::Runtime {
             timeout: std::time::Duration::from_millis(config.plugin_timeout_ms),
             state: Arc::new(crate::plugins::state::DbState::new(
@@ -96,6 +100,13 @@ impl AppState {
             counters: Some(Arc::new(crate::plugins::counters::Counters::new(
                 db.clone(),
                 ids.clone(),
+            ))),
+            settings: Some(crate::plugins::settings::SettingsStore::new(db.clone())),
+            timers: Some(Arc::new(crate::plugins::timers::TimerStore::new(
+                db.clone(),
+                ids.clone(),
+                tokio::runtime::Handle::current(),
+                jobs.clone(),
             ))),
         };
         let plugins = Arc::new(crate::plugins::Registry::new(
@@ -115,10 +126,11 @@ impl AppState {
             jwt: JwtKeys::new(&secret, config.jwt_ttl_secs),
             config,
             callback_accounts: AccountCache::new(db.clone()),
-            store: MessageStore::start(db.clone(), ids.clone()),
+            store: MessageStore::start(db.clone(), ids.clone(), inbox.clone()),
+            inbox,
             chain,
             inflight: Inflight::default(),
-            jobs: JobSignal::default(),
+            jobs,
             db,
             ids,
             instance,

@@ -15,6 +15,11 @@ mod m20261207_000030_account_archive;
 mod m20261207_000040_dashboard_counts;
 mod m20261207_000050_menu_live;
 mod m20261207_000060_fan_staff;
+mod m20261207_000070_plugin_state_ttl;
+mod m20261207_000080_job_owner;
+mod m20261207_000081_inbox;
+mod m20261207_000090_plugin_config;
+mod m20261207_000100_rule_windows;
 mod table_builder;
 
 pub struct Migrator;
@@ -35,6 +40,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000040_dashboard_counts::Migration),
             Box::new(m20261207_000050_menu_live::Migration),
             Box::new(m20261207_000060_fan_staff::Migration),
+            Box::new(m20261207_000070_plugin_state_ttl::Migration),
+            Box::new(m20261207_000080_job_owner::Migration),
+            Box::new(m20261207_000081_inbox::Migration),
+            Box::new(m20261207_000090_plugin_config::Migration),
+            Box::new(m20261207_000100_rule_windows::Migration),
         ]
     }
 }

@@ -59,9 +59,10 @@ pub async fn holdings(
     Ok(held)
 }
 
-/// Deletes the plugin state, switches and counters of `ids`, and the record
-/// of their menus live on WeChat: they belong to the account alone and go
-/// with it even on a plain delete.
+/// Deletes the plugin state, switches, settings and counters of `ids`, the
+/// record of their menus live on WeChat, and their inbox (read marks,
+/// assignments, notes, canned replies): they belong to the account alone and
+/// go with it even on a plain delete.
 pub async fn delete_own_rows(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), AppError> {
     plugin_state::Entity::delete_many()
         .filter(plugin_state::Column::AccountId.is_in(ids.to_vec()))
@@ -75,8 +76,24 @@ pub async fn delete_own_rows(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(
         .filter(plugin_counters::Column::AccountId.is_in(ids.to_vec()))
         .exec(db)
         .await?;
+    plugin_config::Entity::delete_many()
+        .filter(plugin_config::Column::AccountId.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
     menu_live::Entity::delete_many()
         .filter(menu_live::Column::AccountId.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    conversations::Entity::delete_many()
+        .filter(conversations::Column::AccountId.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    conversation_notes::Entity::delete_many()
+        .filter(conversation_notes::Column::AccountId.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    canned_replies::Entity::delete_many()
+        .filter(canned_replies::Column::AccountId.is_in(ids.to_vec()))
         .exec(db)
         .await?;
     Ok(())

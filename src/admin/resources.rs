@@ -201,6 +201,14 @@ impl Resource for AutoReplies {
             required(errors, "keyword", &m.keyword);
         }
         max_chars(errors, "keyword", &m.keyword, 255);
+        for (field, reason) in crate::callback::rule_match::rule_errors(
+            &m.keyword,
+            m.match_type,
+            &m.active_from,
+            &m.active_until,
+        ) {
+            errors.insert(field.into(), reason);
+        }
         if !REPLY_MESSAGE_TYPES.contains(&m.message_type.as_str()) {
             errors.insert(
                 "message_type".into(),

@@ -113,11 +113,23 @@ impl JwtKeys {
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, AppError> {
+        self.check(token)
+    }
+
+    /// Signs other claims with the same key (short-lived tickets); they
+    /// must carry `exp` and `sub`.
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, AppError> {
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding).map_err(AppError::internal)
+    }
+
+    /// Checks a token signed by [`JwtKeys::issue`] or [`JwtKeys::sign`] and
+    /// reads its claims as `T` (a token of another kind does not fit `T`).
+    pub fn check<T: serde::de::DeserializeOwned>(&self, token: &str) -> Result<T, AppError> {
         use jsonwebtoken::errors::ErrorKind;
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub"]);
-        decode::<Claims>(token, &self.decoding, &validation)
+        decode::<T>(token, &self.decoding, &validation)
             .map(|data| data.claims)
             .map_err(|e| {
                 AppError::Unauthorized(

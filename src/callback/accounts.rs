@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 
+use chrono::{DateTime, Utc};
+
+use super::rule_match::{DailyWindow, Keywords};
 use crate::entity::enums::{MatchType, ReplyType};
 use crate::entity::{accounts, auto_replies};
 use crate::wechat::{Article, MessageCrypto, Reply, ReplyFields};
@@ -18,20 +21,39 @@ const MAX_ENTRIES: usize = 10_000;
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub id: i64,
+    /// The `keyword` field as saved: one keyword (or pattern) per line.
     pub keyword: String,
-    pub exact: bool,
+    pub match_type: MatchType,
     pub reply: Reply,
+    keywords: Keywords,
+    /// When it answers; `None`: all day.
+    window: Option<DailyWindow>,
 }
 
 impl Rule {
-    /// Exact (after trimming) or substring match; ASCII case is ignored.
+    /// A rule that answers all day (for follow and default rules the
+    /// keywords are not compared).
+    pub fn new(id: i64, keyword: String, match_type: MatchType, reply: Reply) -> Option<Self> {
+        let keywords = Keywords::compile(&keyword, match_type)?;
+        Some(Self {
+            id,
+            keyword,
+            match_type,
+            reply,
+            keywords,
+            window: None,
+        })
+    }
+
+    /// Whether a text matches one of the keywords (ASCII case ignored for
+    /// exact and substring keywords).
     pub fn matches(&self, text: &str) -> bool {
-        let text = text.trim();
-        if self.exact {
-            text.eq_ignore_ascii_case(self.keyword.trim())
-        } else {
-            !self.keyword.is_empty() && text.to_lowercase().contains(&self.keyword.to_lowercase())
-        }
+        self.keywords.matches(text, &text.to_lowercase())
+    }
+
+    /// Whether the rule answers at `at` (its daily window).
+    pub fn answers_at(&self, at: DateTime<Utc>) -> bool {
+        self.window.is_none_or(|window| window.contains(at))
     }
 }
 
@@ -53,16 +75,20 @@ impl Rules {
             .find(|rule| rule.id == id)
     }
 
+    /// Rows that cannot answer (a reply or pattern that does not build, a
+    /// broken window: only rows written around the admin API) are left out.
     pub fn compile(rows: &[auto_replies::Model]) -> Self {
         let mut rules = Rules::default();
         for row in rows.iter().filter(|r| r.status == 1) {
             let Some(reply) = reply_of(row) else { continue };
-            let rule = Rule {
-                id: row.id,
-                keyword: row.keyword.clone(),
-                exact: MatchType::from_code(row.match_type) == Some(MatchType::Exact),
-                reply,
+            let match_type = MatchType::from_code(row.match_type).unwrap_or(MatchType::Exact);
+            let Some(mut rule) = Rule::new(row.id, row.keyword.clone(), match_type, reply) else {
+                continue;
             };
+            let Ok(window) = DailyWindow::parse(&row.active_from, &row.active_until) else {
+                continue;
+            };
+            rule.window = window;
             match ReplyType::from_code(row.reply_type) {
                 Some(ReplyType::Follow) => rules.follow.push(rule),
                 Some(ReplyType::Keyword) => rules.keyword.push(rule),
@@ -73,8 +99,17 @@ impl Rules {
         rules
     }
 
-    pub fn keyword_match(&self, text: &str) -> Option<&Rule> {
-        self.keyword.iter().find(|rule| rule.matches(text))
+    /// The first keyword rule (by priority) that matches `text` and answers at `at`.
+    pub fn keyword_match(&self, text: &str, at: DateTime<Utc>) -> Option<&Rule> {
+        let lowered = text.to_lowercase();
+        self.keyword
+            .iter()
+            .find(|rule| rule.keywords.matches(text, &lowered) && rule.answers_at(at))
+    }
+
+    /// The first rule of `rules` (by priority) that answers at `at`.
+    pub fn first_at(rules: &[Rule], at: DateTime<Utc>) -> Option<&Rule> {
+        rules.iter().find(|rule| rule.answers_at(at))
     }
 }
 
@@ -267,14 +302,15 @@ mod tests {
     use super::*;
 
     fn rule(keyword: &str, exact: bool) -> Rule {
-        Rule {
-            id: 1,
-            keyword: keyword.into(),
-            exact,
-            reply: Reply::Text {
-                content: "r".into(),
-            },
-        }
+        let reply = Reply::Text {
+            content: "r".into(),
+        };
+        let match_type = if exact {
+            MatchType::Exact
+        } else {
+            MatchType::Contains
+        };
+        Rule::new(1, keyword.into(), match_type, reply).unwrap()
     }
 
     #[test]

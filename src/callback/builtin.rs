@@ -13,10 +13,15 @@ pub const KEYWORD_PRIORITY: i32 = 200;
 pub const DEFAULT_PRIORITY: i32 = -1000;
 
 /// The rule the built-in handler `name` answers `message` with, if any.
-fn answering_rule<'a>(name: &str, rules: &'a Rules, message: &InboundMessage) -> Option<&'a Rule> {
+fn answering_rule<'a>(
+    name: &str,
+    rules: &'a Rules,
+    message: &InboundMessage,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Option<&'a Rule> {
     match name {
         "builtin:follow" => match message.event() {
-            Some(Event::Subscribe { .. }) => rules.follow.first(),
+            Some(Event::Subscribe { .. }) => Rules::first_at(&rules.follow, at),
             _ => None,
         },
         "builtin:keyword" => {
@@ -29,11 +34,11 @@ fn answering_rule<'a>(name: &str, rules: &'a Rules, message: &InboundMessage) ->
                 MessageKind::Event(Event::Click { key }) => Some(key.as_str()),
                 _ => None,
             };
-            text.and_then(|text| rules.keyword_match(text))
+            text.and_then(|text| rules.keyword_match(text, at))
         }
         // Texts only: a menu click, an image or a voice message gets no default reply.
         "builtin:default" => match message.kind {
-            MessageKind::Text { .. } => rules.default.first(),
+            MessageKind::Text { .. } => Rules::first_at(&rules.default, at),
             _ => None,
         },
         _ => None,
@@ -41,7 +46,7 @@ fn answering_rule<'a>(name: &str, rules: &'a Rules, message: &InboundMessage) ->
 }
 
 fn reply_with_rule(name: &str, ctx: Arc<Context>) -> HandlerFuture {
-    let outcome = answering_rule(name, &ctx.account.rules, &ctx.message)
+    let outcome = answering_rule(name, &ctx.account.rules, &ctx.message, chrono::Utc::now())
         .map(|rule| Outcome::RuleReply {
             rule_id: rule.id,
             reply: rule.reply.clone(),

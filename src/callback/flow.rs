@@ -160,8 +160,11 @@ pub async fn receive(
     let key = (account.model.id, message.dedupe_key());
     let claim = match state.inflight.claim(key.clone()) {
         Claim::Waiter(mut waiter) => {
-            // A retry while the first attempt runs: answer what it answers. If
-            // it failed or is still busy, ask WeChat to retry once more.
+            // A retry while the first attempt runs (or its reply's row is
+            // still being written): answer what it answers. If it failed or
+            // is still busy, ask WeChat to retry once more.
+            metrics::counter!("wxmp_callback_messages_total", "app_id" => account.model.app_id.clone(), "stored" => "duplicate")
+                .increment(1);
             let remaining = deadline.saturating_duration_since(Instant::now());
             return match tokio::time::timeout(remaining, waiter.wait()).await {
                 Ok(Ok(reply)) => {
@@ -187,7 +190,8 @@ pub async fn receive(
     let message_id = state.ids.next_id()?;
     let inbound = inbound_record(&state, &account, &message, &xml, message_id, now)?;
     let (stored_tx, stored_rx) = oneshot::channel();
-    let work = tokio::spawn(store_and_dispatch(
+    let (replied_tx, replied_rx) = oneshot::channel();
+    tokio::spawn(store_and_dispatch(
         state,
         account.clone(),
         message,
@@ -197,7 +201,10 @@ pub async fn receive(
             store: store_deadline,
             reply: deadline,
         },
-        stored_tx,
+        Reports {
+            stored: stored_tx,
+            replied: replied_tx,
+        },
     ));
     match tokio::time::timeout_at(store_deadline, stored_rx).await {
         Ok(Ok(Ok(()))) => {}
@@ -215,10 +222,18 @@ pub async fn receive(
             ));
         }
     }
-    let reply_xml = work
+    let reply_xml = replied_rx
         .await
-        .map_err(|e| AppError::internal(format!("the message's handling failed: {e}")))?;
+        .map_err(|_| AppError::internal("the message's handling stopped before its reply"))?;
     Ok(encode(reply_xml.as_deref()))
+}
+
+/// What the handling task tells the request waiting for it.
+struct Reports {
+    /// How storing the received message went.
+    stored: oneshot::Sender<Result<(), StoreError>>,
+    /// The reply XML (none: answer `success`), as soon as it is known.
+    replied: oneshot::Sender<Option<String>>,
 }
 
 struct Deadlines {
@@ -228,10 +243,12 @@ struct Deadlines {
     reply: Instant,
 }
 
-/// Stores the received message (telling `stored` how that went), runs the
-/// chain and stores its reply; the reply XML, shared with retries through the
-/// claim. A store that lands after the request stopped waiting still gets
-/// its message dispatched, with a fresh time budget, for the retry to collect.
+/// Stores the received message (reporting how that went), runs the chain,
+/// reports the reply XML, shared with retries through the claim, and then
+/// waits for the reply's row to be committed (written behind: the fan does
+/// not wait for it) before it lets go of the claim. A store that lands after
+/// the request stopped waiting still gets its message dispatched, with a
+/// fresh time budget, for the retry to collect.
 async fn store_and_dispatch(
     state: AppState,
     account: Arc<CallbackAccount>,
@@ -239,8 +256,9 @@ async fn store_and_dispatch(
     inbound: super::store::Inbound,
     claim: Owner,
     deadlines: Deadlines,
-    stored: oneshot::Sender<Result<(), StoreError>>,
-) -> Option<String> {
+    reports: Reports,
+) {
+    let Reports { stored, replied } = reports;
     let new_id = inbound.message.id;
     let outcome = state.store.record_inbound(inbound).await;
     let late = Instant::now() >= deadlines.store;
@@ -266,7 +284,8 @@ async fn store_and_dispatch(
             match earlier_answer(&state, first_id, deadline).await {
                 EarlierAnswer::Answered(reply) => {
                     claim.finish(reply.clone());
-                    return reply;
+                    let _ = replied.send(reply);
+                    return;
                 }
                 // Its first attempt died before the chain ran: this one runs it.
                 EarlierAnswer::TakenOver => first_id,
@@ -274,7 +293,7 @@ async fn store_and_dispatch(
         }
         Err(error) => {
             let _ = stored.send(Err(error));
-            return None;
+            return;
         }
     };
     if late {
@@ -294,7 +313,7 @@ async fn store_and_dispatch(
     let handler = answer.as_ref().map_or("none", |a| a.handler.as_str());
     metrics::counter!("wxmp_callback_replies_total", "app_id" => account.model.app_id.clone(), "handler" => handler.to_owned())
         .increment(1);
-    let reply_xml = match answer {
+    let (reply_xml, write) = match answer {
         Some(Answer {
             handler,
             reply,
@@ -308,30 +327,40 @@ async fn store_and_dispatch(
                 reply_to: Some(message_id),
                 answered_by: &handler,
             };
-            match outbound_message(&state.ids, account.model.id, &outgoing) {
+            let write = match outbound_message(&state.ids, account.model.id, &outgoing) {
                 Ok(mut row) => {
                     row.raw_xml = xml.clone();
                     // The rule a built-in answered with, for the dashboard.
                     row.rule_id = rule_id;
-                    if let Err(error) = state.store.record_reply(row).await {
-                        tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored");
-                    }
+                    state
+                        .store
+                        .record_reply(row)
+                        .await
+                        .map_err(|e| e.to_string())
                 }
-                Err(error) => {
-                    tracing::error!(app_id = %account.model.app_id, %error, "reply sent but not stored")
-                }
-            }
-            Some(xml)
+                Err(error) => Err(error.to_string()),
+            };
+            (Some(xml), write)
         }
-        None => {
-            if let Err(error) = state.store.mark_handled(message_id).await {
-                tracing::error!(app_id = %account.model.app_id, %error, "message handled but not marked");
-            }
-            None
-        }
+        None => (
+            None,
+            state
+                .store
+                .mark_handled(message_id)
+                .await
+                .map_err(|e| e.to_string()),
+        ),
     };
-    claim.finish(reply_xml.clone());
-    reply_xml
+    claim.publish(reply_xml.clone());
+    let _ = replied.send(reply_xml);
+    let committed = match write {
+        Ok(pending) => pending.committed().await.map_err(|e| e.to_string()),
+        Err(error) => Err(error),
+    };
+    if let Err(error) = committed {
+        tracing::error!(app_id = %account.model.app_id, message_id, %error, "reply sent but its record not stored");
+    }
+    drop(claim);
 }
 
 enum EarlierAnswer {

@@ -59,8 +59,15 @@ impl Inflight {
 impl Owner {
     /// Shares the reply with waiting retries and releases the key.
     pub fn finish(self, reply: Option<String>) {
-        let _ = self.sender.send(Some(reply));
+        self.publish(reply);
         // Drop releases the key.
+    }
+
+    /// Shares the reply with retries, waiting or still to come, and keeps
+    /// the key until dropped: while the reply's row is not committed yet,
+    /// retries are answered from here.
+    pub fn publish(&self, reply: Option<String>) {
+        self.sender.send_replace(Some(reply));
     }
 }
 
@@ -114,5 +121,19 @@ mod tests {
         };
         drop(owner);
         assert!(waiter.wait().await.is_err());
+
+        let Claim::Owner(owner) = inflight.claim(key.clone()) else {
+            panic!()
+        };
+        owner.publish(Some("<xml>published</xml>".into()));
+        let Claim::Waiter(mut late) = inflight.claim(key.clone()) else {
+            panic!("a published reply keeps the key until the owner is dropped")
+        };
+        assert_eq!(
+            late.wait().await.unwrap(),
+            Some("<xml>published</xml>".into())
+        );
+        drop(owner);
+        assert!(matches!(inflight.claim(key), Claim::Owner(_)));
     }
 }

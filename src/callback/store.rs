@@ -1,16 +1,14 @@
 //! Writes of the callback path, funnelled through one writer task: received
 //! messages with their fan bookkeeping and jobs, and replies. Requests that
-//! arrive together share one transaction (group commit), which is also what
-//! SQLite's single writer wants.
+//! arrive together share one transaction (group commit, see [`super::batch`]),
+//! which is also what SQLite's single writer wants.
 
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, TransactionTrait,
-};
+use sea_orm::DatabaseConnection;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::entity::{jobs, messages, template_logs, users};
+use super::batch::apply_batch;
+use crate::entity::{jobs, messages};
+use crate::inbox::events::Hub;
 
 /// Requests waiting beyond this are refused rather than queued without bound.
 const QUEUE: usize = 4096;
@@ -54,14 +52,24 @@ pub enum Stored {
     Duplicate(i64),
 }
 
-enum Request {
+pub(super) enum Request {
     Inbound(Box<Inbound>, oneshot::Sender<Result<Stored, StoreError>>),
-    Reply(
-        Box<messages::Model>,
-        oneshot::Sender<Result<(), StoreError>>,
-    ),
+    Reply(Box<messages::Model>, Committed),
     /// The chain ran for this received message and gave no reply.
-    Handled(i64, oneshot::Sender<Result<(), StoreError>>),
+    Handled(i64, Committed),
+    /// Answered once every write queued before it is committed.
+    Flush(Committed),
+}
+
+type Committed = oneshot::Sender<Result<(), StoreError>>;
+
+/// A queued write; await it to learn that it was committed.
+pub struct Pending(oneshot::Receiver<Result<(), StoreError>>);
+
+impl Pending {
+    pub async fn committed(self) -> Result<(), StoreError> {
+        self.0.await.map_err(|_| StoreError::WriterStopped)?
+    }
 }
 
 #[derive(Clone)]
@@ -80,10 +88,15 @@ pub enum StoreError {
 }
 
 impl MessageStore {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: DatabaseConnection, ids: std::sync::Arc<crate::ids::IdGenerator>) -> Self {
+    /// Starts the writer task on the current runtime; what it commits is
+    /// published on `hub` for open consoles.
+    pub fn start(
+        db: DatabaseConnection,
+        ids: std::sync::Arc<crate::ids::IdGenerator>,
+        hub: Hub,
+    ) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(writer(db, ids, receiver));
+        tokio::spawn(writer(db, ids, receiver, hub));
         Self { sender }
     }
 
@@ -96,24 +109,35 @@ impl MessageStore {
         rx.await.map_err(|_| StoreError::WriterStopped)?
     }
 
-    /// Marks a received message handled when its chain gave no reply (a
-    /// stored reply says so by itself).
-    pub async fn mark_handled(&self, message_id: i64) -> Result<(), StoreError> {
-        let (tx, rx) = oneshot::channel();
-        self.sender
-            .send(Request::Handled(message_id, tx))
+    /// Queues marking a received message handled when its chain gave no
+    /// reply (a stored reply says so by itself).
+    pub async fn mark_handled(&self, message_id: i64) -> Result<Pending, StoreError> {
+        self.queue(|committed| Request::Handled(message_id, committed))
             .await
-            .map_err(|_| StoreError::WriterStopped)?;
-        rx.await.map_err(|_| StoreError::WriterStopped)?
     }
 
-    pub async fn record_reply(&self, reply: messages::Model) -> Result<(), StoreError> {
+    /// Queues the reply's row: it rides in the writer's next batch, and the
+    /// fan need not wait for it.
+    pub async fn record_reply(&self, reply: messages::Model) -> Result<Pending, StoreError> {
+        self.queue(|committed| Request::Reply(Box::new(reply), committed))
+            .await
+    }
+
+    /// Waits until every write queued so far is committed (at shutdown).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.queue(Request::Flush).await?.committed().await
+    }
+
+    async fn queue(
+        &self,
+        request: impl FnOnce(Committed) -> Request,
+    ) -> Result<Pending, StoreError> {
         let (tx, rx) = oneshot::channel();
         self.sender
-            .send(Request::Reply(Box::new(reply), tx))
+            .send(request(tx))
             .await
             .map_err(|_| StoreError::WriterStopped)?;
-        rx.await.map_err(|_| StoreError::WriterStopped)?
+        Ok(Pending(rx))
     }
 }
 
@@ -121,9 +145,15 @@ async fn writer(
     db: DatabaseConnection,
     ids: std::sync::Arc<crate::ids::IdGenerator>,
     mut receiver: mpsc::Receiver<Request>,
+    hub: Hub,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
+        // What bounds the callback under load: how full and how long each
+        // group commit is (a writer always busy with small batches is slow
+        // per row; one with full batches is at the database's speed).
+        metrics::histogram!("wxmp_store_batch_requests").record(batch.len() as f64);
+        let started = std::time::Instant::now();
         let results: Vec<Result<Option<Stored>, StoreError>> = match apply_batch_retrying(
             &db, &ids, &batch,
         )
@@ -152,13 +182,28 @@ async fn writer(
                 results
             }
         };
+        metrics::histogram!("wxmp_store_commit_seconds").record(started.elapsed().as_secs_f64());
         for (request, result) in batch.drain(..).zip(results) {
+            // Published after the commit, and after the waiting request has
+            // its answer: consoles never delay the callback.
             match request {
-                Request::Inbound(_, reply) => {
-                    let _ = reply.send(result.map(|outcome| outcome.unwrap_or(Stored::New)));
+                Request::Inbound(inbound, reply) => {
+                    let stored = result.map(|outcome| outcome.unwrap_or(Stored::New));
+                    let new = matches!(stored, Ok(Stored::New));
+                    let _ = reply.send(stored);
+                    if new {
+                        hub.message_stored(&inbound.message);
+                    }
                 }
-                Request::Reply(_, reply) | Request::Handled(_, reply) => {
-                    let _ = reply.send(result.map(|_| ()));
+                Request::Reply(row, committed) => {
+                    let done = result.is_ok();
+                    let _ = committed.send(result.map(|_| ()));
+                    if done {
+                        hub.message_stored(&row);
+                    }
+                }
+                Request::Handled(_, committed) | Request::Flush(committed) => {
+                    let _ = committed.send(result.map(|_| ()));
                 }
             }
         }
@@ -182,167 +227,4 @@ async fn apply_batch_retrying(
             result => return result,
         }
     }
-}
-
-async fn apply_batch(
-    db: &DatabaseConnection,
-    ids: &crate::ids::IdGenerator,
-    batch: &[Request],
-) -> Result<Vec<Option<Stored>>, sea_orm::DbErr> {
-    // `Some` for a received message (new or duplicate), `None` for a reply.
-    let txn = db.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for request in batch {
-        match request {
-            Request::Inbound(inbound, _) => {
-                results.push(Some(store_inbound(&txn, ids, inbound).await?))
-            }
-            Request::Reply(reply, _) => {
-                messages::Entity::insert(reply.as_ref().clone().into_active_model().reset_all())
-                    .exec_without_returning(&txn)
-                    .await?;
-                results.push(None);
-            }
-            Request::Handled(id, _) => {
-                messages::Entity::update_many()
-                    .col_expr(messages::Column::Handled, Expr::value(1i16))
-                    .filter(messages::Column::Id.eq(*id))
-                    .exec(&txn)
-                    .await?;
-                results.push(None);
-            }
-        }
-    }
-    txn.commit().await?;
-    Ok(results)
-}
-
-async fn store_inbound(
-    txn: &DatabaseTransaction,
-    ids: &crate::ids::IdGenerator,
-    inbound: &Inbound,
-) -> Result<Stored, sea_orm::DbErr> {
-    let message = &inbound.message;
-    let inserted = messages::Entity::insert(message.clone().into_active_model().reset_all())
-        .on_conflict(
-            OnConflict::columns([messages::Column::AccountId, messages::Column::DedupeKey])
-                .do_nothing_on([messages::Column::Id])
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-    // MySQL reports a row "found" by ON DUPLICATE KEY as affected, so there
-    // the stored row's id tells whether it is ours.
-    if inserted == 0 || txn.get_database_backend() == DbBackend::MySql {
-        let mut existing = messages::Entity::find()
-            .filter(messages::Column::AccountId.eq(message.account_id))
-            .filter(messages::Column::DedupeKey.eq(message.dedupe_key.clone()));
-        if txn.get_database_backend() == DbBackend::MySql {
-            // A locking read (FOR UPDATE: MariaDB has no FOR SHARE) sees the
-            // latest committed row; a plain one reads
-            // the batch's snapshot, which may predate another instance's
-            // insert of this very message (and then finds nothing).
-            existing = existing.lock_exclusive();
-        }
-        let existing = existing.one(txn).await?.map(|m| m.id).unwrap_or_default();
-        if existing != message.id {
-            return Ok(Stored::Duplicate(existing));
-        }
-    }
-    if let Some(fan) = &inbound.fan {
-        update_fan(txn, ids, fan).await?;
-    }
-    for job in &inbound.jobs {
-        job.clone()
-            .into_active_model()
-            .reset_all()
-            .insert(txn)
-            .await?;
-    }
-    if let Some((msgid, status)) = &inbound.template_delivery {
-        template_logs::Entity::update_many()
-            .col_expr(
-                template_logs::Column::Status,
-                Expr::value(crate::templates::service::delivery_status(status)),
-            )
-            .col_expr(
-                template_logs::Column::DeliveredAt,
-                Expr::value(message.created_at),
-            )
-            .col_expr(
-                template_logs::Column::UpdatedAt,
-                Expr::value(message.created_at),
-            )
-            .filter(template_logs::Column::AccountId.eq(message.account_id))
-            .filter(template_logs::Column::Msgid.eq(*msgid))
-            .exec(txn)
-            .await?;
-    }
-    Ok(Stored::New)
-}
-
-/// Creates the fan when unknown, then updates counters in SQL so concurrent
-/// messages never lose an increment.
-async fn update_fan(
-    txn: &DatabaseTransaction,
-    ids: &crate::ids::IdGenerator,
-    fan: &FanChange,
-) -> Result<(), sea_orm::DbErr> {
-    let id = ids
-        .next_id()
-        .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
-    let subscribed = !matches!(fan.subscription, Some(Subscription::Unsubscribed));
-    let new_fan = users::Model {
-        id,
-        account_id: fan.account_id,
-        openid: fan.openid.clone(),
-        subscribe_status: i16::from(subscribed),
-        created_at: fan.at,
-        updated_at: fan.at,
-        ..Default::default()
-    };
-    users::Entity::insert(new_fan.into_active_model().reset_all())
-        .on_conflict(
-            OnConflict::columns([users::Column::AccountId, users::Column::Openid])
-                .do_nothing_on([users::Column::Id])
-                .to_owned(),
-        )
-        .exec_without_returning(txn)
-        .await?;
-
-    let mut update = users::Entity::update_many()
-        .col_expr(users::Column::UpdatedAt, Expr::value(fan.at))
-        .filter(users::Column::AccountId.eq(fan.account_id))
-        .filter(users::Column::Openid.eq(fan.openid.as_str()));
-    if fan.interaction {
-        update = update
-            .col_expr(
-                users::Column::MessageCount,
-                Expr::col(users::Column::MessageCount).add(1),
-            )
-            .col_expr(users::Column::LastInteractTime, Expr::value(fan.at));
-    }
-    match &fan.subscription {
-        Some(Subscription::Subscribed { qr_scene }) => {
-            update = update
-                .col_expr(users::Column::SubscribeStatus, Expr::value(1i16))
-                .col_expr(users::Column::SubscribeTime, Expr::value(fan.at));
-            if let Some(scene) = qr_scene {
-                update = update
-                    .col_expr(
-                        users::Column::SubscribeScene,
-                        Expr::value("ADD_SCENE_QR_CODE"),
-                    )
-                    .col_expr(users::Column::QrScene, Expr::value(scene.as_str()));
-            }
-        }
-        Some(Subscription::Unsubscribed) => {
-            update = update
-                .col_expr(users::Column::SubscribeStatus, Expr::value(0i16))
-                .col_expr(users::Column::UnsubscribeTime, Expr::value(fan.at));
-        }
-        None => {}
-    }
-    update.exec(txn).await?;
-    Ok(())
 }

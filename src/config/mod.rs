@@ -41,6 +41,9 @@ pub struct Config {
     pub wechat_timeout_secs: u64,
     /// Hosts media is downloaded from (WeChat's image hosts by default).
     pub media_hosts: Vec<String>,
+    /// A running job whose instance vanished (killed, cut off) is taken up
+    /// again by another worker this many seconds after its last renewal.
+    pub job_lease_secs: u64,
     /// Wall time one plugin call may take.
     pub plugin_timeout_ms: u64,
     /// Where WeChat reaches this server from outside (e.g. `https://wx.example.com`):
@@ -85,6 +88,7 @@ impl Default for Config {
             request_timeout_secs: 60,
             wechat_timeout_secs: 15,
             media_hosts: DEFAULT_MEDIA_HOSTS.iter().map(|h| h.to_string()).collect(),
+            job_lease_secs: 30,
             plugin_timeout_ms: 200,
             public_url: None,
             metrics_token: None,
@@ -133,6 +137,7 @@ struct FileConfig {
     request_timeout_secs: Option<u64>,
     wechat_timeout_secs: Option<u64>,
     media_hosts: Option<Vec<String>>,
+    job_lease_secs: Option<u64>,
     plugin_timeout_ms: Option<u64>,
     public_url: Option<String>,
     metrics_token: Option<String>,
@@ -249,6 +254,9 @@ impl Config {
         }
         if let Some(v) = file.plugin_timeout_ms {
             self.plugin_timeout_ms = v;
+        }
+        if let Some(v) = file.job_lease_secs {
+            self.job_lease_secs = v;
         }
         if let Some(v) = file.public_url {
             check_http_url(&v).map_err(|r| file_error(format!("public_url: {r}")))?;
@@ -391,6 +399,13 @@ impl Config {
                 .filter(|h| !h.is_empty())
                 .collect();
         }
+        if let Some(v) = get("WXMP_JOB_LEASE") {
+            self.job_lease_secs = v
+                .parse()
+                .ok()
+                .filter(|secs| (3..=3600).contains(secs))
+                .ok_or_else(|| bad("WXMP_JOB_LEASE", &v, "expected seconds from 3 to 3600"))?;
+        }
         if let Some(v) = get("WXMP_PUBLIC_URL") {
             check_http_url(&v).map_err(|r| bad("WXMP_PUBLIC_URL", &v, &r))?;
             self.public_url = Some(v.trim_end_matches('/').to_string());
@@ -444,6 +459,9 @@ impl Config {
         }
         if !(1..=3600).contains(&self.request_timeout_secs) {
             return Err("request_timeout_secs must be from 1 to 3600".into());
+        }
+        if !(3..=3600).contains(&self.job_lease_secs) {
+            return Err("job_lease_secs must be from 3 to 3600".into());
         }
         Ok(())
     }

@@ -35,6 +35,7 @@ fn environment_overrides_and_bad_values_name_the_variable() {
         ("WXMP_LOG_FORMAT", "yaml"),
         ("WXMP_METRICS_TOKEN", "short"),
         ("WXMP_TRUSTED_PROXIES", "10.0.0.1,nginx"),
+        ("WXMP_JOB_LEASE", "1"),
     ] {
         let error = Config::load_from(None, &env(&[(name, value)])).unwrap_err();
         assert!(error.to_string().contains(name), "{error}");

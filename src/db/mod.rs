@@ -1,6 +1,7 @@
 //! Database connection, migrations, the clock every row is stamped with, and
 //! what instances sharing the database coordinate through (leases, epochs).
 
+pub mod checkpoint;
 pub mod epoch;
 pub mod lease;
 
@@ -41,16 +42,27 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         // One writer at a time is all SQLite offers; a small pool keeps
         // readers concurrent without piling up writers on the lock.
         options.max_connections(4).min_connections(1);
+        // A file on this machine: no round trip to check a connection each
+        // time it is taken (the writer takes one per batch).
+        options.test_before_acquire(false);
+        // On every pooled connection (a PRAGMA run once reaches one of them):
+        // WAL with synchronous=NORMAL (durable at each checkpoint, never
+        // corrupt), and no automatic checkpoint in a commit: the server
+        // checkpoints from a task of its own (see `checkpoint`). A process
+        // that runs no such task (a CLI command) checkpoints when its last
+        // connection closes.
+        options.map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .pragma("wal_autocheckpoint", "0")
+        });
     } else {
         options.max_connections(16);
     }
     let db = Database::connect(options)
         .await
         .map_err(|e| anyhow::anyhow!("cannot connect to the database ({}): {e}", redact(&url)))?;
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .await?;
-    }
     Ok(db)
 }
 

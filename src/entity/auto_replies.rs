@@ -27,6 +27,10 @@ pub struct Model {
     pub thumb_media_id: String,
     pub priority: i32,
     pub status: i16,
+    /// Daily window ("HH:MM", Beijing time) the rule answers in; both
+    /// empty: all day. `active_until` before `active_from` wraps past midnight.
+    pub active_from: String,
+    pub active_until: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

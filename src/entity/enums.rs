@@ -74,6 +74,8 @@ stored_code!(
         Exact = 1,
         /// The text contains the keyword.
         Contains = 2,
+        /// The text matches the keyword as a regular expression.
+        Regex = 3,
     }
 );
 
@@ -91,6 +93,6 @@ mod tests {
         }
         assert_eq!(ReplyType::from_code(4), None);
         assert_eq!(Direction::Received.code(), 1);
-        assert_eq!(MatchType::CODES, &[1, 2]);
+        assert_eq!(MatchType::CODES, &[1, 2, 3]);
     }
 }

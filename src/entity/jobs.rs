@@ -20,6 +20,8 @@ pub struct Model {
     pub last_error: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Who the job belongs to, when its kind counts them (plugin timers); else empty.
+    pub owner: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,8 @@ pub struct Model {
     pub openid: String,
     pub state_key: String,
     pub value: Option<Json>,
+    /// When the value stops reading (the sweep deletes it later); `None`: never.
+    pub expires_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

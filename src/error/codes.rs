@@ -59,9 +59,26 @@ pub const FIELD_REASONS: &[(&str, &str)] = &[
     ("passwords_differ", "does not match the new password"),
     ("confirm_name", "must be the account's name, typed exactly"),
     (
+        "regex",
+        "line {line} is not a valid regular expression: {detail}",
+    ),
+    (
+        "window_end",
+        "is required when the other end of the window is set",
+    ),
+    ("time_of_day", "must be a time of day as HH:MM (00:00–23:59)"),
+    ("window_empty", "must differ from active_from"),
+    (
         "archived_stays_disabled",
         "an archived account stays disabled; restore it first",
     ),
+    // The inbox (src/inbox/).
+    ("no_conversation", "has no conversation with this account"),
+    (
+        "no_assignee",
+        "no enabled admin or operator of this account has id {id}",
+    ),
+    ("not_a_string", "must be a string"),
     // Template message values, by field type (src/templates/fields.rs).
     ("tpl_thing", "must be 1–20 characters (a thing field)"),
     ("tpl_number", "must be a number of up to 32 digits, with decimals allowed (a number field)"),
@@ -100,6 +117,10 @@ pub const MESSAGES: &[(&str, &str)] = &[
         "the account still has {what}; delete those first",
     ),
     ("delete_yourself", "you cannot delete yourself"),
+    (
+        "note_author_only",
+        "only the note's author or an admin may delete it",
+    ),
     ("name_taken", "user name {name} is taken"),
     (
         "body_too_large",

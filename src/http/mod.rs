@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod listing;
 pub mod openapi;
+pub mod serve;
 
 pub use extract::{multipart_field_error, Multipart, Path, Query};
 

@@ -12,7 +12,7 @@ use utoipa::openapi::schema::{ObjectBuilder, SchemaFormat, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem,
-    PathsBuilder, Ref, Required, ResponseBuilder, ResponsesBuilder,
+    PathsBuilder, Ref, RefOr, Required, ResponseBuilder, ResponsesBuilder, Schema,
 };
 
 use crate::state::AppState;
@@ -36,6 +36,8 @@ pub struct Operation {
     /// Error statuses beyond those every operation may answer (400, 404,
     /// 500; 401 and 403 with a token; 409, 413 and 422 with a body).
     pub errors: Vec<u16>,
+    /// Schema components the body refers to (see [`Operation::json_schema`]).
+    pub typed_schemas: Vec<(String, RefOr<Schema>)>,
 }
 
 /// A request body.
@@ -71,6 +73,7 @@ impl Operation {
             body: None,
             answers: Answers::Envelope,
             errors: Vec::new(),
+            typed_schemas: Vec::new(),
         }
     }
 
@@ -81,6 +84,16 @@ impl Operation {
 
     pub fn json_body(mut self) -> Self {
         self.body = Some(Body::Json(None));
+        self
+    }
+
+    /// A JSON body described by `T`'s schema (added to the components by
+    /// [`Api::route`], with the schemas it refers to).
+    pub fn json_schema<T: utoipa::ToSchema>(mut self) -> Self {
+        let mut schemas = vec![(T::name().into_owned(), T::schema())];
+        T::schemas(&mut schemas);
+        self.body = Some(Body::Json(Some(T::name().into_owned())));
+        self.typed_schemas = schemas;
         self
     }
 
@@ -378,6 +391,11 @@ impl Api {
                 );
             }
             components = components.schema(name.clone(), object);
+        }
+        for operation in &self.operations {
+            for (name, schema) in &operation.typed_schemas {
+                components = components.schema(name.clone(), schema.clone());
+            }
         }
 
         OpenApiBuilder::new()

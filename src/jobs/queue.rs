@@ -27,6 +27,7 @@ pub fn new_job(
         last_error: String::new(),
         created_at: now,
         updated_at: now,
+        owner: String::new(),
     }
 }
 

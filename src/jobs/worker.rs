@@ -3,7 +3,8 @@
 //! With several instances on one database each job is claimed by exactly one
 //! of them: the claim is a conditional update that only one can win. The
 //! lease is short and renewed while the job runs, so a job of a crashed
-//! instance is taken up again within [`LEASE`] plus a poll; the claim
+//! instance is taken up again within the lease (`WXMP_JOB_LEASE`) plus a
+//! poll; the claim
 //! number (`attempts`) guards the renewals and the outcome, so a worker that
 //! lost its lease never overwrites the new holder's result.
 
@@ -18,11 +19,13 @@ use super::{Registry, DONE, FAILED, PENDING, RUNNING};
 use crate::entity::jobs;
 use crate::state::AppState;
 
-/// A running job whose worker vanished is taken over after this.
-pub const LEASE: Duration = Duration::from_secs(30);
-/// A running job's lease is renewed this often.
-const RENEW: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_secs(2);
+
+/// How long a claim holds: a running job whose worker vanished is taken
+/// over after this.
+fn lease(state: &AppState) -> Duration {
+    Duration::from_secs(state.config.job_lease_secs)
+}
 
 /// Backoff before attempt `attempts + 1`: 2, 4, 8 … seconds, at most 10 minutes.
 pub fn backoff(attempts: i32) -> Duration {
@@ -50,8 +53,11 @@ pub async fn worker(state: AppState, registry: Registry, stopping: watch::Receiv
     }
 }
 
-fn lease_from(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    now + chrono::Duration::from_std(LEASE).unwrap_or_default()
+fn lease_from(
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> chrono::DateTime<chrono::Utc> {
+    now + chrono::Duration::from_std(lease(state)).unwrap_or_default()
 }
 
 /// Runs `job` (claimed as claim number `attempts`), renewing its lease
@@ -64,14 +70,16 @@ async fn run_renewing(
 ) -> Result<(), super::JobError> {
     let run = registry.run(state, job);
     tokio::pin!(run);
-    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + RENEW, RENEW);
+    // Renewed three times a lease: one slow renewal does not lose it.
+    let every = lease(state) / 3;
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     loop {
         tokio::select! {
             result = &mut run => return result,
             _ = renew.tick() => {
                 let now = chrono::Utc::now();
                 let renewed = jobs::Entity::update_many()
-                    .col_expr(jobs::Column::LockedUntil, Expr::value(lease_from(now)))
+                    .col_expr(jobs::Column::LockedUntil, Expr::value(lease_from(state, now)))
                     .filter(jobs::Column::Id.eq(job.id))
                     .filter(jobs::Column::Status.eq(RUNNING))
                     .filter(jobs::Column::Attempts.eq(attempts))
@@ -106,7 +114,7 @@ async fn run_due(
             break;
         }
         let now = chrono::Utc::now();
-        let lease_end = lease_from(now);
+        let lease_end = lease_from(state, now);
         let claimed = jobs::Entity::update_many()
             .col_expr(jobs::Column::Status, Expr::value(RUNNING))
             .col_expr(jobs::Column::LockedUntil, Expr::value(lease_end))

@@ -8,10 +8,12 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
-use super::service::{send_and_store, Outgoing, ADMIN_SENDER, SERVICE_WINDOW};
+use super::service::{
+    outside_service_window, send_and_store, Outgoing, ADMIN_SENDER, SERVICE_WINDOW,
+};
 use crate::audit;
 use crate::auth::{account_for, account_in_query, CurrentAdmin};
-use crate::entity::{messages, users};
+use crate::entity::{conversations, messages, users};
 use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
 use crate::http::{parse_json_body, JsonBody, Query};
@@ -90,17 +92,15 @@ async fn reply(
     }
     // Known to be outside the window: say so without calling WeChat.
     let fan = crate::fans::service::load_fan(&state.db, account.id, &request.openid).await;
-    if let Some(last) = fan.as_ref().and_then(|f| f.last_interact_time) {
-        if chrono::Utc::now() - last > SERVICE_WINDOW {
-            return Err(AppError::Upstream {
-                message: format!(
-                    "WeChat API error 45015: the fan last wrote at {last}{}",
-                    crate::wxapi::hint(45015)
-                ),
-                errcode: Some(45015),
-                errmsg: "response out of time limit".into(),
-            });
-        }
+    if let Some(last) = outside_service_window(fan.as_ref()) {
+        return Err(AppError::Upstream {
+            message: format!(
+                "WeChat API error 45015: the fan last wrote at {last}{}",
+                crate::wxapi::hint(45015)
+            ),
+            errcode: Some(45015),
+            errmsg: "response out of time limit".into(),
+        });
     }
     let stored = send_and_store(
         &state.db,
@@ -115,6 +115,7 @@ async fn reply(
         },
     )
     .await?;
+    state.inbox.message_stored(&stored);
     let change = audit::Change::action(
         "reply",
         "message",
@@ -156,6 +157,12 @@ async fn conversation(
         .filter(users::Column::Openid.eq(query.openid.as_str()))
         .one(&state.db)
         .await?;
+    // The operators' side of the conversation (see `inbox`): read mark, assignee.
+    let inbox = conversations::Entity::find()
+        .filter(conversations::Column::AccountId.eq(account.id))
+        .filter(conversations::Column::Openid.eq(query.openid.as_str()))
+        .one(&state.db)
+        .await?;
     let window_open = fan
         .as_ref()
         .and_then(|f| f.last_interact_time)
@@ -163,6 +170,7 @@ async fn conversation(
     Ok(ok(json!({
         "fan": fan,
         "window_open": window_open,
+        "inbox": inbox,
         "list": rows, "total": total, "page": page, "page_size": page_size,
     })))
 }

@@ -90,6 +90,15 @@ pub async fn send_and_store(
 /// The window in which customer-service messages may be sent.
 pub const SERVICE_WINDOW: chrono::Duration = chrono::Duration::hours(48);
 
+/// When the fan last wrote, if that is longer ago than the window (a fan
+/// not stored, or who never wrote, is left for WeChat to judge).
+pub fn outside_service_window(
+    fan: Option<&crate::entity::users::Model>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    fan.and_then(|f| f.last_interact_time)
+        .filter(|last| chrono::Utc::now() - *last > SERVICE_WINDOW)
+}
+
 /// `answered_by` of messages an admin wrote (`admin:<user name>`).
 pub const ADMIN_SENDER: &str = "admin:";
 

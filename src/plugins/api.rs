@@ -1,6 +1,7 @@
 //! The script modules beside the core API: `reply::` builders, `time::`,
 //! `regex::`, `json::` and `random::`.
 
+use super::call::script_now;
 use super::engine::{text_of, ScriptReply};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -125,12 +126,13 @@ fn timezone(name: &str) -> Result<chrono_tz::Tz, Box<EvalAltResult>> {
 
 pub fn time_module() -> Module {
     let mut m = Module::new();
+    // The call's clock: the real time, or the time a dry run fixed.
     m.set_native_fn("now", |tz: ImmutableString| {
-        Ok(time_map(chrono::Utc::now().with_timezone(&timezone(&tz)?)))
+        Ok(time_map(script_now().with_timezone(&timezone(&tz)?)))
     });
     m.set_native_fn("now", || {
         Ok(time_map(
-            chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai),
+            script_now().with_timezone(&chrono_tz::Asia::Shanghai),
         ))
     });
     m.set_native_fn("from_timestamp", |ts: i64, tz: ImmutableString| {

@@ -3,7 +3,7 @@
 
 use super::engine::{self, ScriptError, ScriptOutcome};
 use super::script::{self, Script};
-use super::{handler_name, plugin_context, state, Plugin, Runtime, Stats, LIB_DIR};
+use super::{fan_map, handler_name, plugin_context, state, Plugin, Runtime, Stats, LIB_DIR};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +30,18 @@ pub fn compile_file(path: &Path, timeout: Duration) -> Result<Script, ScriptErro
     let text = std::fs::read_to_string(path).map_err(|e| {
         engine::script_error(&file, rhai::Position::NONE, format!("cannot read: {e}"))
     })?;
+    compile_text(path, &file, &text, timeout)
+}
+
+/// Compiles `text` as the plugin file at `path` (a `.rhai` file, or a
+/// folder's `main.rhai`) with the shared modules beside it, naming it `file`
+/// in errors; the file itself is not read.
+pub fn compile_text(
+    path: &Path,
+    file: &str,
+    text: &str,
+    timeout: Duration,
+) -> Result<Script, ScriptError> {
     let parent = path.parent().unwrap_or(Path::new("."));
     let mut modules = engine::Modules::new();
     let (dir, default_name) = if path.file_name().is_some_and(|n| n == "main.rhai") {
@@ -51,7 +63,7 @@ pub fn compile_file(path: &Path, timeout: Duration) -> Result<Script, ScriptErro
     };
     read_modules(&dir.join(LIB_DIR), "", &mut modules, None);
     let engine = Arc::new(engine::build_engine(&modules, timeout)?);
-    script::compile(engine, &modules, &file, &default_name, &text, timeout)
+    script::compile(engine, &modules, file, &default_name, text, timeout)
 }
 
 /// Runs a compiled plugin once against `message`, with state in memory.
@@ -70,6 +82,8 @@ pub async fn test_script(script: Script, message: InboundMessage, timeout: Durat
         slots: Semaphore::new(1),
         switches: None,
         counters: None,
+        timers: None,
+        settings: None,
     });
     let plugin = Arc::new(Plugin {
         script,
@@ -87,7 +101,8 @@ pub async fn test_script(script: Script, message: InboundMessage, timeout: Durat
         ));
         return dry;
     }
-    let ctx = plugin_context(None, &name, &account, &message.from_user, true);
+    let fan = engine::LazyFan::ready(fan_map(None, &message.from_user));
+    let ctx = plugin_context(fan, &name, &account, true);
     let report = plugin.run(message.clone(), ctx, account.id).await;
     dry_run_of(
         Some(handler_name(&name)),

@@ -1,15 +1,16 @@
-//! The sandboxed Rhai engine: its limits, the state of one call (state reads
-//! and writes, logs, the reply), and the functions registered for scripts.
+//! The sandboxed Rhai engine: its limits, errors with their places, and the
+//! functions registered for scripts (the state of one call is in `call`).
 
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rhai::module_resolvers::StaticModuleResolver;
 use rhai::{Dynamic, Engine, EvalAltResult, ImmutableString, Map, Module, Position, Scope};
 
 use super::api::{json_module, random_module, regex_module, reply_module, time_module};
+use super::call::with_call;
 use crate::wechat::Reply;
 
 /// Sandbox limits. Wall time is per call; the rest bound what one call can build.
@@ -19,15 +20,19 @@ pub const MAX_EXPR_DEPTH: usize = 64;
 pub const MAX_STRING: usize = 256 * 1024;
 pub const MAX_ARRAY: usize = 10_000;
 pub const MAX_MAP: usize = 10_000;
-pub const MAX_STATE_VALUE: usize = 64 * 1024;
-pub const MAX_STATE_WRITES: usize = 200;
 
 thread_local! {
     /// When the script on this thread must stop.
     pub(super) static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
-    /// The call running on this thread (for logs and state).
-    pub(super) static CURRENT: RefCell<Option<Arc<CallState>>> = const { RefCell::new(None) };
+    /// Set while a call is tried on an async worker (see `try_inline`).
+    static INLINE: Cell<bool> = const { Cell::new(false) };
+    /// Whether the call tried inline needed more than it may have there.
+    static INLINE_GAVE_UP: Cell<bool> = const { Cell::new(false) };
 }
+
+/// Operations a call tried inline may run (tens of microseconds) before it
+/// is abandoned and run again on a blocking thread.
+const INLINE_OPERATIONS: u64 = 2_000;
 
 /// What a script returned.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,267 +46,57 @@ pub enum ScriptOutcome {
 #[derive(Clone, Debug)]
 pub struct ScriptReply(pub Option<Reply>);
 
-/// Where plugin state lives. Reads happen during a call (on the script's
-/// thread); writes are applied after the call succeeded, except atomic
-/// updates (`incr`, `cas`), which are applied at once.
-pub trait StateStore: Send + Sync {
-    fn get(&self, scope: &StateScope, key: &str) -> Result<Option<serde_json::Value>, String>;
-    /// Reads the value and writes `change(value)` with no other write in
-    /// between, across every instance; `Ok(None)` from `change` leaves the
-    /// value as it is. Returns the value after the update.
-    fn update(
-        &self,
-        scope: &StateScope,
-        key: &str,
-        change: &mut StateChange<'_>,
-    ) -> Result<Option<serde_json::Value>, String>;
-}
-
-/// Whose value: a plugin, in an account, optionally for one fan.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct StateScope {
-    pub plugin: String,
-    pub account_id: i64,
-    /// Empty for account-wide values.
-    pub openid: String,
-}
-
-/// What an atomic update does to a value (`None` in, `None` out: missing,
-/// unchanged); an error leaves the value as it was.
-pub type StateChange<'a> =
-    dyn FnMut(Option<&serde_json::Value>) -> Result<Option<serde_json::Value>, String> + 'a;
-
-/// One pending write: `None` removes the key.
-pub type StateWrites = BTreeMap<(StateScope, String), Option<serde_json::Value>>;
-
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct LogLine {
-    pub level: String,
-    pub message: String,
-}
-
-/// Everything one call collects: its state reads and writes, and its logs.
-pub struct CallState {
-    pub plugin: String,
-    pub account_id: i64,
-    pub openid: String,
-    /// Dry runs keep even atomic updates among the (dropped) pending writes.
-    pub dry_run: bool,
-    store: Arc<dyn StateStore>,
-    pub writes: Mutex<StateWrites>,
-    /// Atomic updates applied so far (they count towards MAX_STATE_WRITES).
-    atomic_ops: std::sync::atomic::AtomicUsize,
-    pub logs: Mutex<Vec<LogLine>>,
-}
-
-impl CallState {
-    pub fn new(
-        plugin: &str,
-        account_id: i64,
-        openid: &str,
-        dry_run: bool,
-        store: Arc<dyn StateStore>,
-    ) -> Self {
-        Self {
-            plugin: plugin.to_string(),
-            account_id,
-            openid: openid.to_string(),
-            dry_run,
-            store,
-            writes: Mutex::new(BTreeMap::new()),
-            atomic_ops: Default::default(),
-            logs: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn scope(&self, per_fan: bool) -> StateScope {
-        StateScope {
-            plugin: self.plugin.clone(),
-            account_id: self.account_id,
-            openid: if per_fan {
-                self.openid.clone()
-            } else {
-                String::new()
-            },
-        }
-    }
-
-    fn log(&self, level: &str, message: &str) {
-        match level {
-            "error" => tracing::error!(plugin = %self.plugin, "{message}"),
-            "warn" => tracing::warn!(plugin = %self.plugin, "{message}"),
-            _ => tracing::info!(plugin = %self.plugin, "{message}"),
-        }
-        let mut logs = self.logs.lock().unwrap_or_else(|p| p.into_inner());
-        if logs.len() < 100 {
-            logs.push(LogLine {
-                level: level.into(),
-                message: message.chars().take(2000).collect(),
-            });
-        }
-    }
-
-    fn get(&self, per_fan: bool, key: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        let scope = self.scope(per_fan);
-        let pending = self
-            .writes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&(scope.clone(), key.to_string()))
-            .cloned();
-        let value = match pending {
-            Some(value) => value,
-            None => self
-                .store
-                .get(&scope, key)
-                .map_err(|e| format!("state: {e}"))?,
-        };
-        match value {
-            Some(value) => rhai::serde::to_dynamic(value),
-            None => Ok(Dynamic::UNIT),
-        }
-    }
-
-    fn set(
-        &self,
-        per_fan: bool,
-        key: &str,
-        value: Option<Dynamic>,
-    ) -> Result<(), Box<EvalAltResult>> {
-        check_key(key)?;
-        let value = value.map(|v| state_value(key, &v)).transpose()?;
-        let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        if writes.len() >= MAX_STATE_WRITES {
-            return Err(format!("more than {MAX_STATE_WRITES} state writes in one call").into());
-        }
-        writes.insert((self.scope(per_fan), key.to_string()), value);
-        Ok(())
-    }
-
-    /// Reads `key` and writes `change(value)` as one step no other call can
-    /// come between (`incr`, `cas`). Applied at once in the database; in a
-    /// dry run, or after a `set` of the same key in this call, it works on
-    /// the pending value instead (and is saved, or dropped, with the others).
-    fn atomic(
-        &self,
-        per_fan: bool,
-        key: &str,
-        change: &mut StateChange<'_>,
-    ) -> Result<Option<serde_json::Value>, Box<EvalAltResult>> {
-        check_key(key)?;
-        let scope = self.scope(per_fan);
-        let slot = (scope.clone(), key.to_string());
-        let mut writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
-        let ops = self
-            .atomic_ops
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if writes.len() + ops >= MAX_STATE_WRITES {
-            return Err(format!("more than {MAX_STATE_WRITES} state writes in one call").into());
-        }
-        if self.dry_run || writes.contains_key(&slot) {
-            let current = match writes.get(&slot) {
-                Some(pending) => pending.clone(),
-                None => self
-                    .store
-                    .get(&scope, key)
-                    .map_err(|e| format!("state: {e}"))?,
-            };
-            return match change(current.as_ref())? {
-                Some(new) => {
-                    writes.insert(slot, Some(new.clone()));
-                    Ok(Some(new))
-                }
-                None => Ok(current),
-            };
-        }
-        drop(writes);
-        Ok(self
-            .store
-            .update(&scope, key, change)
-            .map_err(|e| format!("state: {e}"))?)
-    }
-
-    /// `ctx.incr(key, by)`: the whole number at `key` (missing: 0) plus `by`.
-    fn incr(&self, per_fan: bool, key: &str, by: i64) -> Result<i64, Box<EvalAltResult>> {
-        let mut sum = 0;
-        self.atomic(per_fan, key, &mut |current| {
-            let base = match current {
-                None | Some(serde_json::Value::Null) => 0,
-                Some(value) => value.as_i64().ok_or_else(|| {
-                    format!("incr({key:?}): the value is {value}, not a whole number")
-                })?,
-            };
-            sum = base
-                .checked_add(by)
-                .ok_or_else(|| format!("incr({key:?}): {base} + {by} is out of range"))?;
-            Ok(Some(sum.into()))
-        })?;
-        Ok(sum)
-    }
-
-    /// `ctx.cas(key, expected, new)`: writes `new` only if the value is
-    /// `expected` (`()` for a missing key); whether it did.
-    fn cas(
-        &self,
-        per_fan: bool,
-        key: &str,
-        expected: &Dynamic,
-        new: &Dynamic,
-    ) -> Result<bool, Box<EvalAltResult>> {
-        let expected: Option<serde_json::Value> = if expected.is_unit() {
-            None
-        } else {
-            Some(rhai::serde::from_dynamic(expected)?)
-        };
-        let new = state_value(key, new)?;
-        let mut swapped = false;
-        self.atomic(per_fan, key, &mut |current| {
-            let current = current.filter(|v| !v.is_null());
-            swapped = current == expected.as_ref();
-            Ok(swapped.then(|| new.clone()))
-        })?;
-        Ok(swapped)
-    }
-}
-
-fn check_key(key: &str) -> Result<(), Box<EvalAltResult>> {
-    if key.is_empty() || key.len() > 191 {
-        return Err("state keys are 1–191 bytes".into());
-    }
-    if crate::text::has_nul(key) {
-        return Err(format!("state key {key:?} {}", crate::text::NUL_REFUSED).into());
-    }
-    Ok(())
-}
-
-/// A script value as stored: JSON, no NUL, at most MAX_STATE_VALUE bytes.
-fn state_value(key: &str, value: &Dynamic) -> Result<serde_json::Value, Box<EvalAltResult>> {
-    let json: serde_json::Value = rhai::serde::from_dynamic(value)?;
-    if crate::text::json_path_with_nul(&json).is_some() {
-        return Err(format!("state value for {key:?} {}", crate::text::NUL_REFUSED).into());
-    }
-    if json.to_string().len() > MAX_STATE_VALUE {
-        return Err(format!("state value for {key:?} is over {MAX_STATE_VALUE} bytes").into());
-    }
-    Ok(json)
-}
-
-fn with_call<T>(
-    f: impl FnOnce(&CallState) -> Result<T, Box<EvalAltResult>>,
-) -> Result<T, Box<EvalAltResult>> {
-    CURRENT.with(|current| match current.borrow().as_ref() {
-        Some(call) => f(call),
-        None => Err("plugin state and logs are only available while a plugin runs".into()),
-    })
-}
-
 /// The `ctx` argument of entry points.
 #[derive(Clone)]
 pub struct PluginContext {
     pub account: Map,
-    pub fan: Map,
+    pub fan: LazyFan,
     pub plugin: ImmutableString,
     pub dry_run: bool,
+}
+
+/// `ctx.fan`, read from the database the first time a script asks for it:
+/// a plugin that never looks at the fan costs the callback no fan lookup.
+#[derive(Clone)]
+pub struct LazyFan {
+    value: Arc<OnceLock<Map>>,
+    load: Option<Arc<dyn Fn() -> Result<Map, String> + Send + Sync>>,
+}
+
+impl LazyFan {
+    /// A fan known already (dry runs bring theirs).
+    pub fn ready(fan: Map) -> Self {
+        let value = OnceLock::new();
+        let _ = value.set(fan);
+        LazyFan {
+            value: Arc::new(value),
+            load: None,
+        }
+    }
+
+    /// A fan `load` reads on first use, on the script's thread (through
+    /// `wait_for`, so a call tried inline moves to a blocking thread). The
+    /// time it takes is added to the call's deadline: waiting for the
+    /// database is not the script's fault.
+    pub fn loading(load: impl Fn() -> Result<Map, String> + Send + Sync + 'static) -> Self {
+        LazyFan {
+            value: Arc::new(OnceLock::new()),
+            load: Some(Arc::new(load)),
+        }
+    }
+
+    fn get(&self) -> Result<Map, Box<EvalAltResult>> {
+        if let Some(fan) = self.value.get() {
+            return Ok(fan.clone());
+        }
+        let Some(load) = &self.load else {
+            return Ok(Map::new());
+        };
+        let started = Instant::now();
+        let fan = load()?;
+        DEADLINE.with(|d| d.set(d.get().map(|at| at + started.elapsed())));
+        Ok(self.value.get_or_init(|| fan).clone())
+    }
 }
 
 /// Modules plugins may import, by name (`import "util" as util;`).
@@ -401,8 +196,7 @@ pub(super) fn runtime_error(
 /// Rhai's messages with the Rust type names a script author does not know
 /// replaced by the script's own words.
 pub fn plain_types(message: &str) -> String {
-    static RULES: std::sync::OnceLock<Vec<(regex::Regex, &'static str)>> =
-        std::sync::OnceLock::new();
+    static RULES: OnceLock<Vec<(regex::Regex, &'static str)>> = OnceLock::new();
     let rules = RULES.get_or_init(|| {
         [
             (r"&str \| ImmutableString \| String", "string"),
@@ -445,7 +239,11 @@ fn sandboxed_engine() -> Engine {
         .set_max_map_size(MAX_MAP)
         .set_max_modules(64)
         .disable_symbol("eval")
-        .on_progress(|_| {
+        .on_progress(|operations| {
+            if operations > INLINE_OPERATIONS && INLINE.with(|i| i.get()) {
+                INLINE_GAVE_UP.with(|g| g.set(true));
+                return Some(Dynamic::from("the call needs a blocking thread"));
+            }
             let expired = DEADLINE
                 .with(|d| d.get())
                 .is_some_and(|deadline| Instant::now() >= deadline);
@@ -462,6 +260,37 @@ pub(super) fn with_deadline<T>(timeout: Duration, evaluate: impl FnOnce() -> T) 
     let result = evaluate();
     DEADLINE.with(|d| d.set(None));
     result
+}
+
+/// Runs `evaluate`, a plugin call, on this async worker thread if it is
+/// short and waits for nothing: `None` when it ran more than a few thousand
+/// operations or wanted to wait for the database or the network (see
+/// `wait_for`). Its effects are all in its `CallState` until the call
+/// returns, so an abandoned try is thrown away and run again, whole, on a
+/// blocking thread. Most plugins answer or pass in a few dozen operations:
+/// they cost no thread hand-off at all.
+pub(super) fn try_inline<T>(evaluate: impl FnOnce() -> T) -> Option<T> {
+    INLINE.with(|i| i.set(true));
+    INLINE_GAVE_UP.with(|g| g.set(false));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(evaluate));
+    INLINE.with(|i| i.set(false));
+    let gave_up = INLINE_GAVE_UP.with(|g| g.replace(false));
+    // A panic is not ours to judge here: the blocking thread reports it.
+    result.ok().filter(|_| !gave_up)
+}
+
+/// Waits for `io` on the script's (blocking) thread. Refused in a call tried
+/// inline (an async worker must never block): that call then runs again on a
+/// blocking thread. Every I/O a script's functions do goes through here.
+pub fn wait_for<F: std::future::Future>(
+    runtime: &tokio::runtime::Handle,
+    io: F,
+) -> Result<F::Output, String> {
+    if INLINE.with(|i| i.get()) {
+        INLINE_GAVE_UP.with(|g| g.set(true));
+        return Err("the call needs a blocking thread".into());
+    }
+    Ok(runtime.block_on(io))
 }
 
 /// A sandboxed engine that resolves `import` from `modules`, each compiled
@@ -532,17 +361,23 @@ fn register_api(engine: &mut Engine) {
     engine.register_type_with_name::<PluginContext>("Context");
     engine
         .register_get("account", |ctx: &mut PluginContext| ctx.account.clone())
-        .register_get("fan", |ctx: &mut PluginContext| ctx.fan.clone())
+        .register_get("fan", |ctx: &mut PluginContext| ctx.fan.get())
         .register_get("plugin", |ctx: &mut PluginContext| ctx.plugin.clone())
         .register_get("dry_run", |ctx: &mut PluginContext| ctx.dry_run)
         .register_fn("get", |_: &mut PluginContext, key: &str| {
             with_call(|c| c.get(false, key))
         })
         .register_fn("set", |_: &mut PluginContext, key: &str, value: Dynamic| {
-            with_call(|c| c.set(false, key, Some(value)))
+            with_call(|c| c.set(false, key, Some(value), None))
         })
+        .register_fn(
+            "set",
+            |_: &mut PluginContext, key: &str, value: Dynamic, ttl: Dynamic| {
+                with_call(|c| c.set(false, key, Some(value), Some(&ttl)))
+            },
+        )
         .register_fn("remove", |_: &mut PluginContext, key: &str| {
-            with_call(|c| c.set(false, key, None))
+            with_call(|c| c.set(false, key, None, None))
         })
         .register_fn("fan_get", |_: &mut PluginContext, key: &str| {
             with_call(|c| c.get(true, key))
@@ -550,24 +385,42 @@ fn register_api(engine: &mut Engine) {
         .register_fn(
             "fan_set",
             |_: &mut PluginContext, key: &str, value: Dynamic| {
-                with_call(|c| c.set(true, key, Some(value)))
+                with_call(|c| c.set(true, key, Some(value), None))
+            },
+        )
+        .register_fn(
+            "fan_set",
+            |_: &mut PluginContext, key: &str, value: Dynamic, ttl: Dynamic| {
+                with_call(|c| c.set(true, key, Some(value), Some(&ttl)))
             },
         )
         .register_fn("fan_remove", |_: &mut PluginContext, key: &str| {
-            with_call(|c| c.set(true, key, None))
+            with_call(|c| c.set(true, key, None, None))
         })
         .register_fn("incr", |_: &mut PluginContext, key: &str| {
-            with_call(|c| c.incr(false, key, 1))
+            with_call(|c| c.incr(false, key, 1, None))
         })
         .register_fn("incr", |_: &mut PluginContext, key: &str, by: i64| {
-            with_call(|c| c.incr(false, key, by))
+            with_call(|c| c.incr(false, key, by, None))
         })
+        .register_fn(
+            "incr",
+            |_: &mut PluginContext, key: &str, by: i64, ttl: Dynamic| {
+                with_call(|c| c.incr(false, key, by, Some(&ttl)))
+            },
+        )
         .register_fn("fan_incr", |_: &mut PluginContext, key: &str| {
-            with_call(|c| c.incr(true, key, 1))
+            with_call(|c| c.incr(true, key, 1, None))
         })
         .register_fn("fan_incr", |_: &mut PluginContext, key: &str, by: i64| {
-            with_call(|c| c.incr(true, key, by))
+            with_call(|c| c.incr(true, key, by, None))
         })
+        .register_fn(
+            "fan_incr",
+            |_: &mut PluginContext, key: &str, by: i64, ttl: Dynamic| {
+                with_call(|c| c.incr(true, key, by, Some(&ttl)))
+            },
+        )
         .register_fn(
             "cas",
             |_: &mut PluginContext, key: &str, expected: Dynamic, new: Dynamic| {
@@ -599,9 +452,21 @@ fn register_api(engine: &mut Engine) {
             })
         });
 
+    engine
+        .register_fn("schedule", |after: Dynamic, name: &str, data: Dynamic| {
+            super::timers::schedule(after, name, data)
+        })
+        .register_fn("schedule", |after: Dynamic, name: &str| {
+            super::timers::schedule(after, name, Dynamic::UNIT)
+        });
+    engine.register_fn("settings", || {
+        super::call::with_call(|call| Ok(call.settings.clone()))
+    });
     engine.register_static_module("reply", reply_module().into());
     engine.register_static_module("time", time_module().into());
     engine.register_static_module("regex", regex_module().into());
     engine.register_static_module("json", json_module().into());
     engine.register_static_module("random", random_module().into());
+    engine.register_static_module("http", super::http_out::http_module().into());
+    engine.register_static_module("wechat", super::actions::wechat_module().into());
 }

@@ -2,8 +2,8 @@
 //! it is on for, and a failure answers with its on_error text or passes the
 //! message on.
 
-use super::engine::ScriptOutcome;
-use super::{plugin_context, state, Plugin};
+use super::engine::{LazyFan, ScriptOutcome};
+use super::{fan_map, plugin_context, state, Plugin};
 use std::sync::Arc;
 
 use crate::callback::chain::{Context, Handler, HandlerFuture, Outcome};
@@ -38,13 +38,15 @@ impl Handler for PluginHandler {
             if !plugin.script.wants(&ctx.message) || !plugin.runs_for_account(account).await {
                 return Outcome::Continue;
             }
-            let script_ctx = plugin_context(
-                ctx.fan().await,
-                plugin.name(),
-                account,
-                &ctx.message.from_user,
-                false,
-            );
+            let fan = {
+                let ctx = ctx.clone();
+                let runtime = tokio::runtime::Handle::current();
+                LazyFan::loading(move || {
+                    let fan = super::engine::wait_for(&runtime, ctx.fan())?;
+                    Ok(fan_map(fan, &ctx.message.from_user))
+                })
+            };
+            let script_ctx = plugin_context(fan, plugin.name(), account, false);
             let report = plugin
                 .run(ctx.message.clone(), script_ctx, account.id)
                 .await;
@@ -54,6 +56,16 @@ impl Handler for PluginHandler {
                         state::apply_writes(&ctx.state.db, &ctx.state.ids, report.writes).await
                     {
                         tracing::error!(plugin = %plugin.name(), %error, "plugin state not saved");
+                    }
+                    // Only a call that scheduled timers or actions saves any.
+                    if !report.timers.is_empty() || !report.actions.is_empty() {
+                        let openid = &ctx.message.from_user;
+                        if let Err(error) = plugin
+                            .save_queued(account.id, openid, report.timers, report.actions)
+                            .await
+                        {
+                            tracing::error!(plugin = %plugin.name(), %error, "plugin timers and actions not saved");
+                        }
                     }
                     match outcome {
                         ScriptOutcome::Reply(reply) => Outcome::Reply(reply),

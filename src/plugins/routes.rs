@@ -1,13 +1,12 @@
 //! `/wechat/plugins/*`: list, reload, switch per account, and dry runs.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::openapi::path::HttpMethod;
 
+use super::dry_request::DryRunRequest;
 use super::dry_run;
 use crate::auth::CurrentAdmin;
 use crate::entity::accounts;
@@ -15,8 +14,6 @@ use crate::error::{ok, ApiResult, AppError};
 use crate::http::openapi::{Api, Operation};
 use crate::http::{parse_json_body, JsonBody, Query};
 use crate::state::AppState;
-use crate::wechat::InboundMessage;
-use crate::wechat::SampleMessage;
 
 pub fn register(api: Api) -> Api {
     use HttpMethod::{Get, Post};
@@ -52,9 +49,10 @@ pub fn register(api: Api) -> Api {
             Post,
             "/wechat/plugins/test",
             "plugins",
-            "Dry run: {account_id, plugin?, openid?, text | event (+ event_key) | xml} → the reply and logs; stores nothing",
+            "Dry run: {account_id, plugin?, openid | from?, text | event (+ event_key) | image | voice | xml, time?, state?} \
+             or a conversation {…, messages: [{text | …, time?}, …]} → the reply, logs and state writes of each; stores nothing",
         )
-        .json_body(),
+        .json_schema::<DryRunRequest>(),
         post(test),
     )
 }
@@ -210,55 +208,23 @@ async fn find_account(state: &AppState, id: i64) -> Result<accounts::Model, AppE
         .ok_or_else(|| AppError::field("account_id", format!("no account with id {id}")))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TestRequest {
-    #[serde(with = "crate::ids::json_id")]
-    account_id: i64,
-    plugin: Option<String>,
-    openid: Option<String>,
-    text: Option<String>,
-    event: Option<String>,
-    event_key: Option<String>,
-    xml: Option<String>,
-}
-
+/// `POST /wechat/plugins/test`: checks the request, then runs it; stores nothing.
 async fn test(
     State(state): State<AppState>,
     admin: CurrentAdmin,
     JsonBody(body): JsonBody,
 ) -> ApiResult {
-    let request: TestRequest = parse_json_body(body)?;
+    let request: DryRunRequest = parse_json_body(body)?;
     admin.require_account(request.account_id)?;
     let account = find_account(&state, request.account_id).await?;
-    let openid = request.openid.clone().unwrap_or_else(|| "o_dry_run".into());
-    let xml = match (&request.xml, &request.text, &request.event) {
-        (Some(xml), _, _) => xml.clone(),
-        (None, None, None) => return Err(AppError::field("text", "give text, event or xml")),
-        (None, text, event) => {
-            let sample = match event {
-                Some(event) => SampleMessage::Event {
-                    event: event.clone(),
-                    key: request.event_key.clone().unwrap_or_default(),
-                },
-                None => SampleMessage::Text(text.clone().unwrap_or_default()),
-            };
-            sample.to_xml(
-                &account.original_id,
-                &openid,
-                chrono::Utc::now().timestamp(),
-            )
+    if let Some(name) = &request.plugin {
+        if state.plugins.get(name).is_none() {
+            return Err(AppError::field(
+                "plugin",
+                format!("no loaded plugin named {name:?}"),
+            ));
         }
-    };
-    let message =
-        Arc::new(InboundMessage::parse(&xml).map_err(|e| AppError::field("xml", e.to_string()))?);
-    let fan = crate::fans::service::load_fan(&state.db, account.id, &openid).await;
-
-    let dry = match &request.plugin {
-        Some(name) => {
-            dry_run::one_plugin(&state, &account, &message, &openid, fan.as_ref(), name).await?
-        }
-        None => dry_run::whole_chain(&state, &account, message, &openid, fan.as_ref()).await?,
-    };
-    Ok(ok(dry))
+    }
+    let plan = request.plan(&account, |name| state.plugins.get(name).is_some())?;
+    Ok(ok(dry_run::run_plan(&state, &account, plan).await?))
 }

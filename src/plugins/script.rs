@@ -1,9 +1,10 @@
 //! A compiled plugin script: its declaration (name, priority, what it runs
 //! for), its AST, and calling its handler.
 
+use super::call::{CallState, CURRENT};
 use super::engine::{
-    runtime_error, script_error, text_of, with_deadline, CallState, Modules, PluginContext,
-    ScriptError, ScriptOutcome, ScriptReply, CURRENT,
+    runtime_error, script_error, text_of, with_deadline, Modules, PluginContext, ScriptError,
+    ScriptOutcome, ScriptReply,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,7 @@ use rhai::{Array, CallFnOptions, Dynamic, Engine, Map, Position, Scope, AST};
 
 use crate::wechat::{InboundMessage, Reply};
 
+use super::http_out::HttpOut;
 use super::message_map::message_map;
 
 /// The plugin's declaration (`const PLUGIN = #{ … }`), with defaults.
@@ -32,6 +34,10 @@ pub struct Declaration {
     pub opt_in: bool,
     /// The text the fan gets when the plugin fails (instead of the next handler's answer).
     pub on_error: Option<String>,
+    /// Hosts `http::get`/`post` may reach (names or addresses, as written).
+    pub http_hosts: Vec<String>,
+    /// Settings admins fill per account; the script reads them with `settings()`.
+    pub settings: Vec<super::settings::Setting>,
 }
 
 /// The keys a declaration may have.
@@ -45,6 +51,8 @@ pub const DECLARATION_KEYS: &[&str] = &[
     "enabled",
     "opt_in",
     "on_error",
+    "http_hosts",
+    "settings",
 ];
 
 /// Message types WeChat sends to an Official Account (for `messages`).
@@ -194,10 +202,14 @@ pub struct Script {
     pub declaration: Declaration,
     pub has_on_message: bool,
     pub has_on_event: bool,
+    /// `on_timer(name, data, ctx)`, called by the timers `schedule` sets.
+    pub has_on_timer: bool,
     pub file: String,
     /// The plugin's source and its modules', for the lines errors point at.
     pub source: Arc<str>,
     pub modules: Arc<Modules>,
+    /// Where `http::` may go; `None` for plugins that list no http_hosts.
+    pub http: Option<Arc<HttpOut>>,
 }
 
 fn string_list(map: &Map, key: &str, default: &[&str]) -> Result<Vec<String>, String> {
@@ -221,7 +233,12 @@ pub fn compile(
     timeout: Duration,
 ) -> Result<Script, ScriptError> {
     let ast = engine.compile(source).map_err(|e| {
-        script_error(file, e.position(), e.err_type().to_string()).with_snippet(source)
+        let mut message = e.err_type().to_string();
+        // `default` is a Rhai keyword; a setting's default is written quoted.
+        if message.contains("'default' is a reserved keyword") {
+            message.push_str(": in a map, quote it (\"default\": …)");
+        }
+        script_error(file, e.position(), message).with_snippet(source)
     })?;
     let mut scope = Scope::new();
     with_deadline(timeout, || engine.run_ast_with_scope(&mut scope, &ast))
@@ -280,6 +297,9 @@ pub fn compile(
             .any(|f| f.name == fn_name && f.params.len() == 2)
     };
     let (has_on_message, has_on_event) = (has_fn("on_message"), has_fn("on_event"));
+    let has_on_timer = ast
+        .iter_functions()
+        .any(|f| f.name == "on_timer" && f.params.len() == 3);
     if !has_on_message && !has_on_event {
         return Err(bad(
             "a plugin defines on_message(msg, ctx) and/or on_event(evt, ctx)".into(),
@@ -317,6 +337,20 @@ pub fn compile(
             }
         },
     };
+    let http_hosts = list("http_hosts", &[], &[])?;
+    if let Some(bad_host) = http_hosts.iter().find(|h| !is_host(h)) {
+        return Err(locate.error(
+            locate
+                .value("http_hosts", bad_host)
+                .or(locate.key("http_hosts")),
+            format!(
+                "PLUGIN.http_hosts: {bad_host:?} is not a host; write the name or address \
+                 alone (\"api.shop.example\", \"127.0.0.1\"), without scheme, port or path"
+            ),
+        ));
+    }
+    let settings = super::settings::declared(declared.get("settings"))
+        .map_err(|message| bad_at("settings", message))?;
     let declaration = Declaration {
         name,
         description: declared.get("description").map(text_of).unwrap_or_default(),
@@ -338,17 +372,34 @@ pub fn compile(
             })?,
         },
         on_error,
+        http_hosts,
+        settings,
     };
     Ok(Script {
         engine,
         ast,
-        declaration,
         has_on_message,
         has_on_event,
+        has_on_timer,
         file: file.into(),
         source: source.into(),
         modules: Arc::new(modules.clone()),
+        http: (!declaration.http_hosts.is_empty())
+            .then(|| Arc::new(HttpOut::new(&declaration.http_hosts))),
+        declaration,
     })
+}
+
+/// Whether `host` names a host alone: a DNS name, an IPv4 or an IPv6 address.
+fn is_host(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>().is_ok()
+        || (!host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            }))
 }
 
 impl Script {
@@ -377,6 +428,35 @@ impl Script {
         } else {
             "on_message"
         };
+        let args = vec![Dynamic::from_map(message_map(message)), Dynamic::from(ctx)];
+        let value = self.invoke(entry, args, call, timeout)?;
+        outcome_of(value).map_err(|m| script_error(&self.file, Position::NONE, m))
+    }
+
+    /// Runs `on_timer(name, data, ctx)` on this thread; what it returns is
+    /// not a reply (there is no message to answer), so it is not looked at.
+    pub fn call_timer(
+        &self,
+        name: &str,
+        data: serde_json::Value,
+        ctx: PluginContext,
+        call: Arc<CallState>,
+        timeout: Duration,
+    ) -> Result<ScriptOutcome, ScriptError> {
+        let data = rhai::serde::to_dynamic(data)
+            .map_err(|e| script_error(&self.file, Position::NONE, e.to_string()))?;
+        let args = vec![Dynamic::from(name.to_string()), data, Dynamic::from(ctx)];
+        let _ignored = self.invoke("on_timer", args, call, timeout)?;
+        Ok(ScriptOutcome::NoReply)
+    }
+
+    fn invoke(
+        &self,
+        entry: &str,
+        args: Vec<Dynamic>,
+        call: Arc<CallState>,
+        timeout: Duration,
+    ) -> Result<Dynamic, ScriptError> {
         CURRENT.with(|current| *current.borrow_mut() = Some(call));
         let options = CallFnOptions::new().eval_ast(false);
         let result = with_deadline(timeout, || {
@@ -385,13 +465,11 @@ impl Script {
                 &mut Scope::new(),
                 &self.ast,
                 entry,
-                (Dynamic::from_map(message_map(message)), Dynamic::from(ctx)),
+                args,
             )
         });
         CURRENT.with(|current| *current.borrow_mut() = None);
-        let value = result
-            .map_err(|e| runtime_error(&self.file, &self.source, &self.modules, &e, timeout))?;
-        outcome_of(value).map_err(|m| script_error(&self.file, Position::NONE, m))
+        result.map_err(|e| runtime_error(&self.file, &self.source, &self.modules, &e, timeout))
     }
 }
 

@@ -5,13 +5,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, TransactionTrait,
 };
 
-use super::engine::{StateChange, StateScope, StateStore, StateWrites};
+use super::call::{StateChange, StateScope, StateStore, StateValue, StateWrites};
 use crate::entity::{plugin_settings, plugin_state};
 use crate::ids::IdGenerator;
 
@@ -37,15 +39,18 @@ impl DbState {
     /// always a row to lock: then the locking UPDATE holds the row in
     /// PostgreSQL and MySQL (no gap locks, no racing inserts) and the write
     /// lock in SQLite until the commit, and concurrent updates queue up.
+    /// An expired row counts as missing (the sweep may not have come yet).
     async fn update_locked(
         &self,
         scope: &StateScope,
         key: &str,
+        now: DateTime<Utc>,
+        expires_if_new: Option<DateTime<Utc>>,
         change: &mut StateChange<'_>,
     ) -> Result<Option<serde_json::Value>, String> {
         let db_error = |e: sea_orm::DbErr| e.to_string();
         for _ in 0..5 {
-            let now = crate::db::now();
+            let stamp = crate::db::now();
             let placeholder = plugin_state::Model {
                 id: self.ids.next_id().map_err(|e| e.to_string())?,
                 plugin: scope.plugin.clone(),
@@ -53,8 +58,9 @@ impl DbState {
                 openid: scope.openid.clone(),
                 state_key: key.to_string(),
                 value: None,
-                created_at: now,
-                updated_at: now,
+                expires_at: None,
+                created_at: stamp,
+                updated_at: stamp,
             };
             plugin_state::Entity::insert(placeholder.into_active_model().reset_all())
                 .on_conflict(
@@ -69,7 +75,7 @@ impl DbState {
             // MySQL counts only changed rows, so the count says nothing; the
             // read below finds whether the row is there (and locked).
             plugin_state::Entity::update_many()
-                .col_expr(plugin_state::Column::UpdatedAt, Expr::value(now))
+                .col_expr(plugin_state::Column::UpdatedAt, Expr::value(stamp))
                 .filter(plugin_state::Column::Plugin.eq(scope.plugin.as_str()))
                 .filter(plugin_state::Column::AccountId.eq(scope.account_id))
                 .filter(plugin_state::Column::Openid.eq(scope.openid.as_str()))
@@ -82,7 +88,8 @@ impl DbState {
                 txn.rollback().await.map_err(db_error)?;
                 continue;
             };
-            let current = row.value.clone().filter(|v| !v.is_null());
+            let live = live_value(&row, now);
+            let current = live.as_ref().map(|l| l.value.clone());
             let changed = match change(current.as_ref()) {
                 Ok(changed) => changed,
                 Err(message) => {
@@ -93,11 +100,17 @@ impl DbState {
             let after = changed.clone().or(current);
             match (&changed, &after) {
                 (Some(value), _) => {
+                    let expires_at = match &live {
+                        Some(live) => live.expires_at,
+                        None => expires_if_new,
+                    };
                     let mut active = row.into_active_model();
                     active.value = Set(Some(value.clone()));
+                    active.expires_at = Set(expires_at);
                     active.update(&txn).await.map_err(db_error)?;
                 }
-                // Unchanged and missing: drop the placeholder again.
+                // Unchanged and missing: drop the placeholder (or the
+                // expired row) again.
                 (None, None) => {
                     plugin_state::Entity::delete_by_id(row.id)
                         .exec(&txn)
@@ -111,6 +124,16 @@ impl DbState {
         }
         Err("the value kept disappearing while being updated; try again".into())
     }
+}
+
+/// The row's value if it reads at `now`: not a placeholder, not expired.
+pub(super) fn live_value(row: &plugin_state::Model, now: DateTime<Utc>) -> Option<StateValue> {
+    let value = row.value.clone().filter(|v| !v.is_null())?;
+    let stored = StateValue {
+        value,
+        expires_at: row.expires_at,
+    };
+    stored.live_at(now).then_some(stored)
 }
 
 const KEY_COLUMNS: [plugin_state::Column; 4] = [
@@ -129,24 +152,57 @@ fn scoped(scope: &StateScope, key: &str) -> sea_orm::Select<plugin_state::Entity
 }
 
 impl StateStore for DbState {
-    fn get(&self, scope: &StateScope, key: &str) -> Result<Option<serde_json::Value>, String> {
-        // Called from a blocking thread (never from the async workers).
-        let row = self
-            .runtime
-            .block_on(scoped(scope, key).one(&self.db))
+    fn get(
+        &self,
+        scope: &StateScope,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StateValue>, String> {
+        let row = super::engine::wait_for(&self.runtime, scoped(scope, key).one(&self.db))?
             .map_err(|e| e.to_string())?;
-        Ok(row.and_then(|r| r.value).filter(|v| !v.is_null()))
+        Ok(row.and_then(|r| live_value(&r, now)))
     }
 
     fn update(
         &self,
         scope: &StateScope,
         key: &str,
+        now: DateTime<Utc>,
+        expires_if_new: Option<DateTime<Utc>>,
         change: &mut StateChange<'_>,
     ) -> Result<Option<serde_json::Value>, String> {
-        // Called from a blocking thread (never from the async workers).
-        self.runtime
-            .block_on(self.update_locked(scope, key, change))
+        super::engine::wait_for(
+            &self.runtime,
+            self.update_locked(scope, key, now, expires_if_new, change),
+        )?
+    }
+}
+
+/// How often expired values are deleted.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// Deletes the values whose time to live has run out; how many. Safe on
+/// every instance at once: a row a script is updating is locked, and the
+/// delete then sees the row as the update left it.
+pub async fn sweep_expired(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
+    let swept = plugin_state::Entity::delete_many()
+        .filter(plugin_state::Column::ExpiresAt.lte(crate::db::now()))
+        .exec(db)
+        .await?;
+    Ok(swept.rows_affected)
+}
+
+/// Sweeps at start and every [`SWEEP_EVERY`] until the task is dropped.
+pub async fn sweep_forever(db: DatabaseConnection) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match sweep_expired(&db).await {
+            Ok(0) => {}
+            Ok(swept) => tracing::debug!(swept, "expired plugin state deleted"),
+            Err(error) => tracing::warn!(%error, "expired plugin state not swept; next time"),
+        }
     }
 }
 
@@ -172,7 +228,7 @@ pub async fn apply_writes(
     let now = crate::db::now();
     for ((scope, key), value) in writes {
         match value {
-            Some(value) => {
+            Some(StateValue { value, expires_at }) => {
                 let row = plugin_state::Model {
                     id: ids.next_id()?,
                     plugin: scope.plugin.clone(),
@@ -180,6 +236,7 @@ pub async fn apply_writes(
                     openid: scope.openid.clone(),
                     state_key: key,
                     value: Some(value),
+                    expires_at,
                     created_at: now,
                     updated_at: now,
                 };
@@ -188,6 +245,7 @@ pub async fn apply_writes(
                         OnConflict::columns(KEY_COLUMNS)
                             .update_columns([
                                 plugin_state::Column::Value,
+                                plugin_state::Column::ExpiresAt,
                                 plugin_state::Column::UpdatedAt,
                             ])
                             .to_owned(),
@@ -209,30 +267,49 @@ pub async fn apply_writes(
     Ok(txn.commit().await?)
 }
 
-/// State in memory: for `wxmp plugin test`, which has no database.
+/// State in memory: for `wxmp plugin test`, which has no database, and
+/// for the seeded values of a dry run.
 #[derive(Default)]
-pub struct MemoryState(pub Mutex<HashMap<(StateScope, String), serde_json::Value>>);
+pub struct MemoryState(pub Mutex<HashMap<(StateScope, String), StateValue>>);
 
 impl StateStore for MemoryState {
-    fn get(&self, scope: &StateScope, key: &str) -> Result<Option<serde_json::Value>, String> {
+    fn get(
+        &self,
+        scope: &StateScope,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<StateValue>, String> {
         let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(map.get(&(scope.clone(), key.to_string())).cloned())
+        Ok(map
+            .get(&(scope.clone(), key.to_string()))
+            .filter(|v| v.live_at(now))
+            .cloned())
     }
 
     fn update(
         &self,
         scope: &StateScope,
         key: &str,
+        now: DateTime<Utc>,
+        expires_if_new: Option<DateTime<Utc>>,
         change: &mut StateChange<'_>,
     ) -> Result<Option<serde_json::Value>, String> {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let slot = (scope.clone(), key.to_string());
-        match change(map.get(&slot))? {
+        let live = map.get(&slot).filter(|v| v.live_at(now)).cloned();
+        match change(live.as_ref().map(|l| &l.value))? {
             Some(value) => {
-                map.insert(slot, value.clone());
+                let expires_at = live.map_or(expires_if_new, |l| l.expires_at);
+                map.insert(
+                    slot,
+                    StateValue {
+                        value: value.clone(),
+                        expires_at,
+                    },
+                );
                 Ok(Some(value))
             }
-            None => Ok(map.get(&slot).cloned()),
+            None => Ok(live.map(|l| l.value)),
         }
     }
 }

@@ -26,7 +26,7 @@ use crate::state::AppState;
 struct Assets;
 
 /// The paths the browser may open directly; all serve the app.
-pub const PAGES: [&str; 14] = [
+pub const PAGES: [&str; 15] = [
     "/",
     "/login",
     "/dashboard",
@@ -34,6 +34,7 @@ pub const PAGES: [&str; 14] = [
     "/wechat/wxautoreplies",
     "/wechat/wxmaterials",
     "/wechat/wxmenus",
+    "/wechat/inbox",
     "/wechat/wxmessages",
     "/wechat/wxusers",
     "/wechat/wxtemplates",

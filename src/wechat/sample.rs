@@ -11,8 +11,17 @@ pub enum SampleMessage {
         event: String,
         key: String,
     },
-    /// An image message with this picture URL.
-    Image(String),
+    /// An image message with this picture URL and media id.
+    Image {
+        pic_url: String,
+        media_id: String,
+    },
+    /// A voice message (`amr` or `speex`), with WeChat's recognition of it.
+    Voice {
+        media_id: String,
+        format: String,
+        recognition: Option<String>,
+    },
 }
 
 impl SampleMessage {
@@ -31,10 +40,25 @@ impl SampleMessage {
                 cdata(event),
                 cdata(key)
             ),
-            SampleMessage::Image(url) => format!(
+            SampleMessage::Image { pic_url, media_id } => format!(
                 "<MsgType><![CDATA[image]]></MsgType><PicUrl>{}</PicUrl>\
-                 <MediaId><![CDATA[simulated]]></MediaId><MsgId>{msg_id}</MsgId>",
-                cdata(url)
+                 <MediaId>{}</MediaId><MsgId>{msg_id}</MsgId>",
+                cdata(pic_url),
+                cdata(media_id)
+            ),
+            SampleMessage::Voice {
+                media_id,
+                format,
+                recognition,
+            } => format!(
+                "<MsgType><![CDATA[voice]]></MsgType><MediaId>{}</MediaId>\
+                 <Format>{}</Format>{}<MsgId>{msg_id}</MsgId>",
+                cdata(media_id),
+                cdata(format),
+                recognition
+                    .as_ref()
+                    .map(|r| format!("<Recognition>{}</Recognition>", cdata(r)))
+                    .unwrap_or_default()
             ),
         };
         format!(
@@ -67,5 +91,16 @@ mod tests {
             .unwrap()
             .event()
             .is_some());
+        let voice = SampleMessage::Voice {
+            media_id: "v1".into(),
+            format: "amr".into(),
+            recognition: Some("你好".into()),
+        };
+        let parsed = InboundMessage::parse(&voice.to_xml("gh_1", "o_1", 1)).unwrap();
+        assert!(matches!(
+            parsed.kind,
+            MessageKind::Voice { ref media_id, ref recognition, .. }
+                if media_id == "v1" && recognition.as_deref() == Some("你好")
+        ));
     }
 }

@@ -205,6 +205,7 @@ async fn an_account_is_deleted_with_all_its_data_only_when_its_name_is_typed() {
         openid: "o_purge_fan".into(),
         state_key: "n".into(),
         value: Some(json!(1)),
+        expires_at: None,
         created_at: now,
         updated_at: now,
     }

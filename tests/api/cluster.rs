@@ -12,7 +12,7 @@ use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
 use wxmp::dev::fake_wechat::{FakeWeChat, Fault};
 
-use crate::helpers::{spawn_binary, wait_ready, KillOnDrop, Starting, ADMIN_PASSWORD, ADMIN_USER};
+use crate::helpers::{sign_in, spawn_binary, wait_ready, KillOnDrop, Starting};
 
 const APP_ID: &str = "wxcluster0000001";
 const SECRET: &str = "0123456789abcdef0123456789abcdef";
@@ -86,16 +86,7 @@ impl Cluster {
             servers.push(server);
             bases.push(base);
         }
-        let signed_in: Value = client
-            .post(format!("{}/auth/login", bases[1]))
-            .json(&json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = signed_in["data"]["token"].as_str().unwrap().to_string();
+        let token = sign_in(&client, &bases[1]).await;
         Self {
             bases,
             servers,
@@ -404,7 +395,8 @@ async fn three_instances_on_one_database_store_once_fetch_one_token_converge_and
     killed.wait().unwrap();
     let killed_at = Instant::now();
 
-    let deadline = Instant::now() + wxmp::jobs::worker::LEASE + Duration::from_secs(30);
+    let lease = Duration::from_secs(wxmp::config::Config::default().job_lease_secs);
+    let deadline = Instant::now() + lease + Duration::from_secs(30);
     let finished = loop {
         let rows = cluster
             .query("SELECT status, attempts FROM jobs WHERE kind = 'sync_fans'")

@@ -108,7 +108,30 @@ async fn a_message_caught_in_a_database_outage_gets_5xx_in_time_then_its_reply_o
     );
 }
 
-/// `wxmp serve` as its own process on `database_url`, with `data_dir`.
+/// Signs in to the server at `base` and adds a plaintext-mode account
+/// `app_id`: the admin's token and the account's id.
+async fn plaintext_account(
+    client: &reqwest::Client,
+    base: &str,
+    app_id: &str,
+) -> (String, serde_json::Value) {
+    let token = crate::helpers::sign_in(client, base).await;
+    let added: serde_json::Value = client
+        .post(format!("{base}/wechat/wxaccounts/add"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"account_name": app_id, "app_id": app_id, "original_id": format!("gh_{app_id}"),
+                      "token": crate::wechat::TOKEN, "message_mode": 0}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (token, added["data"]["id"].clone())
+}
+
 /// Received rows per MsgId, read straight from the database.
 async fn stored_msg_ids(database_url: &str) -> std::collections::HashMap<i64, usize> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -135,31 +158,11 @@ async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() 
     crate::helpers::wait_ready(&client, &base).await;
 
     let app_id = "wxkill9000000001";
-    let signed_in: serde_json::Value = client
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": crate::helpers::ADMIN_USER, "password": crate::helpers::ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signed_in["data"]["token"].as_str().unwrap().to_string();
-    let added: serde_json::Value = client
-        .post(format!("{base}/wechat/wxaccounts/add"))
-        .bearer_auth(&token)
-        .json(&json!({"account_name": "kill -9", "app_id": app_id, "original_id": format!("gh_{app_id}"),
-                      "token": crate::wechat::TOKEN, "message_mode": 0}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (token, account_id) = plaintext_account(&client, &base, app_id).await;
     client
         .post(format!("{base}/wechat/wxautoreplies/add"))
         .bearer_auth(&token)
-        .json(&json!({"account_id": added["data"]["id"], "reply_type": 2, "keyword": "hi", "match_type": 1, "content": "hello"}))
+        .json(&json!({"account_id": account_id, "reply_type": 2, "keyword": "hi", "match_type": 1, "content": "hello"}))
         .send()
         .await
         .unwrap();
@@ -243,4 +246,146 @@ async fn kill_9_in_a_load_run_loses_no_answered_message_and_stores_none_twice() 
     let stored = stored_msg_ids(&database_url).await;
     assert_eq!(stored.len(), MESSAGES as usize);
     assert!(stored.values().all(|n| *n == 1), "no message stored twice");
+}
+
+/// An image host whose first answer never comes (the download it serves
+/// is cut off by the kill); later ones get a PNG. Counts its requests.
+async fn image_host_stalling_once() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let requests = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = requests.clone();
+    let app = axum::Router::new().route(
+        "/pic.png",
+        axum::routing::get(move || {
+            let counted = counted.clone();
+            async move {
+                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                    std::future::pending::<()>().await;
+                }
+                (
+                    [(axum::http::header::CONTENT_TYPE, "image/png")],
+                    crate::media::PNG,
+                )
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, requests)
+}
+
+/// The download jobs in the database at `database_url`.
+async fn download_jobs(database_url: &str) -> Vec<wxmp::entity::jobs::Model> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let db = Database::connect(database_url).await.unwrap();
+    let kind = <wxmp::media::DownloadImage as wxmp::jobs::Job>::NAME;
+    let jobs = wxmp::entity::jobs::Entity::find()
+        .filter(wxmp::entity::jobs::Column::Kind.eq(kind))
+        .all(&db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+    jobs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_running_at_kill_9_is_taken_up_after_its_lease_and_done_once() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = crate::helpers::fresh_database_url(dir.path()).await;
+    let client = reqwest::Client::new();
+    let (host, requests) = image_host_stalling_once().await;
+    const LEASE_SECS: u64 = 3;
+    let env = [
+        ("WXMP_MEDIA_HOSTS", "127.0.0.1".to_string()),
+        ("WXMP_JOB_LEASE", LEASE_SECS.to_string()),
+    ];
+    let (mut server, base) = crate::helpers::start_binary(&database_url, dir.path(), &env).await;
+    crate::helpers::wait_ready(&client, &base).await;
+    let app_id = "wxkilljob0000001";
+    plaintext_account(&client, &base, app_id).await;
+    let fields = format!(
+        "<MsgType>image</MsgType><PicUrl><![CDATA[http://{host}/pic.png]]></PicUrl><MediaId>M1</MediaId><MsgId>9001</MsgId>"
+    );
+    let answer = crate::helpers::send_message(&client, &base, app_id, "o_pic", &fields).await;
+    assert!(answer.is_some(), "the image message is taken");
+
+    // The download has started and hangs: the job is running when the
+    // server is killed.
+    let started = std::time::Instant::now();
+    while requests.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the job never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let jobs = download_jobs(&database_url).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].status, wxmp::jobs::RUNNING);
+    let mut killed = server.0.take().unwrap();
+    killed.kill().unwrap(); // SIGKILL
+    killed.wait().unwrap();
+
+    // A new process on the same database and data dir takes the job up once
+    // its lease has run out, and finishes it.
+    let (_server, base) = crate::helpers::start_binary(&database_url, dir.path(), &env).await;
+    crate::helpers::wait_ready(&client, &base).await;
+    let restarted = std::time::Instant::now();
+    let job = loop {
+        let jobs = download_jobs(&database_url).await;
+        assert_eq!(jobs.len(), 1, "still one job");
+        if jobs[0].status == wxmp::jobs::DONE {
+            break jobs[0].clone();
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_secs(LEASE_SECS + 15),
+            "the job was not taken up: {:?}",
+            jobs[0]
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(job.attempts, 2, "claimed once by each process");
+    assert_eq!(job.last_error, "");
+    // Nothing runs it again, and it left one message and one file.
+    tokio::time::sleep(Duration::from_secs(LEASE_SECS + 1)).await;
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        2,
+        "fetched once more, not twice"
+    );
+    assert_eq!(download_jobs(&database_url).await[0].attempts, 2);
+    let db = Database::connect(database_url.as_str()).await.unwrap();
+    use sea_orm::EntityTrait;
+    let messages = wxmp::entity::messages::Entity::find()
+        .all(&db)
+        .await
+        .unwrap();
+    db.close().await.ok();
+    let images: Vec<_> = messages.iter().filter(|m| m.msg_id == Some(9001)).collect();
+    assert_eq!(images.len(), 1, "the message is stored once");
+    let local_path = images[0].local_path.clone();
+    assert!(local_path.starts_with("media/"), "{local_path:?}");
+    let stored = dir.path().join("data").join(&local_path);
+    assert_eq!(std::fs::read(&stored).unwrap(), crate::media::PNG);
+    let files = walk_files(&dir.path().join("data").join("media"));
+    assert_eq!(files, vec![stored], "one file in the media folder");
+}
+
+/// Every file under `dir`, at any depth.
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk_files(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }

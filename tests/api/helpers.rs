@@ -468,6 +468,24 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str) {
     panic!("the server at {base} did not become ready");
 }
 
+/// Signs in as the test admin to the server at `base` (a process of its
+/// own): the token.
+pub async fn sign_in(client: &reqwest::Client, base: &str) -> String {
+    let signed_in: Value = client
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"username": ADMIN_USER, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    signed_in["data"]["token"]
+        .as_str()
+        .expect("signed in")
+        .to_string()
+}
+
 /// Sends a signed plaintext text message to the server at `base` (a
 /// process of its own); `Some(reply Content)` when answered with 200 (the
 /// body itself when it is not XML, e.g. `success`).
@@ -479,11 +497,24 @@ pub async fn send_text(
     msg_id: i64,
     content: &str,
 ) -> Option<String> {
+    let fields =
+        format!("<MsgType>text</MsgType><Content>{content}</Content><MsgId>{msg_id}</MsgId>");
+    send_message(client, base, app_id, from, &fields).await
+}
+
+/// Sends a signed plaintext message of any type (`fields`: its elements
+/// after `CreateTime`) to the server at `base`; answered as [`send_text`].
+pub async fn send_message(
+    client: &reqwest::Client,
+    base: &str,
+    app_id: &str,
+    from: &str,
+    fields: &str,
+) -> Option<String> {
     let timestamp = chrono::Utc::now().timestamp().to_string();
     let signature = wxmp::wechat::signature::sign(&[crate::wechat::TOKEN, &timestamp, "n"]);
     let body = format!(
-        "<xml><ToUserName>gh_{app_id}</ToUserName><FromUserName>{from}</FromUserName><CreateTime>{timestamp}</CreateTime>\
-         <MsgType>text</MsgType><Content>{content}</Content><MsgId>{msg_id}</MsgId></xml>"
+        "<xml><ToUserName>gh_{app_id}</ToUserName><FromUserName>{from}</FromUserName><CreateTime>{timestamp}</CreateTime>{fields}</xml>"
     );
     let response = client
         .post(format!(

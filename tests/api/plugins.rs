@@ -1216,7 +1216,7 @@ async fn a_dry_run_names_the_rule_that_answered_and_default_replies_skip_menu_cl
     assert_eq!(by_keyword["handler"], "builtin:keyword");
     assert_eq!(
         by_keyword["rule"],
-        json!({"id": store["id"], "kind": "keyword", "keyword": "门店", "exact": false})
+        json!({"id": store["id"], "kind": "keyword", "keyword": "门店", "exact": false, "match_type": 2})
     );
 
     let by_default = dry(json!({"text": "你好"})).await;
@@ -1289,4 +1289,105 @@ async fn staff_commands_answer_only_fans_an_admin_marked_as_staff() {
         .await;
     assert_eq!(staff["data"]["total"], 1, "{staff}");
     assert_eq!(staff["data"]["list"][0]["openid"], "o_boss");
+}
+
+#[tokio::test]
+async fn ctx_fan_is_the_fan_as_stored_with_this_message_counted() {
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxplugfanread001", 0).await;
+    // `ctx.fan` is read from the database when a script first asks for it
+    // (and once per call); the received message is committed before.
+    write(
+        &app,
+        "whoami.rhai",
+        "const PLUGIN = #{ name: \"whoami\", messages: [\"text\"] };\n\
+         fn on_message(msg, ctx) {\n\
+             let first = ctx.fan;\n\
+             `${first.known} ${ctx.fan.message_count} ${ctx.fan.openid}`\n\
+         }\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+    for expected in ["true 1 o_reader", "true 2 o_reader"] {
+        let answer = peer
+            .send(
+                &app,
+                &peer.text("o_reader", "hi", rand::random::<u32>() as i64),
+            )
+            .await;
+        assert_eq!(
+            answer.reply.map(|r| r.text("Content")).as_deref(),
+            Some(expected)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_call_too_long_or_waiting_for_state_runs_once_with_its_effects_once() {
+    // Calls are tried on the async worker first and run again on a blocking
+    // thread when they need more (many operations, a state read): the
+    // abandoned try must leave nothing behind: no state, no log line, no
+    // counter counted twice.
+    let app = TestApp::spawn().await;
+    let peer = Peer::create(&app, "wxpluginline0001", 0).await;
+    write(
+        &app,
+        "busy.rhai",
+        "const PLUGIN = #{ name: \"busy\", messages: [\"text\"] };\n\
+         fn on_message(msg, ctx) {\n\
+             if msg.content == \"quick\" { print(\"quick\"); return \"quick\"; }\n\
+             print(\"start\");\n\
+             ctx.set(\"last\", msg.content);\n\
+             let sum = 0;\n\
+             for i in 0..5000 { sum += i; }\n\
+             `${ctx.incr(\"calls\")} ${sum}`\n\
+         }\n",
+    );
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+    let say = |text: &'static str| {
+        let (app, peer) = (&app, &peer);
+        async move {
+            let answer = peer
+                .send(
+                    app,
+                    &peer.text("o_busy", text, rand::random::<u32>() as i64),
+                )
+                .await;
+            answer.reply.map(|r| r.text("Content"))
+        }
+    };
+    assert_eq!(say("quick").await.as_deref(), Some("quick"));
+    assert_eq!(say("long").await.as_deref(), Some("1 12497500"));
+    assert_eq!(say("long").await.as_deref(), Some("2 12497500"));
+
+    for (text, log) in [("quick", "quick"), ("long", "start")] {
+        let (status, dry) = app
+            .post(
+                "/wechat/plugins/test",
+                json!({"account_id": peer.account_id, "plugin": "busy", "openid": "o_busy", "text": text}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{dry}");
+        let logs: Vec<&str> = dry["data"]["logs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["message"].as_str().unwrap())
+            .collect();
+        assert_eq!(logs, vec![log], "{dry}");
+    }
+    let (status, dry) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": peer.account_id, "plugin": "busy", "openid": "o_busy", "text": "long"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dry}");
+    assert_eq!(dry["data"]["reply"]["content"], "3 12497500", "{dry}");
+    assert_eq!(
+        dry["data"]["state_writes"].as_array().unwrap().len(),
+        2,
+        "one set, one incr: {dry}"
+    );
 }

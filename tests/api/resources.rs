@@ -307,7 +307,7 @@ async fn children_need_a_real_account_and_valid_fields() {
     let (status, body) = app
         .post(
             "/wechat/wxautoreplies/add",
-            json!({"account_id": account, "reply_type": 9, "match_type": 3, "message_type": "gif"}),
+            json!({"account_id": account, "reply_type": 9, "match_type": 4, "message_type": "gif"}),
         )
         .await;
     for field in ["reply_type", "match_type", "message_type"] {

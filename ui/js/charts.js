@@ -90,7 +90,7 @@ export function dayChart({ title, description, days, series, mirror = false, rol
       for (const sign of mirror && v > 0 ? [1, -1] : [1]) {
         const y = zeroY - sign * v * unit;
         grid.append(s("line", { x1: pad.left, x2: width - pad.right, y1: y, y2: y, class: v === 0 ? "axis" : "gridline" }));
-        grid.append(s("text", { x: pad.left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, String(v)));
+        grid.append(s("text", { x: pad.left - 6, y: y + 4, "text-anchor": "end", class: "tick" }, sign < 0 ? `−${v}` : String(v)));
       }
     }
     svg.append(grid);

@@ -323,6 +323,23 @@ export async function copyText(text) {
   return copied;
 }
 
+/** Calls `fn` once after a burst of calls settles down, and at least every
+ * `gap` ms while calls keep coming (a debounce alone would wait for a pause
+ * that a steady stream of events never leaves). */
+export function throttle(fn, { delay = 250, gap = 2000 } = {}) {
+  let timer = null;
+  let last = 0;
+  return () => {
+    if (timer) return;
+    const wait = Math.max(delay, last + gap - Date.now());
+    timer = setTimeout(() => {
+      timer = null;
+      last = Date.now();
+      fn();
+    }, wait);
+  };
+}
+
 export function debounce(fn, ms = 300) {
   let timer;
   return (...args) => {

@@ -2,11 +2,12 @@
 // small history router. Pages are ES modules with `render(ctx)`.
 
 import { t, tOr, lang, setLang, LANGUAGES } from "./i18n/index.js";
-import { h, clear, icon, button, toast, alertDialog } from "./dom.js";
+import { h, clear, icon, button, toast, alertDialog, throttle } from "./dom.js";
 import { api, session, ApiError } from "./api.js";
 import { errorState, loadingState } from "./states.js";
 import { formDialog } from "./form.js";
 import { confirmLeave, hasUnsaved } from "./guard.js";
+import { startLive, stopLive, onInbox } from "./live.js";
 
 // Titles are i18n keys (looked up at render time): a new page adds
 // "nav.<name>" to both language files. A plain English title still shows
@@ -26,6 +27,7 @@ const NAV = [
   {
     group: "nav.group.audience",
     items: [
+      { path: "/wechat/inbox", title: "nav.inbox", icon: "inbox", page: "inbox" },
       { path: "/wechat/wxmessages", title: "nav.messages", icon: "messages", page: "messages" },
       { path: "/wechat/wxusers", title: "nav.fans", icon: "fans", page: "fans" },
     ],
@@ -75,6 +77,7 @@ function loginUrl() {
 }
 
 window.addEventListener("wxmp:unauthorized", () => {
+  stopLive();
   app.shell = null;
   app.admin = null;
   navigate(loginUrl(), { replace: true });
@@ -178,6 +181,7 @@ export function languagePicker() {
 
 async function signOut() {
   if (!(await confirmLeave())) return;
+  stopLive();
   session.clear();
   app.shell = null;
   app.admin = null;
@@ -246,6 +250,39 @@ function buildShell() {
   renderPicker();
 }
 
+/** The sidebar's badge: unread conversations across the admin's accounts,
+ * fetched again when an inbox event arrives (never on a timer). */
+let badgeSeq = 0;
+async function refreshBadge() {
+  const mine = ++badgeSeq;
+  const link = document.querySelector('.nav-link[data-path="/wechat/inbox"]');
+  if (!link) return;
+  try {
+    const summary = await api.get("/wechat/inbox/summary");
+    if (mine !== badgeSeq) return;
+    let badge = link.querySelector(".nav-badge");
+    if (!summary.unread) {
+      if (badge) badge.remove();
+      return;
+    }
+    if (!badge) {
+      badge = h("span", { class: "nav-badge", role: "status" });
+      link.append(badge);
+    }
+    badge.textContent = summary.unread > 99 ? "99+" : String(summary.unread);
+    badge.setAttribute("aria-label", t("inbox.badge", { n: summary.unread }));
+    badge.title = t("inbox.badge", { n: summary.unread });
+  } catch (error) {
+    if (!(error instanceof ApiError)) console.error(error);
+  }
+}
+// Each refresh counts every conversation: at most one every 2 s, however
+// many messages arrive.
+const badgeSoon = throttle(refreshBadge);
+onInbox((event) => {
+  if (["ready", "message", "read", "lagged"].includes(event.kind)) badgeSoon();
+});
+
 function markNav(path) {
   for (const link of document.querySelectorAll(".nav-link")) {
     const active = link.dataset.path === path;
@@ -289,6 +326,8 @@ export async function route() {
     }
     if (seq !== app.renderSeq) return;
     buildShell();
+    startLive();
+    refreshBadge();
     await loadAccounts();
     if (seq !== app.renderSeq) return;
   }

@@ -1,4 +1,5 @@
-//! Fans: the paged openid list (`user/get`) and user info in batches.
+//! Fans: the paged openid list (`user/get`), user info in batches, tagging
+//! and untagging (kept in the fan's `tagid_list`) and remarks.
 
 use axum::Json;
 use serde_json::{json, Value};
@@ -10,6 +11,9 @@ pub(super) fn handle(inner: &mut Inner, call: &Call, appid: &str) -> Answer {
     Some(match (call.method.as_str(), call.path.as_str()) {
         ("GET", "/cgi-bin/user/get") => user_get(inner, call, appid),
         ("POST", "/cgi-bin/user/info/batchget") => batchget(inner, call, appid),
+        ("POST", "/cgi-bin/tags/members/batchtagging") => tagging(inner, call, appid, true),
+        ("POST", "/cgi-bin/tags/members/batchuntagging") => tagging(inner, call, appid, false),
+        ("POST", "/cgi-bin/user/info/updateremark") => remark(inner, call, appid),
         _ => return None,
     })
 }
@@ -57,4 +61,47 @@ fn batchget(inner: &Inner, call: &Call, appid: &str) -> Json<Value> {
         })
         .collect();
     Json(json!({ "user_info_list": list }))
+}
+
+/// Tags (or untags) 1 to 50 openids with `tagid`; fans the fake knows keep it.
+fn tagging(inner: &mut Inner, call: &Call, appid: &str, tag: bool) -> Json<Value> {
+    let openids = call.json["openid_list"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if openids.is_empty() || openids.len() > 50 {
+        return error(40032, "invalid openid_list size");
+    }
+    let Some(tagid) = call.json["tagid"].as_i64().filter(|t| *t > 0) else {
+        return error(45159, "invalid tag id");
+    };
+    for fan in inner.fans.entry(appid.to_string()).or_default() {
+        if openids.contains(&fan["openid"]) {
+            let mut tags = fan["tagid_list"].as_array().cloned().unwrap_or_default();
+            tags.retain(|t| t.as_i64() != Some(tagid));
+            if tag {
+                tags.push(json!(tagid));
+            }
+            fan["tagid_list"] = Value::Array(tags);
+        }
+    }
+    error(0, "ok")
+}
+
+/// Sets a fan's remark (up to 30 characters).
+fn remark(inner: &mut Inner, call: &Call, appid: &str) -> Json<Value> {
+    let openid = call.text("openid");
+    let remark = call.text("remark");
+    if openid.is_empty() {
+        return error(40003, "invalid openid");
+    }
+    if remark.chars().count() > 30 {
+        return error(45030, "remark too long");
+    }
+    for fan in inner.fans.entry(appid.to_string()).or_default() {
+        if fan["openid"] == openid {
+            fan["remark"] = json!(remark);
+        }
+    }
+    error(0, "ok")
 }

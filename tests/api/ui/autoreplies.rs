@@ -20,7 +20,7 @@ async fn adds_toggles_and_deletes_a_keyword_rule() {
     b.click_css("[data-action=add]").await;
     b.wait_for("dialog[open] form").await;
     // A keyword rule is the default; match "contains", reply with text.
-    b.type_into("dialog [data-field=keyword] input", "你好")
+    b.type_into("dialog [data-field=keyword] textarea", "你好")
         .await;
     b.set_value("dialog [data-field=match_type] select", "2")
         .await;
@@ -216,7 +216,7 @@ async fn tries_messages_against_the_rules_and_picks_reply_media() {
     // An image reply picks its media from the account's permanent images.
     b.click_css("[data-action=add]").await;
     b.wait_for("dialog[open] form").await;
-    b.type_into("dialog [data-field=keyword] input", "菜单")
+    b.type_into("dialog [data-field=keyword] textarea", "菜单")
         .await;
     b.click_css("dialog [data-field=message_type] input[value=image] + label")
         .await;
@@ -372,10 +372,11 @@ async fn try_it_names_the_rule_and_explains_clicks_nothing_answers() {
     );
     assert!(!rule.contains("builtin:"), "{rule}");
     b.click_css("[data-role=open-rule]").await;
-    b.wait_for("dialog[open] [data-field=keyword] input").await;
+    b.wait_for("dialog[open] [data-field=keyword] textarea")
+        .await;
     assert_eq!(
         b.js(
-            "return document.querySelector('dialog[open] [data-field=keyword] input').value",
+            "return document.querySelector('dialog[open] [data-field=keyword] textarea').value",
             vec![]
         )
         .await,
@@ -410,4 +411,75 @@ async fn try_it_names_the_rule_and_explains_clicks_nothing_answers() {
     assert!(warning.contains("STORE_INFO"), "{warning}");
     assert!(!warning.contains("门店"), "{warning}");
     assert_no_page_errors(&b, "autoreplies").await;
+}
+
+#[tokio::test]
+async fn a_rule_with_several_patterns_and_a_night_window_in_both_languages() {
+    for (lang, regex_error, window_badge) in [
+        ("zh-CN", "第 1 行不是有效的正则表达式", "仅 22:00–08:00"),
+        (
+            "en",
+            "line 1 is not a valid regular expression",
+            "only 22:00–08:00",
+        ),
+    ] {
+        let app = TestApp::spawn().await;
+        let account = app.add_account("wxui0000000rule1").await;
+        let b = Browser::start_in(1280, 900, lang).await;
+        sign_in(&b, &app).await;
+        open(&b, &app, "/wechat/wxautoreplies").await;
+        pick_account(&b, &account).await;
+        b.click_css("[data-action=add]").await;
+        b.wait_for("dialog[open] form").await;
+        b.set_value("dialog [data-field=match_type] select", "3")
+            .await;
+        b.type_into("dialog [data-field=keyword] textarea", "订单(")
+            .await;
+        b.type_into("dialog [data-field=active_from] input", "22:00")
+            .await;
+        b.type_into("dialog [data-field=active_until] input", "08:00")
+            .await;
+        b.set_value("dialog [data-field=content] textarea", "已下班，明早回复")
+            .await;
+        b.click_css("dialog [type=submit]").await;
+        let shown = b
+            .wait_until(
+                "(() => { const e = document.querySelector('dialog[open] [data-field=keyword] .field-error'); return e && !e.hidden && e.textContent; })()",
+                "the pattern's error under the keyword field",
+            )
+            .await;
+        assert!(
+            shown.as_str().unwrap().contains(regex_error),
+            "{lang}: {shown}"
+        );
+        // Fixed: two patterns, one per line; the error goes with the edit.
+        b.set_value(
+            "dialog [data-field=keyword] textarea",
+            "^订单\\d{6}$\n(?i)^refund",
+        )
+        .await;
+        b.click_css("dialog [type=submit]").await;
+        b.wait_gone("dialog[open]").await;
+        let row = b
+            .wait_until(
+                "(() => { const r = document.querySelector('.table tbody tr'); return r && r.textContent.includes('refund') && r.textContent; })()",
+                "the new rule in the list",
+            )
+            .await;
+        let row = row.as_str().unwrap();
+        assert!(row.contains(window_badge), "{lang}: {row}");
+        assert!(row.contains("“^订单\\d{6}$”"), "{lang}: {row}");
+        let rules = list(
+            &app,
+            &format!("/wechat/wxautoreplies/list?account_id={account}"),
+        )
+        .await;
+        assert_eq!(rules[0]["match_type"], 3);
+        assert_eq!(rules[0]["keyword"], "^订单\\d{6}$\n(?i)^refund");
+        assert_eq!(rules[0]["active_until"], "08:00");
+        b.screenshot(&screenshot_path(&format!("rules-regex-window-{lang}")))
+            .await;
+        assert_no_page_errors(&b, "rules").await;
+        b.quit().await;
+    }
 }

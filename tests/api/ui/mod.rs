@@ -11,12 +11,14 @@ mod console;
 mod dashboard;
 mod frictions;
 mod i18n;
+mod inbox;
 mod languages;
 mod materials;
 mod menus;
 mod messages;
 mod pages;
 mod pay;
+mod plugin_editor;
 mod plugins;
 mod serving;
 mod session;
@@ -40,6 +42,7 @@ const PAGES: &[(&str, &str, &str)] = &[
     ("/wechat/wxautoreplies", "autoreplies", ".table tbody tr"),
     ("/wechat/wxmaterials", "materials", ".material"),
     ("/wechat/wxmenus", "menus", ".phone-bar .phone-btn"),
+    ("/wechat/inbox", "inbox", ".table tbody tr"),
     ("/wechat/wxmessages", "messages", ".table tbody tr"),
     (
         "/wechat/wxmessages?openid=o_fan_ui_1",

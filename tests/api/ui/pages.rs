@@ -141,10 +141,15 @@ async fn phone_width_layout_has_no_horizontal_overflow() {
                 vec![],
             )
             .await;
-        assert_eq!(widths[0], 375, "the viewport is a phone's");
+        // What sticks out past the phone's width, for the messages below.
+        let wide = b.js("return [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 376).slice(0, 12).map((e) => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().width) + ' ' + Math.round(e.getBoundingClientRect().right))", vec![]).await;
+        assert_eq!(
+            widths[0], 375,
+            "{path}: the viewport is a phone's (wider when something overflows: {wide})"
+        );
         assert!(
             widths[1].as_i64() <= widths[0].as_i64() && widths[2].as_i64() <= widths[0].as_i64(),
-            "{path} overflows sideways at 375 px: {widths}"
+            "{path} overflows sideways at 375 px: {widths}, {wide}"
         );
         b.screenshot(&screenshot_path(&format!("phone-{name}")))
             .await;

@@ -26,6 +26,7 @@ async fn pages_serve_the_app_and_assets_are_cached_by_etag() {
         "/wechat/wxautoreplies",
         "/wechat/wxmaterials",
         "/wechat/wxmenus",
+        "/wechat/inbox",
         "/wechat/wxmessages",
         "/wechat/wxusers",
         "/wechat/wxtemplates",

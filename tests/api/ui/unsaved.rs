@@ -146,13 +146,13 @@ async fn an_edited_rule_form_asks_before_escape_or_back_discards_it() {
     dialog_removed(&b).await;
 
     b.click_css("[data-action=add]").await;
-    b.type_into("dialog[open] [data-field=keyword] input", "营业时间")
+    b.type_into("dialog[open] [data-field=keyword] textarea", "营业时间")
         .await;
     b.press(fantoccini::key::Key::Escape).await;
     answer_over_form(&b, false).await;
     assert_eq!(
         b.js(
-            "return document.querySelector('dialog[open] [data-field=keyword] input').value",
+            "return document.querySelector('dialog[open] [data-field=keyword] textarea').value",
             vec![]
         )
         .await,

@@ -11,7 +11,8 @@ import { resultView, materialLookup } from "./dryrun.js";
 import { answeredBy } from "./messages.js";
 
 const RULE_TYPES = [1, 2, 3].map((n) => [n, t(`rules.type.${n}`)]);
-const MATCH_TYPES = [[1, t("rules.exact_match")], [2, t("rules.contains")]];
+const MATCH_TYPES = [[1, t("rules.exact_match")], [2, t("rules.contains")], [3, t("rules.regex")]];
+const MATCH_BADGES = { 1: [t("rules.exact"), "blue"], 2: [t("rules.contains"), ""], 3: [t("rules.regex"), "amber"] };
 const REPLY_TYPES = ["text", "image", "voice", "video", "news", "music"].map((type) => [type, t(`msgtype.${type}`)]);
 const REPLY_ICON = { text: "text", image: "materials", voice: "voice", video: "video", news: "news", music: "music" };
 
@@ -38,8 +39,10 @@ function fields(ctx, editing) {
   return [
     ...(editing ? [] : [accountField(ctx)]),
     { name: "reply_type", label: t("rules.when"), type: "segmented", numeric: true, options: RULE_TYPES, hint: (v) => (RULE_TYPES.some(([n]) => n === v.reply_type) ? t(`rules.help.${v.reply_type}`) : "") },
-    { name: "keyword", label: t("rules.keyword"), required: true, placeholder: t("rules.keyword_placeholder"), show: (v) => v.reply_type === 2, maxChars: 255 },
+    { name: "keyword", label: t("rules.keyword"), type: "textarea", rows: 3, required: true, placeholder: t("rules.keyword_placeholder"), show: (v) => v.reply_type === 2, maxChars: 255, hint: (v) => t(v.match_type === 3 ? "rules.keyword_hint_regex" : "rules.keyword_hint") },
     { name: "match_type", label: t("rules.match"), type: "select", numeric: true, options: MATCH_TYPES, show: (v) => v.reply_type === 2 },
+    { name: "active_from", label: t("rules.active_from"), mono: true, placeholder: "22:00", maxChars: 5, hint: t("rules.window_hint") },
+    { name: "active_until", label: t("rules.active_until"), mono: true, placeholder: "08:00", maxChars: 5 },
     { name: "priority", label: t("rules.priority"), type: "number", min: 0, hint: t("rules.priority_hint") },
     { name: "status", label: t("common.enabled"), type: "switch" },
     { name: "message_type", label: t("rules.reply_with"), type: "segmented", options: REPLY_TYPES },
@@ -62,12 +65,24 @@ function replyPreview(r) {
     h("span", { class: "cell-sub clip", title: text }, truncate(text, 60)));
 }
 
+/** The keywords of a rule, one per line of its field. */
+const keywordsOf = (r) => (r.keyword || "").split("\n").map((k) => k.trim()).filter(Boolean);
+
+/** "22:00–08:00" when the rule answers only part of the day. */
+function windowBadge(r) {
+  return r.active_from && r.active_until
+    ? badge(t("rules.window_badge", { from: r.active_from, until: r.active_until }), "amber")
+    : null;
+}
+
 function ruleCell(r) {
-  if (r.reply_type === 1) return h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, t("rules.on_follow")), h("span", { class: "cell-sub" }, t("rules.on_follow_sub")));
-  if (r.reply_type === 3) return h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, t("rules.default_reply")), h("span", { class: "cell-sub" }, t("rules.default_sub")));
+  const window = windowBadge(r);
+  if (r.reply_type === 1) return h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, t("rules.on_follow")), h("span", { class: "cell-sub" }, t("rules.on_follow_sub")), window);
+  if (r.reply_type === 3) return h("div", { class: "cell-stack" }, h("span", { class: "cell-main" }, t("rules.default_reply")), h("span", { class: "cell-sub" }, t("rules.default_sub")), window);
+  const [label, tone] = MATCH_BADGES[r.match_type] || MATCH_BADGES[1];
   return h("div", { class: "cell-stack" },
-    h("span", { class: "cell-main" }, t("rules.quoted", { keyword: r.keyword })),
-    h("span", null, badge(r.match_type === 1 ? t("rules.exact") : t("rules.contains"), r.match_type === 1 ? "blue" : "")));
+    h("span", { class: "cell-main", dataset: { role: "rule-keywords" } }, keywordsOf(r).map((keyword) => t("rules.quoted", { keyword })).join(" ")),
+    h("span", null, badge(label, tone), window));
 }
 
 const TRY_KINDS = [["text", t("msgtype.text")], ["subscribe", t("rules.type.1")], ["CLICK", t("rules.menu_click")]];
@@ -136,8 +151,9 @@ function tryBox(ctx, openRule) {
       if (r.rule) {
         // The rule itself, not the handler's internal name.
         const rule = r.rule;
+        const matched = { 1: "try.rule_keyword_exact", 2: "try.rule_keyword_contains", 3: "try.rule_keyword_regex" };
         const what = rule.kind === "keyword"
-          ? t(rule.exact ? "try.rule_keyword_exact" : "try.rule_keyword_contains", { keyword: rule.keyword })
+          ? t(matched[rule.match_type] || matched[1], { keyword: keywordsOf(rule).join(" / ") })
           : t(`try.rule_${rule.kind}`);
         view.querySelector("[data-role=dry-handler]")?.replaceWith(h("span", { dataset: { role: "try-rule" } },
           t("dry.by"), h("strong", null, what), " ",

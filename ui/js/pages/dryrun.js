@@ -96,6 +96,10 @@ export function resultView(r, { outcomes = OUTCOME, handler, lookup, quietLogs =
     r.error ? h("div", { class: "alert alert-error", role: "alert" }, icon("alert"), h("span", { class: "pre" }, r.error)) : null,
     r.reply ? h("div", { class: "dry-section" }, h("h3", null, t("messages.reply")), replyView(r.reply, lookup)) : null,
     r.reply_xml ? h("details", { class: "dry-section" }, h("summary", null, t("dry.reply_xml")), h("pre", { class: "code-block" }, r.reply_xml)) : null,
+    r.state_writes && r.state_writes.length ? h("div", { class: "dry-section" }, h("h3", null, t("dry.state_writes")),
+      h("ul", { class: "log-lines", dataset: { role: "dry-state-writes" } }, r.state_writes.map((w) => h("li", null,
+        h("code", null, w.scope === "fan" ? `${w.plugin} · ${w.openid} · ${w.key}` : `${w.plugin} · ${w.key}`), " ",
+        h("span", { class: "pre" }, `${w.old === null ? t("dry.state_missing") : JSON.stringify(w.old)} → ${w.new === null ? t("dry.state_removed") : JSON.stringify(w.new)}`))))) : null,
     quietLogs && !hasLogs ? null : h("div", { class: "dry-section" }, h("h3", null, t("dry.logs")),
       hasLogs
         ? h("ul", { class: "log-lines", dataset: { role: "dry-logs" } }, r.logs.map((l) => h("li", { class: `log-${l.level}` }, h("span", { class: "log-level" }, l.level), h("span", { class: "pre" }, l.message))))

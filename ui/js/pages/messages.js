@@ -8,6 +8,8 @@ import { api, resource, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
 import { listView } from "../list.js";
 import { scope, noAccounts, accountColumn, MESSAGE_TYPES, showActionError, filePreview, nickname } from "./common.js";
+import { onInbox } from "../live.js";
+import { cannedButton, conversationSide, templateFallback, windowLeft } from "./convotools.js";
 
 const EVENTS = ["subscribe", "unsubscribe", "scan", "location", "click", "view", "scancode_push", "scancode_waitmsg", "pic_sysphoto",
   "pic_photo_or_album", "pic_weixin", "location_select", "templatesendjobfinish", "view_miniprogram"];
@@ -195,7 +197,6 @@ async function renderConversation(ctx, openid) {
     return undefined;
   }
   const panel = h("div", { class: "panel convo" });
-  ctx.main.append(panel);
 
   // The name line shows the nickname (or why there is none), never the openid
   // a second time: the openid has its own line below.
@@ -207,13 +208,17 @@ async function renderConversation(ctx, openid) {
   const text = h("textarea", { id: "reply-text", rows: 1, placeholder: t("messages.reply_placeholder"), title: t("messages.reply_keys"), maxlength: 2000 });
   const sendButton = button(t("messages.send"), { icon: "send", kind: "btn-primary", attrs: { "data-action": "send-reply" }, onClick: () => sendText() });
   const imageButton = button(t("messages.send_image"), { icon: "materials", iconOnly: true, kind: "btn-secondary", attrs: { "data-action": "send-image" }, onClick: () => sendImage() });
+  const canned = cannedButton(accountId, text);
   const composer = h("form", { class: "composer", onsubmit: (e) => { e.preventDefault(); sendText(); } },
     h("label", { class: "visually-hidden", for: "reply-text" }, t("messages.reply")),
-    imageButton, text, sendButton);
+    imageButton, canned, text, sendButton);
+  const windowLeftEl = h("span", { class: "window-countdown" });
   panel.append(
     h("div", { class: "convo-head" }, avatar, h("div", { class: "cell-stack" }, fanName, fanSub),
-      badge(ctx.accountLabel(accountId), "green")),
+      windowLeftEl, badge(ctx.accountLabel(accountId), "green")),
     chat, windowNote, composer);
+  const side = conversationSide(ctx, accountId, openid);
+  ctx.main.append(h("div", { class: "convo-layout" }, panel, side.root));
 
   const state = { page: 0, total: 0, messages: [], windowOpen: true, fan: null, sending: false };
   const pageSize = 50;
@@ -229,17 +234,40 @@ async function renderConversation(ctx, openid) {
   const setWindow = (open) => {
     state.windowOpen = open;
     composer.classList.toggle("closed", !open);
-    for (const el of [text, sendButton, imageButton]) el.disabled = !open || state.sending;
+    for (const el of [text, sendButton, imageButton, canned]) el.disabled = !open || state.sending;
     windowNote.hidden = open;
     if (!open) {
       const last = state.fan && state.fan.last_interact_time;
       const stale = last && Date.now() - new Date(last).getTime() > 48 * 3600 * 1000;
-      windowNote.replaceChildren(icon("alert"), h("span", null,
+      windowNote.replaceChildren(icon("alert"), h("div", { class: "window-note-text" }, h("span", null,
         h("strong", null, `${t("messages.window_closed")} `),
         stale ? `${t("messages.last_wrote", { when: relativeTime(last) })} ` : last ? `${t("messages.window_wechat_says")} ` : `${t("messages.window_not_recent")} `,
         t("messages.window_rule_before"),
-        h("a", { href: `/wechat/wxtemplates?account_id=${encodeURIComponent(accountId)}&openid=${encodeURIComponent(openid)}`, dataset: { role: "send-template" } }, t("messages.window_rule_link")), t("messages.window_rule_after")));
+        h("a", { href: `/wechat/wxtemplates?account_id=${encodeURIComponent(accountId)}&openid=${encodeURIComponent(openid)}`, dataset: { role: "send-template" } }, t("messages.window_rule_link")), t("messages.window_rule_after")),
+        templateFallback(accountId, openid)));
     }
+    paintWindow();
+  };
+
+  /** The window runs 48 h from the fan's last interaction. */
+  const paintWindow = () => {
+    const times = state.messages.filter((m) => m.direction === 1).map((m) => new Date(m.created_at).getTime());
+    if (state.fan && state.fan.last_interact_time) times.push(new Date(state.fan.last_interact_time).getTime());
+    const last = times.length ? Math.max(...times) : null;
+    const closes = last ? new Date(last + 48 * 3600 * 1000).toISOString() : null;
+    const w = windowLeft(state.windowOpen ? closes : null);
+    windowLeftEl.textContent = state.windowOpen || !closes ? w.text : t("inbox.window_closed");
+    windowLeftEl.classList.toggle("closed", !w.open || !state.windowOpen);
+    windowLeftEl.classList.toggle("urgent", Boolean(w.urgent));
+  };
+
+  /** Marks what is on screen read, while the tab is in view. */
+  const markRead = () => {
+    const newest = state.messages[state.messages.length - 1];
+    if (!newest || document.hidden) return;
+    api.post("/wechat/inbox/read", { account_id: accountId, openid, up_to: newest.id }).catch((error) => {
+      if (!(error instanceof ApiError)) console.error(error);
+    });
   };
 
   const draw = (keepScroll) => {
@@ -277,6 +305,9 @@ async function renderConversation(ctx, openid) {
       if (state.page === 1) {
         showFan(data.fan);
         setWindow(data.window_open);
+        side.loadAssignees(data.inbox && data.inbox.assigned_admin_id);
+        side.loadNotes();
+        markRead();
       }
       draw(state.page > 1);
     } catch (error) {
@@ -300,6 +331,8 @@ async function renderConversation(ctx, openid) {
         state.messages = [...state.messages, ...fresh];
         state.total = data.total;
         draw(!atBottom);
+        paintWindow();
+        markRead();
       }
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
@@ -361,6 +394,22 @@ async function renderConversation(ctx, openid) {
   });
 
   await more();
-  const timer = setInterval(refresh, 10000);
-  return () => clearInterval(timer);
+  // Live: what the stream says about this conversation (after a reconnect
+  // or a lag, whatever changed meanwhile). Nothing polls.
+  const off = onInbox((event) => {
+    if (event.kind === "ready" || event.kind === "lagged") return refresh();
+    if (event.account_id !== accountId || event.openid !== openid) return undefined;
+    if (event.kind === "message") return refresh();
+    if (event.kind === "note") return side.loadNotes();
+    if (event.kind === "assigned") return side.showAssignee(event.preview);
+    return undefined;
+  });
+  const onVisible = () => { if (!document.hidden) markRead(); };
+  document.addEventListener("visibilitychange", onVisible);
+  const tick = setInterval(paintWindow, 30000);
+  return () => {
+    off();
+    clearInterval(tick);
+    document.removeEventListener("visibilitychange", onVisible);
+  };
 }

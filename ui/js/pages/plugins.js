@@ -1,6 +1,6 @@
 // Plugins: the Rhai scripts in the plugins folder, their health, a switch per
-// account, and a dry run that shows what the chain (or one plugin) would
-// answer, without storing anything.
+// account, a dry run that shows what the chain (or one plugin) would
+// answer, without storing anything, and (for admins) each plugin's state.
 
 import { t } from "../i18n/index.js";
 import { h, icon, badge, button, toast, timeEl, clear } from "../dom.js";
@@ -9,6 +9,9 @@ import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
 import { buildForm } from "../form.js";
 import { noAccounts, busy, showActionError, accountField, defaultAccount } from "./common.js";
 import { resultView, materialLookup, number } from "./dryrun.js";
+import { statePanel } from "./pluginstate.js";
+import { openEditor } from "./plugineditor.js";
+import { askDiscard } from "../guard.js";
 
 const STATUS = { active: [t("plugins.status.active"), "green"], disabled: [t("plugins.status.disabled"), ""], failed: [t("plugins.status.failed"), "red"], stale: [t("plugins.status.stale"), "amber"] };
 const EVENTS = ["subscribe", "unsubscribe", "CLICK", "VIEW", "SCAN", "LOCATION", "scancode_push", "scancode_waitmsg"]
@@ -28,6 +31,23 @@ export async function render(ctx) {
   const listHost = h("div", { class: "plugin-list", "aria-live": "polite" }, loadingState(t("plugins.loading")));
   const dirNote = h("p", { class: "hint plugin-dir" });
   const state = { plugins: [] };
+  // The editor (admins), above the list and the dry-run box.
+  const editorHost = h("div", { class: "plugin-editor-host" });
+  let editor = null;
+  async function edit(name) {
+    if (editor && editor.dirty() && !(await askDiscard())) return;
+    if (editor) editor.close();
+    editor = await openEditor({
+      host: editorHost,
+      name,
+      accountId,
+      onSaved: () => load(),
+      dryRun: (n) => dryRunFor(n),
+      onClose: () => { editor = null; },
+    });
+  }
+  // Admins only: the state routes refuse operators.
+  const stateView = ctx.isAdmin ? statePanel(ctx) : null;
 
   const reload = button(t("plugins.reload"), {
     icon: "refresh",
@@ -118,8 +138,9 @@ export async function render(ctx) {
         ? h("div", { class: "alert alert-warn plugin-error" }, icon("alert"),
           h("div", { class: "alert-text" }, h("p", null, t("plugins.last_runtime_error"), p.last_error_at ? timeEl(p.last_error_at, { relative: true }) : null), h("p", { class: "pre" }, p.last_error)))
         : null,
-      p.status === "failed" ? null : h("div", { class: "plugin-foot" },
-        button(t("plugins.dry_run"), { icon: "play", kind: "btn-secondary btn-sm", attrs: { "data-action": "dry-run-plugin" }, onClick: () => dryRunFor(p.name) })));
+      h("div", { class: "plugin-foot" },
+        p.status === "failed" ? null : button(t("plugins.dry_run"), { icon: "play", kind: "btn-secondary btn-sm", attrs: { "data-action": "dry-run-plugin" }, onClick: () => dryRunFor(p.name) }),
+        ctx.isAdmin ? button(t("editor.edit"), { icon: "edit", kind: "btn-secondary btn-sm", attrs: { "data-action": "edit-plugin" }, onClick: () => edit(p.name) }) : null));
   }
 
   async function load() {
@@ -136,6 +157,7 @@ export async function render(ctx) {
         listHost.append(...data.list.map(card));
       }
       fillPluginOptions();
+      if (stateView) stateView.refresh(data.list);
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
       if (error instanceof ApiError && error.status === 401) return;
@@ -219,10 +241,12 @@ export async function render(ctx) {
       h("p", { class: "hint dry-intro" }, t("plugins.dry_intro", { account: account ? account.account_name || account.app_id : t("plugins.an_account") })),
       form.el, result));
 
+  ctx.main.append(editorHost);
   if (missing) {
     ctx.main.append(h("div", { class: "plugins-layout" }, h("div", { class: "plugin-col" }, dirNote, listHost), missing));
   } else {
     ctx.main.append(h("div", { class: "plugins-layout" }, h("div", { class: "plugin-col" }, dirNote, listHost), dry));
   }
+  if (stateView) ctx.main.append(stateView.el);
   await load();
 }

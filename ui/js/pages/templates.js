@@ -120,6 +120,16 @@ async function sendDialog(template, openid = "") {
   });
 }
 
+/** Opens the send form of `template` for `openid` (may be empty) and says
+ * how the send went; returns what the server answered, none when cancelled. */
+export async function sendTemplate(template, openid = "") {
+  const sent = await sendDialog(template, openid);
+  if (sent) {
+    toast(sent.status === "sent" ? t("tpl.sent_toast") : t("tpl.send_status", { status: STATUS_LABEL[sent.status] || sent.status }));
+  }
+  return sent;
+}
+
 function templateFields(ctx, editing) {
   return [
     ...(editing ? [] : [accountField(ctx)]),
@@ -159,12 +169,7 @@ function renderTemplates(ctx) {
   // From a conversation whose window closed: the fan is filled in.
   const forFan = ctx.params.get("openid") || "";
   const forAccount = ctx.params.get("account_id") || "";
-  const send = async (tpl) => {
-    const sent = await sendDialog(tpl, forAccount && tpl.account_id !== forAccount ? "" : forFan);
-    if (sent) {
-      toast(sent.status === "sent" ? t("tpl.sent_toast") : t("tpl.send_status", { status: STATUS_LABEL[sent.status] || sent.status }));
-    }
-  };
+  const send = (tpl) => sendTemplate(tpl, forAccount && tpl.account_id !== forAccount ? "" : forFan);
   const header = pageHeader(t("nav.templates"), t("tpl.subtitle"), [
     sync,
     button(t("tpl.add"), { icon: "plus", kind: "btn-primary", onClick: () => openForm(null), disabled: !ctx.accounts.length, attrs: { "data-action": "add" } }),

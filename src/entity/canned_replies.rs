@@ -1,0 +1,25 @@
+//! `wx_canned_replies` — an account's ready-made texts that operators insert
+//! into a customer-service reply.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Default, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "wx_canned_replies")]
+#[serde(default, deny_unknown_fields)]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    #[serde(with = "crate::ids::json_id")]
+    pub id: i64,
+    #[serde(with = "crate::ids::json_id")]
+    pub account_id: i64,
+    pub title: String,
+    pub content: String,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

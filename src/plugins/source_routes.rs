@@ -1,0 +1,174 @@
+//! `/wechat/plugins/source` and `/wechat/plugins/check`: the editor's routes
+//! (admins only). Reading answers a plugin file's text; saving compile-checks
+//! the new text as the loader would, refuses it with the error's line and
+//! column (422, the file untouched), else writes it atomically and rescans.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::openapi::path::HttpMethod;
+
+use super::engine::ScriptError;
+use super::source::{self, MAX_SOURCE_BYTES};
+use crate::auth::CurrentAdmin;
+use crate::error::{ok, AppError};
+use crate::http::openapi::{Api, Operation};
+use crate::http::{parse_json_body, JsonBody, Query};
+use crate::state::AppState;
+
+pub fn register(api: Api) -> Api {
+    use HttpMethod::{Get, Post, Put};
+    api.route(
+        Operation::new(
+            Get,
+            "/wechat/plugins/source",
+            "plugins",
+            "A plugin file's text: ?name= (the plugin's name) → {name, file, source, max_bytes}; admins only",
+        )
+        .query("name", "the plugin")
+        .may_fail_with(&[404, 422]),
+        get(show).put(save),
+    )
+    .documented(
+        Operation::new(
+            Put,
+            "/wechat/plugins/source",
+            "plugins",
+            "Save a plugin file: {name, source}; checked as the loader checks it (422 with \
+             data.script_error {line, column, message, snippet} when it does not compile, \
+             nothing written), written atomically, rescanned → the plugin's new status; admins only",
+        )
+        .json_body()
+        .may_fail_with(&[404, 413, 422]),
+    )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/plugins/check",
+            "plugins",
+            "Compile-check a source without saving: {source, name?} (name: check it as that plugin's file) \
+             → {ok: true} or 422 with data.script_error; admins only",
+        )
+        .json_body()
+        .may_fail_with(&[404, 413, 422]),
+        post(check),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Which {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Save {
+    name: String,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Check {
+    source: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// The 422 of a source that does not compile: the field error the UI shows
+/// on `source`, and the error itself with its position.
+fn does_not_compile(error: ScriptError) -> Response {
+    let reason = error.to_string();
+    let body = json!({
+        "code": 422,
+        "msg": format!("validation failed: source: {reason}"),
+        "data": {
+            "fields": { "source": reason },
+            "codes": {},
+            "script_error": error,
+        },
+        "error": { "code": "validation", "params": {} },
+    });
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
+}
+
+async fn show(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    Query(which): Query<Which>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    admin.require_admin()?;
+    let file = source::locate(&state.plugins, &which.name)?;
+    let text = source::read(&file)?;
+    Ok(ok(json!({
+        "name": which.name,
+        "file": file.file,
+        "source": text,
+        "max_bytes": MAX_SOURCE_BYTES,
+    })))
+}
+
+async fn save(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> Result<Response, AppError> {
+    admin.require_admin()?;
+    let request: Save = parse_json_body(body)?;
+    source::check_size(&request.source)?;
+    let file = source::locate(&state.plugins, &request.name)?;
+    if let Err(error) =
+        source::compile_check(&state.plugins, Some(&file), request.source.clone()).await
+    {
+        return Ok(does_not_compile(error));
+    }
+    let before = source::read(&file).ok();
+    source::write_atomically(&file, &request.source)?;
+    let report = state.plugins.rescan().await;
+    // The other instances see the new version now, not at the next heartbeat.
+    crate::cluster::instance::renew(&state).await;
+    let change = crate::audit::Change {
+        action: "update_source",
+        resource: "plugin",
+        resource_id: Some(request.name.clone()),
+        account_id: None,
+        changes: json!({
+            "file": file.file,
+            "bytes_before": before.as_ref().map(String::len),
+            "bytes": request.source.len(),
+            "changed": before.as_deref() != Some(request.source.as_str()),
+        }),
+    };
+    crate::audit::record_action(&state, &admin, change).await;
+    let plugin = source::status_of(&state.plugins, &file);
+    Ok(ok(json!({
+        "name": plugin.as_ref().map(|p| p.name.clone()).unwrap_or(request.name),
+        "file": file.file,
+        "plugin": plugin,
+        "reload": report,
+    }))
+    .into_response())
+}
+
+async fn check(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> Result<Response, AppError> {
+    admin.require_admin()?;
+    let request: Check = parse_json_body(body)?;
+    source::check_size(&request.source)?;
+    let file = match &request.name {
+        Some(name) => Some(source::locate(&state.plugins, name)?),
+        None => None,
+    };
+    match source::compile_check(&state.plugins, file.as_ref(), request.source).await {
+        Ok(()) => Ok(ok(json!({ "ok": true })).into_response()),
+        Err(error) => Ok(does_not_compile(error)),
+    }
+}

@@ -1,0 +1,261 @@
+//! The plugin editor's routes: `GET/PUT /wechat/plugins/source` and
+//! `POST /wechat/plugins/check`. Admins read a plugin's file by the plugin's
+//! name, save text that compiles (written atomically, rescanned, audited),
+//! and get a 422 with the line and column for text that does not (the file
+//! untouched); names that are not plugin names, operators and oversized
+//! sources are refused.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_field_error, TestApp};
+
+fn greet(reply: &str) -> String {
+    format!(
+        "const PLUGIN = #{{ name: \"greet\", priority: 250, messages: [\"text\"] }};\n\
+         fn on_message(msg, ctx) {{\n    return \"{reply}\";\n}}\n"
+    )
+}
+
+const BROKEN: &str = "const PLUGIN = #{ name: \"greet\", priority: 250, messages: [\"text\"] };\n\
+fn on_message(msg, ctx) {\n    let x = ;\n    return \"never\";\n}\n";
+
+async fn app_with_greet() -> (TestApp, std::path::PathBuf) {
+    let app = TestApp::spawn().await;
+    let dir = app.server.state.config.plugins_dir.clone();
+    std::fs::create_dir_all(dir.join("faq")).unwrap();
+    std::fs::write(dir.join("greet.rhai"), greet("hello")).unwrap();
+    std::fs::write(
+        dir.join("faq").join("main.rhai"),
+        "fn on_message(msg, ctx) { () }\n",
+    )
+    .unwrap();
+    let (_, report) = app.post("/wechat/plugins/reload", json!({})).await;
+    assert_eq!(report["data"]["failed"], json!([]), "{report}");
+    (app, dir)
+}
+
+async fn dry_reply(app: &TestApp, account: &str) -> Value {
+    let (status, body) = app
+        .post(
+            "/wechat/plugins/test",
+            json!({"account_id": account, "plugin": "greet", "text": "hi"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["data"]["reply"]["content"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_read_a_plugin_and_save_a_version_that_compiles() {
+    let (app, dir) = app_with_greet().await;
+    let account = app.add_account("wxsource0000001").await;
+
+    let (status, body) = app.get("/wechat/plugins/source?name=greet").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["file"], "greet.rhai");
+    assert_eq!(body["data"]["source"], greet("hello"));
+    assert_eq!(body["data"]["max_bytes"], 256 * 1024);
+    // A folder plugin is its main.rhai.
+    let (status, body) = app.get("/wechat/plugins/source?name=faq").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["file"], "faq/main.rhai");
+    assert_eq!(dry_reply(&app, &account).await, "hello");
+
+    let (_, listed) = app.get("/wechat/plugins/list").await;
+    let hash_before = listed["data"]["list"][1]["source_hash"].clone();
+    let (status, body) = app
+        .put(
+            "/wechat/plugins/source",
+            json!({"name": "greet", "source": greet("bonjour")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["file"], "greet.rhai");
+    assert_eq!(body["data"]["plugin"]["status"], "active", "{body}");
+    assert_ne!(body["data"]["plugin"]["source_hash"], hash_before);
+    assert_eq!(body["data"]["reload"]["loaded"], json!(["greet"]), "{body}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("greet.rhai")).unwrap(),
+        greet("bonjour")
+    );
+    // No temporary file is left beside it.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".saving"))
+        .collect();
+    assert_eq!(leftovers, Vec::<String>::new());
+    assert_eq!(dry_reply(&app, &account).await, "bonjour");
+
+    let (_, trail) = app.get("/wechat/audit_log/list?action=update_source").await;
+    assert_eq!(trail["data"]["total"], 1, "{trail}");
+    assert_eq!(trail["data"]["list"][0]["resource_id"], "greet");
+
+    // Checking without saving.
+    let (status, body) = app
+        .post(
+            "/wechat/plugins/check",
+            json!({"name": "greet", "source": greet("x")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["ok"], true);
+    let (status, body) = app
+        .post("/wechat/plugins/check", json!({"source": greet("x")}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_that_does_not_compile_is_refused_at_its_line_and_nothing_is_written() {
+    let (app, dir) = app_with_greet().await;
+    for (method, path) in [
+        (Method::PUT, "/wechat/plugins/source"),
+        (Method::POST, "/wechat/plugins/check"),
+    ] {
+        let (status, body) = app
+            .send(
+                method,
+                path,
+                Some(&app.token),
+                Some(json!({"name": "greet", "source": BROKEN})),
+            )
+            .await;
+        assert_field_error(status, &body, "source");
+        let error = &body["data"]["script_error"];
+        assert_eq!(error["line"], 3, "{body}");
+        assert!(error["column"].as_u64().is_some_and(|c| c > 0), "{body}");
+        assert_eq!(error["snippet"], "let x = ;", "{body}");
+        assert_eq!(error["file"], "greet.rhai", "{body}");
+        assert!(
+            body["data"]["fields"]["source"]
+                .as_str()
+                .unwrap()
+                .contains(":3:"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("greet.rhai")).unwrap(),
+        greet("hello")
+    );
+    let (_, listed) = app.get("/wechat/plugins/list").await;
+    let greet_row = listed["data"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "greet")
+        .cloned()
+        .unwrap();
+    assert_eq!(greet_row["status"], "active", "{listed}");
+    // Loader checks count too: an unknown metadata key is refused at its line.
+    let typo = "const PLUGIN = #{ name: \"greet\",\n  mesages: [\"text\"] };\nfn on_message(msg, ctx) { () }\n";
+    let (status, body) = app
+        .put(
+            "/wechat/plugins/source",
+            json!({"name": "greet", "source": typo}),
+        )
+        .await;
+    assert_field_error(status, &body, "source");
+    assert!(body["data"]["script_error"]["line"].is_number(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_are_not_plugin_names_are_refused() {
+    let (app, dir) = app_with_greet().await;
+    let outside = dir.parent().unwrap().join("outside.rhai");
+    std::fs::write(&outside, "fn on_message(msg, ctx) { () }\n").unwrap();
+    for name in [
+        "../outside",
+        "..",
+        "faq/main",
+        "greet.rhai",
+        "/etc/passwd",
+        "",
+        "a b",
+    ] {
+        let path = format!(
+            "/wechat/plugins/source?name={}",
+            crate::helpers::urlencode(name)
+        );
+        let (status, body) = app.get(&path).await;
+        assert_field_error(status, &body, "name");
+        let (status, body) = app
+            .put(
+                "/wechat/plugins/source",
+                json!({"name": name, "source": greet("pwned")}),
+            )
+            .await;
+        assert_field_error(status, &body, "name");
+    }
+    let (status, body) = app.get("/wechat/plugins/source?name=nobody").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // A link inside the folder to a file outside it is not followed.
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&outside, dir.join("linked.rhai")).unwrap();
+        let (status, body) = app
+            .put(
+                "/wechat/plugins/source",
+                json!({"name": "linked", "source": greet("pwned")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&outside).unwrap(),
+        "fn on_message(msg, ctx) { () }\n"
+    );
+    assert!(!dir.parent().unwrap().join("pwned.rhai").exists());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_are_refused_and_oversized_sources_too() {
+    let (app, dir) = app_with_greet().await;
+    let account = app.add_account("wxsource0000002").await;
+    app.add(
+        "/wechat/admins/add",
+        json!({"username": "op-source", "password": "operator-pass-1", "role": "operator", "account_ids": [account]}),
+    )
+    .await;
+    let token = app.login("op-source", "operator-pass-1").await;
+    for (method, path, body) in [
+        (Method::GET, "/wechat/plugins/source?name=greet", None),
+        (
+            Method::PUT,
+            "/wechat/plugins/source",
+            Some(json!({"name": "greet", "source": greet("op")})),
+        ),
+        (
+            Method::POST,
+            "/wechat/plugins/check",
+            Some(json!({"source": greet("op")})),
+        ),
+    ] {
+        let (status, answer) = app.send(method, path, Some(&token), body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {answer}");
+    }
+
+    let huge = format!("{}// {}\n", greet("big"), "x".repeat(300 * 1024));
+    for (method, path) in [
+        (Method::PUT, "/wechat/plugins/source"),
+        (Method::POST, "/wechat/plugins/check"),
+    ] {
+        let (status, body) = app
+            .send(
+                method,
+                path,
+                Some(&app.token),
+                Some(json!({"name": "greet", "source": huge})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+        assert!(body["msg"].as_str().unwrap().contains("256 KiB"), "{body}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("greet.rhai")).unwrap(),
+        greet("hello")
+    );
+}
