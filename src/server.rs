@@ -184,6 +184,7 @@ async fn readyz(State(state): State<AppState>) -> ApiResult {
 fn job_registry() -> crate::jobs::Registry {
     crate::jobs::Registry::default()
         .register::<crate::media::DownloadImage>()
+        .register::<crate::callback::followups::RuleFollowups>()
         .register::<crate::plugins::timers::PluginTimer>()
         .register::<crate::plugins::actions::PluginAction>()
         .register::<crate::fans::job::SyncFans>()

@@ -20,6 +20,7 @@ mod m20261207_000080_job_owner;
 mod m20261207_000081_inbox;
 mod m20261207_000090_plugin_config;
 mod m20261207_000100_rule_windows;
+mod m20261207_000110_rule_replies;
 mod table_builder;
 
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000081_inbox::Migration),
             Box::new(m20261207_000090_plugin_config::Migration),
             Box::new(m20261207_000100_rule_windows::Migration),
+            Box::new(m20261207_000110_rule_replies::Migration),
         ]
     }
 }

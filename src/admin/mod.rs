@@ -5,6 +5,7 @@
 pub mod dashboard;
 mod resources;
 pub mod routes;
+mod rule_replies;
 
 use std::future::Future;
 use std::str::FromStr;

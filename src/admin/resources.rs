@@ -174,9 +174,6 @@ impl Resource for Accounts {
 
 pub struct AutoReplies;
 
-/// Reply rule kinds: 1 follow, 2 keyword, 3 default.
-pub const REPLY_MESSAGE_TYPES: [&str; 6] = ["text", "image", "voice", "video", "news", "music"];
-
 impl Resource for AutoReplies {
     type Entity = auto_replies::Entity;
     type Model = auto_replies::Model;
@@ -209,35 +206,7 @@ impl Resource for AutoReplies {
         ) {
             errors.insert(field.into(), reason);
         }
-        if !REPLY_MESSAGE_TYPES.contains(&m.message_type.as_str()) {
-            errors.insert(
-                "message_type".into(),
-                format!("must be one of {REPLY_MESSAGE_TYPES:?}"),
-            );
-        }
-        match m.message_type.as_str() {
-            "text" => required(errors, "content", &m.content),
-            "image" | "voice" | "video" => required(errors, "media_id", &m.media_id),
-            "news" => {
-                required(errors, "title", &m.title);
-                required(errors, "url", &m.url);
-            }
-            "music" => {
-                required(errors, "music_url", &m.music_url);
-                required(errors, "thumb_media_id", &m.thumb_media_id);
-            }
-            _ => {}
-        }
-        // A passive reply is one packet; WeChat drops text over 2048 bytes.
-        max_bytes(errors, "content", &m.content, 2048);
-        for (field, value) in [
-            ("pic_url", &m.pic_url),
-            ("url", &m.url),
-            ("music_url", &m.music_url),
-            ("hq_music_url", &m.hq_music_url),
-        ] {
-            url(errors, field, value);
-        }
+        super::rule_replies::check_replies(m, errors);
     }
 }
 

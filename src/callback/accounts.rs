@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use chrono::{DateTime, Utc};
 
 use super::rule_match::{DailyWindow, Keywords};
-use crate::entity::enums::{MatchType, ReplyType};
+use crate::entity::enums::{MatchType, ReplyMode, ReplyType};
 use crate::entity::{accounts, auto_replies};
 use crate::wechat::{Article, MessageCrypto, Reply, ReplyFields};
 
@@ -24,7 +24,11 @@ pub struct Rule {
     /// The `keyword` field as saved: one keyword (or pattern) per line.
     pub keyword: String,
     pub match_type: MatchType,
+    /// The first reply; with `more`, the one a rule sending all answers with.
     pub reply: Reply,
+    /// The replies after the first.
+    pub more: Vec<Reply>,
+    pub mode: ReplyMode,
     keywords: Keywords,
     /// When it answers; `None`: all day.
     window: Option<DailyWindow>,
@@ -40,6 +44,8 @@ impl Rule {
             keyword,
             match_type,
             reply,
+            more: Vec::new(),
+            mode: ReplyMode::All,
             keywords,
             window: None,
         })
@@ -49,6 +55,27 @@ impl Rule {
     /// exact and substring keywords).
     pub fn matches(&self, text: &str) -> bool {
         self.keywords.matches(text, &text.to_lowercase())
+    }
+
+    /// What the rule answers a message with: its first reply, or when it
+    /// picks at random, any one of its replies.
+    pub fn answer(&self) -> &Reply {
+        if self.mode == ReplyMode::Random && !self.more.is_empty() {
+            let pick = rand::Rng::gen_range(&mut rand::thread_rng(), 0..=self.more.len());
+            if pick > 0 {
+                return &self.more[pick - 1];
+            }
+        }
+        &self.reply
+    }
+
+    /// The replies that follow the answer as customer-service messages (a
+    /// rule sending all of its replies).
+    pub fn followups(&self) -> &[Reply] {
+        match self.mode {
+            ReplyMode::All => &self.more,
+            ReplyMode::Random => &[],
+        }
     }
 
     /// Whether the rule answers at `at` (its daily window).
@@ -80,7 +107,16 @@ impl Rules {
     pub fn compile(rows: &[auto_replies::Model]) -> Self {
         let mut rules = Rules::default();
         for row in rows.iter().filter(|r| r.status == 1) {
-            let Some(reply) = reply_of(row) else { continue };
+            let Some(reply) = reply_of(&row.first_reply()) else {
+                continue;
+            };
+            let Some(more) = row
+                .more_replies()
+                .ok()
+                .and_then(|more| more.iter().map(reply_of).collect::<Option<Vec<_>>>())
+            else {
+                continue;
+            };
             let match_type = MatchType::from_code(row.match_type).unwrap_or(MatchType::Exact);
             let Some(mut rule) = Rule::new(row.id, row.keyword.clone(), match_type, reply) else {
                 continue;
@@ -89,6 +125,8 @@ impl Rules {
                 continue;
             };
             rule.window = window;
+            rule.more = more;
+            rule.mode = ReplyMode::from_code(row.reply_mode).unwrap_or(ReplyMode::All);
             match ReplyType::from_code(row.reply_type) {
                 Some(ReplyType::Follow) => rules.follow.push(rule),
                 Some(ReplyType::Keyword) => rules.keyword.push(rule),
@@ -113,25 +151,25 @@ impl Rules {
     }
 }
 
-/// The reply a rule row describes (a news rule holds one article).
-pub fn reply_of(row: &auto_replies::Model) -> Option<Reply> {
+/// The reply one of a rule's replies describes (a news reply holds one article).
+pub fn reply_of(r: &auto_replies::RuleReply) -> Option<Reply> {
     let articles = vec![Article {
-        title: row.title.clone(),
-        description: row.description.clone(),
-        pic_url: row.pic_url.clone(),
-        url: row.url.clone(),
+        title: r.title.clone(),
+        description: r.description.clone(),
+        pic_url: r.pic_url.clone(),
+        url: r.url.clone(),
     }];
     let fields = ReplyFields {
-        content: row.content.clone(),
-        media_id: row.media_id.clone(),
-        title: row.title.clone(),
-        description: row.description.clone(),
-        music_url: row.music_url.clone(),
-        hq_music_url: row.hq_music_url.clone(),
-        thumb_media_id: row.thumb_media_id.clone(),
+        content: r.content.clone(),
+        media_id: r.media_id.clone(),
+        title: r.title.clone(),
+        description: r.description.clone(),
+        music_url: r.music_url.clone(),
+        hq_music_url: r.hq_music_url.clone(),
+        thumb_media_id: r.thumb_media_id.clone(),
         articles,
     };
-    Reply::from_fields(&row.message_type, fields)
+    Reply::from_fields(&r.message_type, fields)
 }
 
 /// One account as the callback needs it.

@@ -49,7 +49,7 @@ fn reply_with_rule(name: &str, ctx: Arc<Context>) -> HandlerFuture {
     let outcome = answering_rule(name, &ctx.account.rules, &ctx.message, chrono::Utc::now())
         .map(|rule| Outcome::RuleReply {
             rule_id: rule.id,
-            reply: rule.reply.clone(),
+            reply: rule.answer().clone(),
         })
         .unwrap_or(Outcome::Continue);
     Box::pin(async move { outcome })

@@ -313,6 +313,11 @@ async fn store_and_dispatch(
     let handler = answer.as_ref().map_or("none", |a| a.handler.as_str());
     metrics::counter!("wxmp_callback_replies_total", "app_id" => account.model.app_id.clone(), "handler" => handler.to_owned())
         .increment(1);
+    // A rule sending all its replies: the others follow the answer.
+    let followups = answer.as_ref().and_then(|a| {
+        let rule = account.rules.by_id(a.rule_id?)?;
+        (!rule.followups().is_empty()).then(|| (a.handler.clone(), rule.id, rule.followups()))
+    });
     let (reply_xml, write) = match answer {
         Some(Answer {
             handler,
@@ -353,6 +358,21 @@ async fn store_and_dispatch(
     };
     claim.publish(reply_xml.clone());
     let _ = replied.send(reply_xml);
+    if let Some((handler, rule_id, replies)) = followups {
+        let queued = super::followups::enqueue(
+            &state,
+            account.model.id,
+            &message.from_user,
+            message_id,
+            &handler,
+            rule_id,
+            replies,
+        )
+        .await;
+        if let Err(error) = queued {
+            tracing::error!(app_id = %account.model.app_id, message_id, %error, "the rule's other replies are not sent");
+        }
+    }
     let committed = match write {
         Ok(pending) => pending.committed().await.map_err(|e| e.to_string()),
         Err(error) => Err(error),

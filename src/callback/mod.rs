@@ -15,6 +15,7 @@ mod batch;
 pub mod builtin;
 pub mod chain;
 pub mod flow;
+pub mod followups;
 pub mod inflight;
 pub mod record;
 pub mod routes;

@@ -68,6 +68,17 @@ stored_code!(
 );
 
 stored_code!(
+    /// `wx_auto_replies.reply_mode`: what a rule with several replies sends.
+    ReplyMode {
+        /// Every reply: the first answers the message, the others follow as
+        /// customer-service messages (WeChat's 回复全部).
+        All = 0,
+        /// One of them, picked at random for each message (随机回复一条).
+        Random = 1,
+    }
+);
+
+stored_code!(
     /// `wx_auto_replies.match_type`.
     MatchType {
         /// The whole text equals the keyword (after trimming, ASCII case ignored).

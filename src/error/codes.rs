@@ -68,6 +68,9 @@ pub const FIELD_REASONS: &[(&str, &str)] = &[
     ),
     ("time_of_day", "must be a time of day as HH:MM (00:00–23:59)"),
     ("window_empty", "must differ from active_from"),
+    ("reply_list", "must be a list of replies"),
+    ("not_a_reply", "is not a reply: {detail}"),
+    ("max_replies", "a rule has at most {max} replies"),
     (
         "archived_stays_disabled",
         "an archived account stays disabled; restore it first",

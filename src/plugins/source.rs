@@ -22,6 +22,17 @@ pub struct PluginFile {
     pub file: String,
 }
 
+impl PluginFile {
+    /// The plugin as its test file names it: the `.rhai` file, or for a
+    /// folder plugin (`name/main.rhai`) the folder.
+    pub fn plugin_path(&self) -> &std::path::Path {
+        match (self.path.file_name(), self.path.parent()) {
+            (Some(file), Some(folder)) if file == "main.rhai" && self.file.contains('/') => folder,
+            _ => &self.path,
+        }
+    }
+}
+
 /// Whether `name` can be a plugin name: 1–64 letters, digits, `_` or `-`
 /// (what the loader accepts), so no separator, dot or `..` gets through.
 fn valid_name(name: &str) -> bool {

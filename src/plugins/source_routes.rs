@@ -1,7 +1,8 @@
-//! `/wechat/plugins/source` and `/wechat/plugins/check`: the editor's routes
+//! `/wechat/plugins/source`, `/check` and `/run_tests`: the editor's routes
 //! (admins only). Reading answers a plugin file's text; saving compile-checks
 //! the new text as the loader would, refuses it with the error's line and
-//! column (422, the file untouched), else writes it atomically and rescans.
+//! column (422, the file untouched), else writes it atomically and rescans;
+//! running the tests runs the plugin's test file against the saved plugin.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -56,6 +57,18 @@ pub fn register(api: Api) -> Api {
         .json_body()
         .may_fail_with(&[404, 413, 422]),
         post(check),
+    )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/plugins/run_tests",
+            "plugins",
+            "Run a plugin's test file (name.test.toml next to it) against the plugin as saved: {name} \
+             → {test_file, cases: [{file, name, passed, failures}], passed, failed}; nothing is stored; admins only",
+        )
+        .json_body()
+        .may_fail_with(&[404, 422]),
+        post(run_tests),
     )
 }
 
@@ -171,4 +184,47 @@ async fn check(
         Ok(()) => Ok(ok(json!({ "ok": true })).into_response()),
         Err(error) => Ok(does_not_compile(error)),
     }
+}
+
+async fn run_tests(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> Result<Json<serde_json::Value>, AppError> {
+    admin.require_admin()?;
+    let request: Which = parse_json_body(body)?;
+    let file = source::locate(&state.plugins, &request.name)?;
+    let timeout = std::time::Duration::from_millis(state.config.plugin_timeout_ms);
+    let results = super::test_file::run_tests_of(file.plugin_path(), timeout).await;
+    let dir = state.plugins.dir().to_path_buf();
+    // Paths as the plugins list shows them: relative to the plugins directory.
+    let relative = |path: &str| {
+        std::path::Path::new(path)
+            .strip_prefix(&dir)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| path.to_string())
+    };
+    let passed = results.iter().filter(|r| r.failures.is_empty()).count();
+    let cases: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            json!({
+                "file": relative(&r.file),
+                "name": r.name,
+                "passed": r.failures.is_empty(),
+                "failures": r.failures,
+            })
+        })
+        .collect();
+    let base = file
+        .file
+        .trim_end_matches(".rhai")
+        .trim_end_matches("/main");
+    Ok(ok(json!({
+        "name": request.name,
+        "test_file": format!("{base}.test.toml"),
+        "passed": passed,
+        "failed": results.len() - passed,
+        "cases": cases,
+    })))
 }

@@ -455,31 +455,40 @@ fn check_step(
     Ok(())
 }
 
+/// Every case of the test files of the plugin at `path` (see
+/// [`test_files`]); none when it has no test file (a file always gives at
+/// least one result, if only that it cannot be read).
+pub async fn run_tests_of(path: &Path, timeout: Duration) -> Vec<CaseResult> {
+    let mut results = Vec::new();
+    for file in test_files(path) {
+        results.extend(run_file(&file, timeout).await);
+    }
+    results
+}
+
 /// `wxmp plugin test <path>` without a message: the test files, each case
 /// `ok` or `FAIL` with its differences; an error when any failed.
 pub async fn run_and_print(
     path: &std::path::Path,
     timeout: std::time::Duration,
 ) -> anyhow::Result<()> {
-    let files = test_files(path);
-    if files.is_empty() {
+    let results = run_tests_of(path, timeout).await;
+    if results.is_empty() {
         anyhow::bail!(
             "no test files for {}: give --text or --event, or write name.test.toml next to the plugin",
             path.display()
         );
     }
     let (mut passed, mut failed) = (0, 0);
-    for file in files {
-        for result in run_file(&file, timeout).await {
-            if result.failures.is_empty() {
-                passed += 1;
-                println!("ok    {}: {}", result.file, result.name);
-            } else {
-                failed += 1;
-                println!("FAIL  {}: {}", result.file, result.name);
-                for failure in &result.failures {
-                    println!("  {failure}");
-                }
+    for result in results {
+        if result.failures.is_empty() {
+            passed += 1;
+            println!("ok    {}: {}", result.file, result.name);
+        } else {
+            failed += 1;
+            println!("FAIL  {}: {}", result.file, result.name);
+            for failure in &result.failures {
+                println!("  {failure}");
             }
         }
     }

@@ -32,6 +32,7 @@ mod plugin_timers;
 mod plugins;
 mod rejections;
 mod reply_rules;
+mod reply_sets;
 mod resources;
 mod secrets;
 mod server;

@@ -1,5 +1,5 @@
-//! The plugin editor's routes: `GET/PUT /wechat/plugins/source` and
-//! `POST /wechat/plugins/check`. Admins read a plugin's file by the plugin's
+//! The plugin editor's routes: `GET/PUT /wechat/plugins/source`,
+//! `POST /wechat/plugins/check` and `POST /wechat/plugins/run_tests`. Admins read a plugin's file by the plugin's
 //! name, save text that compiles (written atomically, rescanned, audited),
 //! and get a 422 with the line and column for text that does not (the file
 //! untouched); names that are not plugin names, operators and oversized
@@ -233,6 +233,11 @@ async fn operators_are_refused_and_oversized_sources_too() {
             "/wechat/plugins/check",
             Some(json!({"source": greet("op")})),
         ),
+        (
+            Method::POST,
+            "/wechat/plugins/run_tests",
+            Some(json!({"name": "greet"})),
+        ),
     ] {
         let (status, answer) = app.send(method, path, Some(&token), body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {answer}");
@@ -258,4 +263,86 @@ async fn operators_are_refused_and_oversized_sources_too() {
         std::fs::read_to_string(dir.join("greet.rhai")).unwrap(),
         greet("hello")
     );
+}
+
+const GREET_TESTS: &str = r#"
+[[case]]
+name = "hi gets hello"
+[[case.step]]
+text = "hi"
+reply = "hello"
+
+[[case]]
+name = "a wrong expectation"
+[[case.step]]
+text = "hi"
+reply = "bonjour"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editor_runs_a_plugins_test_file_against_the_saved_plugin() {
+    let (app, dir) = app_with_greet().await;
+    // No test file yet: nothing ran, and the answer names the file to write.
+    let (status, body) = app
+        .post("/wechat/plugins/run_tests", json!({"name": "greet"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["cases"], json!([]), "{body}");
+    assert_eq!(body["data"]["test_file"], "greet.test.toml", "{body}");
+    let (_, body) = app
+        .post("/wechat/plugins/run_tests", json!({"name": "faq"}))
+        .await;
+    assert_eq!(body["data"]["test_file"], "faq.test.toml", "{body}");
+
+    std::fs::write(dir.join("greet.test.toml"), GREET_TESTS).unwrap();
+    let (status, body) = app
+        .post("/wechat/plugins/run_tests", json!({"name": "greet"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let data = &body["data"];
+    assert_eq!(
+        (data["passed"].as_u64(), data["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{body}"
+    );
+    assert_eq!(data["cases"][0]["name"], "hi gets hello");
+    assert_eq!(data["cases"][0]["passed"], true);
+    assert_eq!(data["cases"][0]["file"], "greet.test.toml");
+    assert_eq!(data["cases"][1]["passed"], false);
+    let failure = data["cases"][1]["failures"][0].as_str().unwrap();
+    assert!(
+        failure.contains("bonjour") && failure.contains("hello"),
+        "{failure}"
+    );
+
+    // Saving a new version: the tests run against it.
+    let (status, body) = app
+        .put(
+            "/wechat/plugins/source",
+            json!({"name": "greet", "source": greet("bonjour")}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, body) = app
+        .post("/wechat/plugins/run_tests", json!({"name": "greet"}))
+        .await;
+    assert_eq!(body["data"]["passed"], 1, "{body}");
+    assert_eq!(body["data"]["cases"][1]["passed"], true, "{body}");
+
+    // A broken test file is one failed case that says why; no plugin, 404.
+    std::fs::write(dir.join("greet.test.toml"), "[[case]\nname = ").unwrap();
+    let (status, body) = app
+        .post("/wechat/plugins/run_tests", json!({"name": "greet"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["failed"], 1, "{body}");
+    assert_eq!(body["data"]["cases"][0]["name"], "(the file)", "{body}");
+    let (status, body) = app
+        .post("/wechat/plugins/run_tests", json!({"name": "nope"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = app
+        .post("/wechat/plugins/run_tests", json!({"name": "../etc"}))
+        .await;
+    assert_field_error(status, &body, "name");
 }

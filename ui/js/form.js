@@ -50,13 +50,17 @@ export function buildForm(items, initial = {}) {
     const common = { id, name: field.name, "aria-describedby": describedBy, required: field.required };
 
     switch (field.type) {
-      case "custom":
-        wrap.append(field.render({ values: () => values, onChange: (fn) => listeners.push(fn), set: changed, id }));
-        // A named custom field takes part in values and shows its own errors.
+      case "custom": {
+        // A named custom field takes part in values and shows its own errors;
+        // one made of parts gets the errors named `<name>.<part>` through
+        // `onErrors` (e.g. `more_replies.0.content`).
+        const entry = { field, wrap, control: null, nested: null };
+        wrap.append(field.render({ values: () => values, onChange: (fn) => listeners.push(fn), set: changed, id, onErrors: (fn) => { entry.nested = fn; } }));
         if (!field.name) return wrap;
         wrap.append(h("p", { class: "field-error", id: errorId, hidden: true }));
-        controls.set(field.name, { field, wrap, control: null });
+        controls.set(field.name, entry);
         return wrap;
+      }
       case "textarea":
         control = h("textarea", { ...common, rows: field.rows || 4, placeholder: field.placeholder, class: field.mono && "mono", spellcheck: field.mono ? "false" : undefined }, current ?? "");
         control.addEventListener("input", () => changed(field.name, control.value));
@@ -190,14 +194,25 @@ export function buildForm(items, initial = {}) {
     onChange: (fn) => listeners.push(fn),
     clearErrors() {
       formAlert.hidden = true;
-      for (const name of controls.keys()) clearFieldError(name);
+      for (const [name, c] of controls) {
+        clearFieldError(name);
+        if (c.nested) c.nested({});
+      }
     },
     /** Shows field errors; those of fields not on the form go to the top. */
     setErrors(fields, message) {
       const shown = visibleNames();
       const loose = [];
       let first = null;
+      const nested = new Map();
       for (const [name, reason] of Object.entries(fields || {})) {
+        const [head, ...rest] = name.split(".");
+        const owner = rest.length && controls.get(head);
+        if (owner && owner.nested && shown.includes(head)) {
+          if (!nested.has(owner)) nested.set(owner, {});
+          nested.get(owner)[rest.join(".")] = reason;
+          continue;
+        }
         const c = controls.get(name);
         if (!c || !shown.includes(name)) {
           loose.push(t("form.field_error", { label: name, reason }));
@@ -210,6 +225,10 @@ export function buildForm(items, initial = {}) {
         const input = c.wrap.querySelector("input, select, textarea");
         if (input) input.setAttribute("aria-invalid", "true");
         if (!first) first = input;
+      }
+      for (const [owner, parts] of nested) {
+        const input = owner.nested(parts);
+        if (!first && input) first = input;
       }
       if (loose.length || (message && !first)) {
         formAlert.textContent = loose.length ? loose.join(t("form.sep")) : message;

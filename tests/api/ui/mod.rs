@@ -20,6 +20,7 @@ mod pages;
 mod pay;
 mod plugin_editor;
 mod plugins;
+mod reply_sets;
 mod serving;
 mod session;
 mod templates;

@@ -118,3 +118,56 @@ async fn admins_edit_check_and_save_a_plugin_in_the_browser() {
         b.quit().await;
     }
 }
+
+#[tokio::test]
+async fn the_editor_runs_the_test_file_and_shows_each_case_in_both_languages() {
+    for (lang, summary, unsaved) in [
+        ("zh-CN", "1 个失败，1 个通过", "请先保存"),
+        ("en", "1 failed, 1 passed", "Save first"),
+    ] {
+        let app = TestApp::spawn().await;
+        write_plugin(&app, "greet.rhai", &greet("hello")).await;
+        let dir = app.server.state.config.plugins_dir.clone();
+        std::fs::write(
+            dir.join("greet.test.toml"),
+            "[[case]]\nname = \"hi gets hello\"\n[[case.step]]\ntext = \"hi\"\nreply = \"hello\"\n\n\
+             [[case]]\nname = \"expects bonjour\"\n[[case.step]]\ntext = \"hi\"\nreply = \"bonjour\"\n",
+        )
+        .unwrap();
+        let b = Browser::start_in(1280, 900, lang).await;
+        sign_in(&b, &app).await;
+        open(&b, &app, "/wechat/plugins").await;
+        b.click_css(".plugin-card[data-plugin=greet] [data-action=edit-plugin]")
+            .await;
+        b.wait_for("[data-role=plugin-editor] textarea[data-role=source]")
+            .await;
+        b.click_css("[data-action=run-tests]").await;
+        b.wait_for("[data-role=tests-summary]").await;
+        let text = b.text("[data-role=tests-summary]").await;
+        assert!(text.contains(summary), "{lang}: {text}");
+        let failed = b.text("[data-role=test-case][data-passed=false]").await;
+        assert!(
+            failed.contains("expects bonjour") && failed.contains("bonjour"),
+            "{lang}: {failed}"
+        );
+        b.screenshot(&screenshot_path(&format!("plugin-editor-tests-{lang}")))
+            .await;
+
+        // Unsaved text is not what the tests would run: save it first.
+        b.set_value("[data-role=source]", &greet("bonjour")).await;
+        b.click_css("[data-action=run-tests]").await;
+        b.wait_for("[data-role=tests-unsaved]").await;
+        assert!(b.text("[data-role=tests-unsaved]").await.contains(unsaved));
+        b.click_css("[data-action=save-source]").await;
+        b.wait_for("[data-role=editor-ok]").await;
+        b.click_css("[data-action=run-tests]").await;
+        // The saved version answers bonjour: now the other case fails.
+        b.wait_until(
+            "(() => { const e = document.querySelector('[data-role=test-case][data-passed=false]'); return e && e.textContent.includes('hi gets hello'); })()",
+            "the first case failing against the saved version",
+        )
+        .await;
+        assert_no_page_errors(&b, "plugin editor").await;
+        b.quit().await;
+    }
+}

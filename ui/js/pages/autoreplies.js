@@ -6,34 +6,15 @@ import { api, resource, ApiError } from "../api.js";
 import { pageHeader, tabs } from "../states.js";
 import { listView } from "../list.js";
 import { formDialog, buildForm } from "../form.js";
-import { scope, noAccounts, accountField, defaultAccount, accountColumn, deleteButton, editButton, mediaPicker } from "./common.js";
+import { scope, noAccounts, accountField, defaultAccount, accountColumn, deleteButton, editButton } from "./common.js";
+import { REPLY_TYPES, replyFields, replyModeField, moreRepliesField } from "./morereplies.js";
 import { resultView, materialLookup } from "./dryrun.js";
 import { answeredBy } from "./messages.js";
 
 const RULE_TYPES = [1, 2, 3].map((n) => [n, t(`rules.type.${n}`)]);
 const MATCH_TYPES = [[1, t("rules.exact_match")], [2, t("rules.contains")], [3, t("rules.regex")]];
 const MATCH_BADGES = { 1: [t("rules.exact"), "blue"], 2: [t("rules.contains"), ""], 3: [t("rules.regex"), "amber"] };
-const REPLY_TYPES = ["text", "image", "voice", "video", "news", "music"].map((type) => [type, t(`msgtype.${type}`)]);
 const REPLY_ICON = { text: "text", image: "materials", voice: "voice", video: "video", news: "news", music: "music" };
-
-const is = (...types) => (v) => types.includes(v.message_type);
-
-/** The media of image, voice and video replies: picked from the account's
- * permanent materials of that type, or typed. */
-const mediaField = mediaPicker({
-  name: "media_id",
-  label: t("rules.media"),
-  manual: true,
-  hint: t("rules.media_hint"),
-  types: (v) => (["image", "voice", "video"].includes(v.message_type) ? [v.message_type] : []),
-});
-const thumbField = mediaPicker({
-  name: "thumb_media_id",
-  label: t("rules.thumbnail"),
-  manual: true,
-  hint: t("rules.thumbnail_hint"),
-  types: (v) => (v.message_type === "music" ? ["thumb"] : []),
-});
 
 function fields(ctx, editing) {
   return [
@@ -45,16 +26,7 @@ function fields(ctx, editing) {
     { name: "active_until", label: t("rules.active_until"), mono: true, placeholder: "08:00", maxChars: 5 },
     { name: "priority", label: t("rules.priority"), type: "number", min: 0, hint: t("rules.priority_hint") },
     { name: "status", label: t("common.enabled"), type: "switch" },
-    { name: "message_type", label: t("rules.reply_with"), type: "segmented", options: REPLY_TYPES },
-    { name: "content", label: t("msgtype.text"), type: "textarea", rows: 5, required: true, show: is("text"), maxBytes: 2048, placeholder: t("rules.text_placeholder") },
-    { name: "media_id", label: t("rules.media"), type: "custom", full: true, show: is("image", "voice", "video"), render: mediaField },
-    { name: "title", label: t("rules.title"), show: is("video", "news", "music"), full: true, hint: (v) => (v.message_type === "news" ? t("rules.title_news") : t("accounts.optional")) },
-    { name: "description", label: t("rules.description"), type: "textarea", rows: 3, show: is("video", "news", "music") },
-    { name: "pic_url", label: t("rules.pic_url"), type: "url", show: is("news"), full: true, placeholder: "https://…" },
-    { name: "url", label: t("rules.article_url"), type: "url", required: true, show: is("news"), full: true, placeholder: "https://…" },
-    { name: "music_url", label: t("rules.music_url"), type: "url", required: true, show: is("music"), full: true },
-    { name: "hq_music_url", label: t("rules.hq_music_url"), type: "url", show: is("music"), full: true },
-    { name: "thumb_media_id", label: t("rules.thumbnail"), type: "custom", full: true, show: is("music"), render: thumbField },
+    { section: t("rules.replies"), fields: [...replyFields(), moreRepliesField(), replyModeField] },
   ];
 }
 
@@ -62,7 +34,8 @@ function replyPreview(r) {
   const text = r.message_type === "text" ? r.content : r.title || r.media_id || r.music_url || "";
   return h("div", { class: "cell-stack" },
     h("span", { class: "bubble-kind" }, icon(REPLY_ICON[r.message_type] || "messages"), h("span", null, REPLY_TYPES.find(([v]) => v === r.message_type)?.[1] || r.message_type)),
-    h("span", { class: "cell-sub clip", title: text }, truncate(text, 60)));
+    h("span", { class: "cell-sub clip", title: text }, truncate(text, 60)),
+    (r.more_replies || []).length ? badge(t(r.reply_mode === 1 ? "rules.replies_random" : "rules.replies_all", { n: r.more_replies.length + 1 }), "blue") : null);
 }
 
 /** The keywords of a rule, one per line of its field. */

@@ -1,7 +1,8 @@
 // The plugin editor (admins): the plugin's file in a monospace textarea with
 // line numbers, "check" (compile without saving) and "save" (compile, write,
-// reload); a compile error shows at its line and column, the line marked in
-// the gutter. Below it the plugin's settings form for the chosen account.
+// reload), "run tests" (the plugin's test file against the saved file); a
+// compile error shows at its line and column, the line marked in the gutter.
+// Below it the plugin's settings form for the chosen account.
 // Unsaved text is guarded like the other forms.
 
 import { t } from "../i18n/index.js";
@@ -49,6 +50,20 @@ function codeArea(text) {
       gutter.scrollTop = area.scrollTop;
     },
   };
+}
+
+/** What a run of the plugin's test file gave: a line per case, failures spelled out. */
+function testResults(r) {
+  if (!r.cases.length) return h("p", { class: "hint", dataset: { role: "no-tests" } }, t("editor.no_tests", { file: r.test_file }));
+  const summary = r.failed
+    ? h("p", { class: "notice notice-warn", dataset: { role: "tests-summary" } }, icon("alert"), h("span", null, t("editor.tests_failed", { passed: r.passed, failed: r.failed })))
+    : h("p", { class: "notice notice-ok", dataset: { role: "tests-summary" } }, icon("check"), h("span", null, t("editor.tests_passed", { passed: r.passed })));
+  return h("div", null, summary,
+    h("ul", { class: "test-cases" }, r.cases.map((c) => h("li", { class: c.passed ? "test-case is-ok" : "test-case is-failed", dataset: { role: "test-case", passed: String(c.passed) } },
+      h("span", { class: "test-mark", "aria-hidden": "true" }, c.passed ? "✓" : "✗"),
+      h("span", { class: "test-name" }, c.name),
+      h("span", { class: "visually-hidden" }, c.passed ? t("editor.case_passed") : t("editor.case_failed")),
+      c.failures.length ? h("pre", { class: "test-failures mono" }, c.failures.join("\n")) : null))));
 }
 
 const SETTING_TYPES = { string: "text", int: "number", float: "number", bool: "switch" };
@@ -159,6 +174,16 @@ export async function openEditor({ host, name, accountId, onSaved, dryRun, onClo
     toast(t("editor.saved_toast", { name }), "success");
     if (onSaved) await onSaved(r);
   }));
+  const tests = h("div", { class: "editor-tests", "aria-live": "polite", dataset: { role: "test-results" } });
+  const runTests = button(t("editor.run_tests"), { icon: "play", kind: "btn-secondary", attrs: { "data-action": "run-tests" } });
+  runTests.addEventListener("click", () => run(runTests, async () => {
+    // The tests run against the file as saved: unsaved text would not be what they test.
+    if (dirty()) {
+      clear(tests).append(h("p", { class: "notice notice-warn", dataset: { role: "tests-unsaved" } }, icon("alert"), h("span", null, t("editor.tests_save_first"))));
+      return;
+    }
+    clear(tests).append(testResults(await api.post("/wechat/plugins/run_tests", { name })));
+  }));
   const tryIt = button(t("plugins.dry_run"), { icon: "play", kind: "btn-ghost", attrs: { "data-action": "editor-dry-run" }, onClick: () => dryRun && dryRun(name) });
   const closeButton = button(t("common.close"), { icon: "close", kind: "btn-ghost", attrs: { "data-action": "close-editor" } });
   closeButton.addEventListener("click", async () => {
@@ -170,10 +195,10 @@ export async function openEditor({ host, name, accountId, onSaved, dryRun, onClo
   const panel = h("section", { class: "panel plugin-editor", dataset: { role: "plugin-editor", plugin: name }, "aria-labelledby": "editor-title" },
     h("div", { class: "panel-head" },
       h("div", { class: "cell-stack" }, h("h2", { id: "editor-title" }, t("editor.title", { name })), h("span", { class: "cell-sub mono" }, data.file)),
-      h("div", { class: "editor-actions" }, tryIt, check, save, closeButton)),
+      h("div", { class: "editor-actions" }, tryIt, runTests, check, save, closeButton)),
     h("div", { class: "panel-body" },
       h("p", { class: "hint" }, t("editor.hint", { kb: Math.round(data.max_bytes / 1024) })),
-      code.el, status,
+      code.el, status, tests,
       h("h3", null, t("editor.settings")),
       await settingsPanel(name, accountId)));
   function close() {
