@@ -227,6 +227,9 @@ pub async fn serve(
         Background(tokio::spawn(crate::plugins::state::sweep_forever(
             state.db.clone(),
         ))),
+        Background(tokio::spawn(crate::plugins::cron::fire_forever(
+            state.clone(),
+        ))),
         Background(tokio::spawn(crate::db::checkpoint::checkpoint_forever(
             state.db.clone(),
         ))),

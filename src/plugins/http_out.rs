@@ -329,3 +329,15 @@ pub fn http_module() -> Module {
     );
     m
 }
+
+/// Whether `host` names a host alone: a DNS name, an IPv4 or an IPv6 address.
+pub fn is_host(host: &str) -> bool {
+    host.parse::<std::net::IpAddr>().is_ok()
+        || (!host.is_empty()
+            && host.len() <= 253
+            && host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            }))
+}

@@ -9,6 +9,7 @@ pub mod api;
 pub mod call;
 pub mod cli;
 pub mod counters;
+pub mod cron;
 pub mod dry_request;
 pub mod dry_run;
 pub mod dry_state;

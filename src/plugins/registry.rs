@@ -26,6 +26,8 @@ pub struct PluginInfo {
     pub messages: Vec<String>,
     pub events: Vec<String>,
     pub accounts: Vec<String>,
+    /// When `on_timer` runs by the clock (`PLUGIN.schedules`).
+    pub schedules: Vec<super::cron::Schedule>,
     pub source_hash: Option<String>,
     pub loaded_at: Option<chrono::DateTime<chrono::Utc>>,
     pub calls: u64,
@@ -466,6 +468,7 @@ impl Registry {
                     messages: declaration.map(|d| d.messages.clone()).unwrap_or_default(),
                     events: declaration.map(|d| d.events.clone()).unwrap_or_default(),
                     accounts: declaration.map(|d| d.accounts.clone()).unwrap_or_default(),
+                    schedules: declaration.map(|d| d.schedules.clone()).unwrap_or_default(),
                     source_hash: plugin.map(|p| p.source_hash.clone()),
                     loaded_at: plugin.map(|p| p.loaded_at),
                     calls,

@@ -38,6 +38,8 @@ pub struct Declaration {
     pub http_hosts: Vec<String>,
     /// Settings admins fill per account; the script reads them with `settings()`.
     pub settings: Vec<super::settings::Setting>,
+    /// When `on_timer` runs by the clock, for each account (`cron`).
+    pub schedules: Vec<super::cron::Schedule>,
 }
 
 /// The keys a declaration may have.
@@ -53,6 +55,7 @@ pub const DECLARATION_KEYS: &[&str] = &[
     "on_error",
     "http_hosts",
     "settings",
+    "schedules",
 ];
 
 /// Message types WeChat sends to an Official Account (for `messages`).
@@ -338,7 +341,7 @@ pub fn compile(
         },
     };
     let http_hosts = list("http_hosts", &[], &[])?;
-    if let Some(bad_host) = http_hosts.iter().find(|h| !is_host(h)) {
+    if let Some(bad_host) = http_hosts.iter().find(|h| !super::http_out::is_host(h)) {
         return Err(locate.error(
             locate
                 .value("http_hosts", bad_host)
@@ -351,6 +354,14 @@ pub fn compile(
     }
     let settings = super::settings::declared(declared.get("settings"))
         .map_err(|message| bad_at("settings", message))?;
+    let schedules = super::cron::declared(declared.get("schedules"))
+        .map_err(|message| bad_at("schedules", message))?;
+    if !schedules.is_empty() && !has_on_timer {
+        return Err(bad_at(
+            "schedules",
+            "PLUGIN.schedules call on_timer(name, data, ctx): define it".into(),
+        ));
+    }
     let declaration = Declaration {
         name,
         description: declared.get("description").map(text_of).unwrap_or_default(),
@@ -374,6 +385,7 @@ pub fn compile(
         on_error,
         http_hosts,
         settings,
+        schedules,
     };
     Ok(Script {
         engine,
@@ -388,18 +400,6 @@ pub fn compile(
             .then(|| Arc::new(HttpOut::new(&declaration.http_hosts))),
         declaration,
     })
-}
-
-/// Whether `host` names a host alone: a DNS name, an IPv4 or an IPv6 address.
-fn is_host(host: &str) -> bool {
-    host.parse::<std::net::IpAddr>().is_ok()
-        || (!host.is_empty()
-            && host.len() <= 253
-            && host.split('.').all(|label| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            }))
 }
 
 impl Script {

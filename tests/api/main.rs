@@ -24,6 +24,7 @@ mod pay;
 mod plugin_actions;
 mod plugin_dry_run;
 mod plugin_http;
+mod plugin_schedules;
 mod plugin_settings;
 mod plugin_source;
 mod plugin_state;

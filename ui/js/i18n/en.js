@@ -661,6 +661,8 @@ export default {
   "plugins.errors": "Errors",
   "plugins.mean_run": "Mean run",
   "plugins.loaded": "Loaded",
+  "plugins.schedules": "By the clock (Beijing time): {list}",
+  "plugins.schedule_item": "{name} at “{cron}”",
   "plugins.handles": "Handles {what}",
   "plugins.does_not_compile": "Does not compile: ",
   "plugins.previous_runs": "The file on disk does not compile; the previous version keeps running: ",

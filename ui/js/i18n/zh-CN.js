@@ -661,6 +661,8 @@ export default {
   "plugins.errors": "错误",
   "plugins.mean_run": "平均耗时",
   "plugins.loaded": "加载时间",
+  "plugins.schedules": "定时运行（北京时间）：{list}",
+  "plugins.schedule_item": "{name}（“{cron}”）",
   "plugins.handles": "处理 {what}",
   "plugins.does_not_compile": "无法编译：",
   "plugins.previous_runs": "磁盘上的文件无法编译，仍在运行上一版本：",

@@ -127,6 +127,11 @@ export async function render(ctx) {
         h("div", null, h("dt", null, t("plugins.mean_run")), h("dd", null, `${number(p.mean_run_ms, 2)} ms`)),
         h("div", null, h("dt", null, t("plugins.loaded")), h("dd", null, timeEl(p.loaded_at, { relative: true })))),
       handles ? h("p", { class: "hint" }, t("plugins.handles", { what: handles })) : null,
+      (p.schedules || []).length
+        ? h("p", { class: "hint", dataset: { role: "schedules" } }, t("plugins.schedules", {
+          list: p.schedules.map((s) => t("plugins.schedule_item", { name: s.name, cron: s.cron })).join(t("list.sep")),
+        }))
+        : null,
       p.compile_error
         ? h("div", { class: "alert alert-error plugin-error", role: "alert", dataset: { role: "compile-error" } }, icon("alert"),
           h("div", { class: "alert-text" },
