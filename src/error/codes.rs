@@ -69,6 +69,11 @@ pub const FIELD_REASONS: &[(&str, &str)] = &[
     ("time_of_day", "must be a time of day as HH:MM (00:00–23:59)"),
     ("window_empty", "must differ from active_from"),
     ("reply_list", "must be a list of replies"),
+    ("plugin_exists", "a plugin of this name exists"),
+    (
+        "folder_plugin",
+        "is a folder plugin: remove its folder on the server",
+    ),
     ("not_a_reply", "is not a reply: {detail}"),
     ("max_replies", "a rule has at most {max} replies"),
     (

@@ -87,6 +87,73 @@ pub fn locate(registry: &Registry, name: &str) -> Result<PluginFile, AppError> {
     Ok(PluginFile { path, file })
 }
 
+/// What a new plugin starts from: it compiles, answers nothing, and is off
+/// for every account until an admin switches it on there (`opt_in`), so a
+/// plugin being written never answers a fan by surprise.
+pub fn starter(name: &str) -> String {
+    format!(
+        "const PLUGIN = #{{\n    name: \"{name}\",\n    description: \"\",\n    priority: 250,\n    \
+         messages: [\"text\"],\n    opt_in: true,\n}};\n\n\
+         fn on_message(msg, ctx) {{\n    // Return a string (or reply::…) to answer; () lets the next handler answer.\n    \
+         ()\n}}\n"
+    )
+}
+
+/// Where a new plugin `name` goes (`<name>.rhai`), refusing a name that is
+/// no plugin name or that a plugin (file, folder or loaded plugin) has.
+pub fn new_file(registry: &Registry, name: &str) -> Result<PluginFile, AppError> {
+    if !valid_name(name) {
+        return Err(AppError::field(
+            "name",
+            format!("{name:?} is not a plugin name: use 1–64 letters, digits, '_' or '-'"),
+        ));
+    }
+    let dir = registry.dir();
+    let taken = registry.infos().iter().any(|info| info.name == name)
+        || dir.join(format!("{name}.rhai")).exists()
+        || dir.join(name).exists();
+    if taken {
+        return Err(AppError::field("name", "a plugin of this name exists"));
+    }
+    Ok(PluginFile {
+        file: format!("{name}.rhai"),
+        path: dir.join(format!("{name}.rhai")),
+    })
+}
+
+/// Writes a new plugin's file; of two admins creating one name at once,
+/// the second is refused.
+pub fn create(file: &PluginFile, source: &str) -> Result<(), AppError> {
+    use std::io::Write;
+    let folder = file.path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(folder)
+        .and_then(|()| {
+            let mut out = std::fs::File::create_new(&file.path)?;
+            out.write_all(source.as_bytes())?;
+            out.sync_all()
+        })
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => {
+                AppError::field("name", "a plugin of this name exists")
+            }
+            _ => AppError::internal(format!("cannot write {}: {e}", file.file)),
+        })
+}
+
+/// Removes a single-file plugin's file (its test file and stored state
+/// stay). A folder plugin is refused: its folder holds other modules, which
+/// an admin removes on the server.
+pub fn remove(file: &PluginFile) -> Result<(), AppError> {
+    if file.plugin_path() != file.path {
+        return Err(AppError::field(
+            "name",
+            "is a folder plugin: remove its folder on the server",
+        ));
+    }
+    std::fs::remove_file(&file.path)
+        .map_err(|e| AppError::internal(format!("cannot remove {}: {e}", file.file)))
+}
+
 /// The file's text.
 pub fn read(file: &PluginFile) -> Result<String, AppError> {
     std::fs::read_to_string(&file.path)

@@ -1,4 +1,5 @@
-//! `/wechat/plugins/source`, `/check` and `/run_tests`: the editor's routes
+//! `/wechat/plugins/source`, `/check`, `/run_tests`, `/create` and `/delete`:
+//! the editor's routes
 //! (admins only). Reading answers a plugin file's text; saving compile-checks
 //! the new text as the loader would, refuses it with the error's line and
 //! column (422, the file untouched), else writes it atomically and rescans;
@@ -70,6 +71,99 @@ pub fn register(api: Api) -> Api {
         .may_fail_with(&[404, 422]),
         post(run_tests),
     )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/plugins/create",
+            "plugins",
+            "Create a single-file plugin: {name, source?} (source: a starter that is off for every \
+             account until switched on); checked as the loader checks it (422 with data.script_error), \
+             refused when the name is taken, rescanned → the plugin; admins only",
+        )
+        .json_body()
+        .may_fail_with(&[413, 422]),
+        post(create),
+    )
+    .route(
+        Operation::new(
+            Post,
+            "/wechat/plugins/delete",
+            "plugins",
+            "Delete a single-file plugin's file: {name}; its test file and state stay; a folder plugin \
+             is refused (422); rescanned; admins only",
+        )
+        .json_body()
+        .may_fail_with(&[404, 422]),
+        post(delete),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Create {
+    name: String,
+    #[serde(default)]
+    source: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> Result<Response, AppError> {
+    admin.require_admin()?;
+    let request: Create = parse_json_body(body)?;
+    let text = request
+        .source
+        .unwrap_or_else(|| source::starter(&request.name));
+    source::check_size(&text)?;
+    let file = source::new_file(&state.plugins, &request.name)?;
+    if let Err(error) = source::compile_check(&state.plugins, Some(&file), text.clone()).await {
+        return Ok(does_not_compile(error));
+    }
+    source::create(&file, &text)?;
+    let report = state.plugins.rescan().await;
+    crate::cluster::instance::renew(&state).await;
+    let change = crate::audit::Change {
+        action: "create",
+        resource: "plugin",
+        resource_id: Some(request.name.clone()),
+        account_id: None,
+        changes: json!({ "file": file.file, "bytes": text.len() }),
+    };
+    crate::audit::record_action(&state, &admin, change).await;
+    Ok(ok(json!({
+        "name": request.name,
+        "file": file.file,
+        "plugin": source::status_of(&state.plugins, &file),
+        "reload": report,
+    }))
+    .into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> Result<Json<serde_json::Value>, AppError> {
+    admin.require_admin()?;
+    let request: Which = parse_json_body(body)?;
+    let file = source::locate(&state.plugins, &request.name)?;
+    let before = source::read(&file).ok();
+    source::remove(&file)?;
+    let report = state.plugins.rescan().await;
+    crate::cluster::instance::renew(&state).await;
+    let change = crate::audit::Change {
+        action: "delete",
+        resource: "plugin",
+        resource_id: Some(request.name.clone()),
+        account_id: None,
+        changes: json!({ "file": file.file, "bytes_before": before.as_ref().map(String::len) }),
+    };
+    crate::audit::record_action(&state, &admin, change).await;
+    Ok(ok(
+        json!({ "name": request.name, "file": file.file, "reload": report }),
+    ))
 }
 
 #[derive(Deserialize)]

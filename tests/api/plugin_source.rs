@@ -238,6 +238,16 @@ async fn operators_are_refused_and_oversized_sources_too() {
             "/wechat/plugins/run_tests",
             Some(json!({"name": "greet"})),
         ),
+        (
+            Method::POST,
+            "/wechat/plugins/create",
+            Some(json!({"name": "mine"})),
+        ),
+        (
+            Method::POST,
+            "/wechat/plugins/delete",
+            Some(json!({"name": "greet"})),
+        ),
     ] {
         let (status, answer) = app.send(method, path, Some(&token), body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {answer}");
@@ -345,4 +355,87 @@ async fn the_editor_runs_a_plugins_test_file_against_the_saved_plugin() {
         .post("/wechat/plugins/run_tests", json!({"name": "../etc"}))
         .await;
     assert_field_error(status, &body, "name");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_create_a_plugin_from_the_starter_and_delete_it() {
+    let (app, dir) = app_with_greet().await;
+    let (status, body) = app
+        .post("/wechat/plugins/create", json!({"name": "coupon"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["data"]["file"], "coupon.rhai", "{body}");
+    assert_eq!(body["data"]["plugin"]["status"], "active", "{body}");
+    // The starter is off everywhere until an admin switches it on.
+    assert_eq!(body["data"]["plugin"]["opt_in"], true, "{body}");
+    let text = std::fs::read_to_string(dir.join("coupon.rhai")).unwrap();
+    assert!(text.contains("name: \"coupon\""), "{text}");
+
+    // Taken names, names that are no names, and sources that do not compile.
+    for (name, code) in [
+        ("coupon", "plugin_exists"),
+        ("greet", "plugin_exists"),
+        ("faq", "plugin_exists"),
+    ] {
+        let (status, body) = app
+            .post("/wechat/plugins/create", json!({"name": name}))
+            .await;
+        assert_field_error(status, &body, "name");
+        assert_eq!(body["data"]["codes"]["name"]["code"], code, "{body}");
+    }
+    let (status, body) = app
+        .post("/wechat/plugins/create", json!({"name": "../up"}))
+        .await;
+    assert_field_error(status, &body, "name");
+    let (status, body) = app
+        .post(
+            "/wechat/plugins/create",
+            json!({"name": "broken", "source": BROKEN}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["data"]["script_error"]["line"], 3, "{body}");
+    assert!(!dir.join("broken.rhai").exists());
+
+    // Deleted: the file goes, and the plugin with it.
+    let (status, body) = app
+        .post("/wechat/plugins/delete", json!({"name": "coupon"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!dir.join("coupon.rhai").exists());
+    let (_, list) = app.get("/wechat/plugins/list").await;
+    assert!(
+        !list["data"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "coupon"),
+        "{list}"
+    );
+    let (status, body) = app
+        .post("/wechat/plugins/delete", json!({"name": "coupon"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // A folder plugin is removed on the server, not here.
+    let (status, body) = app
+        .post("/wechat/plugins/delete", json!({"name": "faq"}))
+        .await;
+    assert_field_error(status, &body, "name");
+    assert_eq!(
+        body["data"]["codes"]["name"]["code"], "folder_plugin",
+        "{body}"
+    );
+    assert!(dir.join("faq/main.rhai").exists());
+    // Both are in the audit trail.
+    let (_, audit) = app.get("/wechat/audit_log/list?resource=plugin").await;
+    let actions: Vec<&str> = audit["data"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert!(
+        actions.contains(&"create") && actions.contains(&"delete"),
+        "{audit}"
+    );
 }

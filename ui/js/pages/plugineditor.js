@@ -6,7 +6,7 @@
 // Unsaved text is guarded like the other forms.
 
 import { t } from "../i18n/index.js";
-import { h, icon, button, toast, clear } from "../dom.js";
+import { h, icon, button, toast, clear, confirmDialog } from "../dom.js";
 import { api, ApiError } from "../api.js";
 import { guardUnsaved, askDiscard } from "../guard.js";
 import { buildForm } from "../form.js";
@@ -117,7 +117,7 @@ async function settingsPanel(plugin, accountId) {
  * runs when it closes. Returns a promise of the editor, or null when the
  * user kept other unsaved text.
  */
-export async function openEditor({ host, name, accountId, onSaved, dryRun, onClose }) {
+export async function openEditor({ host, name, accountId, onSaved, onDeleted, dryRun, onClose }) {
   let data;
   try {
     data = await api.get("/wechat/plugins/source", { name });
@@ -185,6 +185,22 @@ export async function openEditor({ host, name, accountId, onSaved, dryRun, onClo
     clear(tests).append(testResults(await api.post("/wechat/plugins/run_tests", { name })));
   }));
   const tryIt = button(t("plugins.dry_run"), { icon: "play", kind: "btn-ghost", attrs: { "data-action": "editor-dry-run" }, onClick: () => dryRun && dryRun(name) });
+  // A folder plugin is removed on the server (its folder holds other modules).
+  const folder = data.file.endsWith("/main.rhai");
+  const remove = folder ? null : button(t("editor.delete"), { icon: "trash", kind: "btn-danger-ghost", attrs: { "data-action": "delete-plugin" } });
+  if (remove) {
+    remove.addEventListener("click", async () => {
+      const sure = await confirmDialog({ title: t("editor.delete_title", { name }), message: t("editor.delete_message", { file: data.file }) });
+      if (!sure) return;
+      await run(remove, async () => {
+        await api.post("/wechat/plugins/delete", { name });
+        toast(t("editor.deleted_toast", { name }), "success");
+        saved = code.area.value;
+        close();
+        if (onDeleted) await onDeleted();
+      });
+    });
+  }
   const closeButton = button(t("common.close"), { icon: "close", kind: "btn-ghost", attrs: { "data-action": "close-editor" } });
   closeButton.addEventListener("click", async () => {
     if (dirty() && !(await askDiscard())) return;
@@ -195,7 +211,7 @@ export async function openEditor({ host, name, accountId, onSaved, dryRun, onClo
   const panel = h("section", { class: "panel plugin-editor", dataset: { role: "plugin-editor", plugin: name }, "aria-labelledby": "editor-title" },
     h("div", { class: "panel-head" },
       h("div", { class: "cell-stack" }, h("h2", { id: "editor-title" }, t("editor.title", { name })), h("span", { class: "cell-sub mono" }, data.file)),
-      h("div", { class: "editor-actions" }, tryIt, runTests, check, save, closeButton)),
+      h("div", { class: "editor-actions" }, tryIt, runTests, check, save, remove, closeButton)),
     h("div", { class: "panel-body" },
       h("p", { class: "hint" }, t("editor.hint", { kb: Math.round(data.max_bytes / 1024) })),
       code.el, status, tests,

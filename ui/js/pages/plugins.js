@@ -6,7 +6,7 @@ import { t } from "../i18n/index.js";
 import { h, icon, badge, button, toast, timeEl, clear } from "../dom.js";
 import { api, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
-import { buildForm } from "../form.js";
+import { buildForm, formDialog } from "../form.js";
 import { noAccounts, busy, showActionError, accountField, defaultAccount } from "./common.js";
 import { resultView, materialLookup, number } from "./dryrun.js";
 import { statePanel } from "./pluginstate.js";
@@ -42,9 +42,25 @@ export async function render(ctx) {
       name,
       accountId,
       onSaved: () => load(),
+      onDeleted: () => load(),
       dryRun: (n) => dryRunFor(n),
       onClose: () => { editor = null; },
     });
+  }
+  /** Creates a plugin from the starter (off for every account) and opens it. */
+  async function create() {
+    const created = await formDialog({
+      title: t("editor.new_title"),
+      intro: t("editor.new_intro"),
+      fields: [{ name: "name", label: t("editor.new_name"), required: true, mono: true, placeholder: "my_plugin", maxChars: 64, hint: t("editor.new_name_hint") }],
+      values: {},
+      submitLabel: t("editor.create"),
+      submit: (v) => api.post("/wechat/plugins/create", { name: (v.name || "").trim() }),
+    });
+    if (!created) return;
+    toast(t("editor.created_toast", { name: created.name }), "success");
+    await load();
+    await edit(created.name);
   }
   // Admins only: the state routes refuse operators.
   const stateView = ctx.isAdmin ? statePanel(ctx) : null;
@@ -67,7 +83,8 @@ export async function render(ctx) {
   });
   header.querySelector(".page-actions").append(
     button(t("plugins.refresh"), { icon: "refresh", kind: "btn-ghost", iconOnly: true, onClick: () => load() }),
-    reload);
+    reload,
+    ctx.isAdmin ? button(t("editor.new"), { icon: "plus", kind: "btn-primary", attrs: { "data-action": "new-plugin" }, onClick: () => create() }) : null);
 
   async function toggle(plugin, input) {
     const enable = input.checked;
