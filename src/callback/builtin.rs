@@ -50,6 +50,7 @@ fn reply_with_rule(name: &str, ctx: Arc<Context>) -> HandlerFuture {
         .map(|rule| Outcome::RuleReply {
             rule_id: rule.id,
             reply: rule.answer().clone(),
+            followups: rule.followups().to_vec(),
         })
         .unwrap_or(Outcome::Continue);
     Box::pin(async move { outcome })

@@ -27,6 +27,8 @@ pub enum Outcome {
     RuleReply {
         rule_id: i64,
         reply: Reply,
+        /// The rule's other replies, sent after the answer (回复全部).
+        followups: Vec<Reply>,
     },
     /// Not mine: ask the next handler.
     Continue,
@@ -40,6 +42,8 @@ pub struct Answer {
     pub reply: Reply,
     /// The account's rule the reply came from (the built-ins' answers).
     pub rule_id: Option<i64>,
+    /// What follows the reply as customer-service messages (a rule's other replies).
+    pub followups: Vec<Reply>,
 }
 
 /// What a handler gets: the account, the parsed message and its stored id.
@@ -205,13 +209,19 @@ impl Chain {
                         handler: name,
                         reply,
                         rule_id: None,
+                        followups: Vec::new(),
                     })
                 }
-                Ok(Outcome::RuleReply { rule_id, reply }) => {
+                Ok(Outcome::RuleReply {
+                    rule_id,
+                    reply,
+                    followups,
+                }) => {
                     return Some(Answer {
                         handler: name,
                         reply,
                         rule_id: Some(rule_id),
+                        followups,
                     })
                 }
                 Ok(Outcome::NoReply) => return None,

@@ -314,16 +314,17 @@ async fn store_and_dispatch(
     metrics::counter!("wxmp_callback_replies_total", "app_id" => account.model.app_id.clone(), "handler" => handler.to_owned())
         .increment(1);
     // A rule sending all its replies: the others follow the answer.
-    let followups = answer.as_ref().and_then(|a| {
-        let rule = account.rules.by_id(a.rule_id?)?;
-        (!rule.followups().is_empty()).then(|| (a.handler.clone(), rule.id, rule.followups()))
-    });
+    let mut followups = None;
     let (reply_xml, write) = match answer {
         Some(Answer {
             handler,
             reply,
             rule_id,
+            followups: more,
         }) => {
+            if let (Some(rule_id), false) = (rule_id, more.is_empty()) {
+                followups = Some((handler.clone(), rule_id, more));
+            }
             let created = chrono::Utc::now().timestamp();
             let xml = reply.to_xml(&message.from_user, &message.to_user, created);
             let outgoing = Outgoing {
@@ -366,7 +367,7 @@ async fn store_and_dispatch(
             message_id,
             &handler,
             rule_id,
-            replies,
+            &replies,
         )
         .await;
         if let Err(error) = queued {

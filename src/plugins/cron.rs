@@ -144,13 +144,27 @@ pub async fn queue_due(
     until: DateTime<Utc>,
 ) -> Result<(), sea_orm::DbErr> {
     let after = after.max(until - CATCH_UP);
-    let plugins: Vec<_> = state
+    // Most ticks see no firing: the database is asked only when one is due.
+    let due: Vec<_> = state
         .plugins
         .all()
         .into_iter()
-        .filter(|p| !p.script.declaration.schedules.is_empty())
+        .flat_map(|plugin| {
+            let firings: Vec<_> = plugin
+                .script
+                .declaration
+                .schedules
+                .iter()
+                .flat_map(|s| {
+                    s.firings(after, until)
+                        .into_iter()
+                        .map(move |at| (s.name.clone(), at))
+                })
+                .collect();
+            (!firings.is_empty()).then_some((plugin, firings))
+        })
         .collect();
-    if plugins.is_empty() {
+    if due.is_empty() {
         return Ok(());
     }
     let accounts = accounts::Entity::find()
@@ -158,26 +172,24 @@ pub async fn queue_due(
         .all(&state.db)
         .await?;
     let mut rows = Vec::new();
-    for plugin in &plugins {
+    for (plugin, firings) in &due {
         for account in &accounts {
             if !plugin.runs_for_account(account).await {
                 continue;
             }
-            for schedule in &plugin.script.declaration.schedules {
-                for at in schedule.firings(after, until) {
-                    let payload = json!({
-                        "plugin": plugin.name(),
-                        "account_id": account.id.to_string(),
-                        "openid": "",
-                        "name": schedule.name,
-                        "data": { "scheduled_at": at.with_timezone(&beijing()).to_rfc3339() },
-                    });
-                    let id = firing_id(plugin.name(), account.id, &schedule.name, at);
-                    let mut job = new_job(id, PluginTimer::NAME, payload, crate::db::now());
-                    job.run_at = at;
-                    job.owner = format!("plugin-schedule:{}:{}", plugin.name(), account.id);
-                    rows.push(job.into_active_model());
-                }
+            for (schedule, at) in firings {
+                let payload = json!({
+                    "plugin": plugin.name(),
+                    "account_id": account.id.to_string(),
+                    "openid": "",
+                    "name": schedule,
+                    "data": { "scheduled_at": at.with_timezone(&beijing()).to_rfc3339() },
+                });
+                let id = firing_id(plugin.name(), account.id, schedule, *at);
+                let mut job = new_job(id, PluginTimer::NAME, payload, crate::db::now());
+                job.run_at = *at;
+                job.owner = format!("plugin-schedule:{}:{}", plugin.name(), account.id);
+                rows.push(job.into_active_model());
             }
         }
     }

@@ -268,7 +268,9 @@ pub async fn whole_chain(
             }
             None => match handler.handle(ctx.clone()).await {
                 Outcome::Reply(reply) => ScriptOutcome::Reply(reply),
-                Outcome::RuleReply { rule_id: id, reply } => {
+                Outcome::RuleReply {
+                    rule_id: id, reply, ..
+                } => {
                     rule_id = Some(id);
                     ScriptOutcome::Reply(reply)
                 }

@@ -122,16 +122,8 @@ async fn create(
         return Ok(does_not_compile(error));
     }
     source::create(&file, &text)?;
-    let report = state.plugins.rescan().await;
-    crate::cluster::instance::renew(&state).await;
-    let change = crate::audit::Change {
-        action: "create",
-        resource: "plugin",
-        resource_id: Some(request.name.clone()),
-        account_id: None,
-        changes: json!({ "file": file.file, "bytes": text.len() }),
-    };
-    crate::audit::record_action(&state, &admin, change).await;
+    let changes = json!({ "file": file.file, "bytes": text.len() });
+    let report = rescan_and_audit(&state, &admin, "create", &request.name, changes).await;
     Ok(ok(json!({
         "name": request.name,
         "file": file.file,
@@ -151,16 +143,8 @@ async fn delete(
     let file = source::locate(&state.plugins, &request.name)?;
     let before = source::read(&file).ok();
     source::remove(&file)?;
-    let report = state.plugins.rescan().await;
-    crate::cluster::instance::renew(&state).await;
-    let change = crate::audit::Change {
-        action: "delete",
-        resource: "plugin",
-        resource_id: Some(request.name.clone()),
-        account_id: None,
-        changes: json!({ "file": file.file, "bytes_before": before.as_ref().map(String::len) }),
-    };
-    crate::audit::record_action(&state, &admin, change).await;
+    let changes = json!({ "file": file.file, "bytes_before": before.as_ref().map(String::len) });
+    let report = rescan_and_audit(&state, &admin, "delete", &request.name, changes).await;
     Ok(ok(
         json!({ "name": request.name, "file": file.file, "reload": report }),
     ))
@@ -236,22 +220,13 @@ async fn save(
     }
     let before = source::read(&file).ok();
     source::write_atomically(&file, &request.source)?;
-    let report = state.plugins.rescan().await;
-    // The other instances see the new version now, not at the next heartbeat.
-    crate::cluster::instance::renew(&state).await;
-    let change = crate::audit::Change {
-        action: "update_source",
-        resource: "plugin",
-        resource_id: Some(request.name.clone()),
-        account_id: None,
-        changes: json!({
-            "file": file.file,
-            "bytes_before": before.as_ref().map(String::len),
-            "bytes": request.source.len(),
-            "changed": before.as_deref() != Some(request.source.as_str()),
-        }),
-    };
-    crate::audit::record_action(&state, &admin, change).await;
+    let changes = json!({
+        "file": file.file,
+        "bytes_before": before.as_ref().map(String::len),
+        "bytes": request.source.len(),
+        "changed": before.as_deref() != Some(request.source.as_str()),
+    });
+    let report = rescan_and_audit(&state, &admin, "update_source", &request.name, changes).await;
     let plugin = source::status_of(&state.plugins, &file);
     Ok(ok(json!({
         "name": plugin.as_ref().map(|p| p.name.clone()).unwrap_or(request.name),
@@ -321,4 +296,26 @@ async fn run_tests(
         "failed": results.len() - passed,
         "cases": cases,
     })))
+}
+
+/// After a plugin file changed on disk: rescans (the other instances see
+/// the change now, not at the next heartbeat) and records who did `action`.
+async fn rescan_and_audit(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    action: &'static str,
+    name: &str,
+    changes: serde_json::Value,
+) -> super::registry::ReloadReport {
+    let report = state.plugins.rescan().await;
+    crate::cluster::instance::renew(state).await;
+    let change = crate::audit::Change {
+        action,
+        resource: "plugin",
+        resource_id: Some(name.to_string()),
+        account_id: None,
+        changes,
+    };
+    crate::audit::record_action(state, admin, change).await;
+    report
 }
