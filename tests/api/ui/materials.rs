@@ -317,3 +317,64 @@ async fn builds_a_two_article_news_draft_in_the_rich_text_editor() {
     assert_no_page_errors(&b, "news draft").await;
     b.quit().await;
 }
+
+#[tokio::test]
+async fn the_news_editor_speaks_english_and_guards_unsaved_articles() {
+    const APP_ID: &str = "wxuinews00000002";
+    let (app, fake) = with_fake_wechat(&[APP_ID]).await;
+    let account = app.add_account(APP_ID).await;
+    app.seed(&account).material(json!({"media_type": "image", "media_id": "MEDIA_COVER_1", "name": "cover.jpg", "is_permanent": 1, "sync_status": 1}))
+    .await;
+    let b = browser().await;
+    sign_in(&b, &app).await;
+    open(&b, &app, "/wechat/wxmaterials").await;
+    b.click_css("[data-action=new-news]").await;
+    b.wait_for("dialog[open] [data-thumb=MEDIA_COVER_1]").await;
+    let list_text = b.text("dialog[open] [data-role=news-list]").await;
+    assert!(
+        list_text.contains("Article 1") && list_text.contains("Main"),
+        "{list_text}"
+    );
+    let tools = b
+        .js("return [...document.querySelectorAll('dialog[open] [data-tool]')].map((t) => t.getAttribute('aria-label')).join('|')", vec![])
+        .await;
+    assert_eq!(tools, json!("Bold|Italic|Underline|Heading|Quote|Bulleted list|Numbered list|Link|Image|Clear formatting"));
+    let labels = b.text("dialog[open] [data-role=news-form]").await;
+    for label in [
+        "Title",
+        "Author",
+        "Digest",
+        "Original link",
+        "Cover",
+        "Body",
+    ] {
+        assert!(labels.contains(label), "{label} in {labels}");
+    }
+
+    // Nothing edited: Escape closes at once.
+    b.press(fantoccini::key::Key::Escape).await;
+    dialog_removed(&b).await;
+
+    // Edited (a second article added, text in its body): Escape asks; "stay" keeps it.
+    b.click_css("[data-action=new-news]").await;
+    b.click_css("dialog[open] [data-action=add-article]").await;
+    b.type_into("dialog[open] [data-role=rich-text]", "draft text")
+        .await;
+    b.press(fantoccini::key::Key::Escape).await;
+    b.click_css("dialog[open] [data-confirm=no]").await;
+    b.wait_for("dialog[open] [data-article='1'].is-selected")
+        .await;
+    assert!(b
+        .text("dialog[open] [data-role=rich-text]")
+        .await
+        .contains("draft text"));
+    b.press(fantoccini::key::Key::Escape).await;
+    b.click_css("dialog[open] [data-confirm=yes]").await;
+    dialog_removed(&b).await;
+    assert!(fake
+        .recorded()
+        .iter()
+        .all(|r| r.path != "/cgi-bin/draft/add"));
+    assert_no_page_errors(&b, "news editor guard").await;
+    b.quit().await;
+}
