@@ -265,7 +265,8 @@ fn article_field_problems(article: &Value) -> Vec<(&'static str, String)> {
         .as_str()
         .unwrap_or_default()
         .trim();
-    if !source.is_empty() && !(source.starts_with("http://") || source.starts_with("https://")) {
+    let is_web = source.starts_with("http://") || source.starts_with("https://");
+    if !source.is_empty() && !is_web {
         out.push((
             "content_source_url",
             "must be an http:// or https:// URL".to_string(),
