@@ -87,6 +87,21 @@ pub const FIELD_REASONS: &[(&str, &str)] = &[
         "no enabled admin or operator of this account has id {id}",
     ),
     ("not_a_string", "must be a string"),
+    // News drafts and article images (src/materials/).
+    ("articles_count", "must be 1 to 8 articles"),
+    (
+        "permanent_image",
+        "must be a permanent image of this account (upload_permanent_media)",
+    ),
+    (
+        "unsafe_html",
+        "must not contain scripts or event handlers: {part}",
+    ),
+    ("article_image_type", "must be a jpg or png image"),
+    (
+        "article_image_size",
+        "article images are under 1024 KB; this is {size} KB",
+    ),
     // Template message values, by field type (src/templates/fields.rs).
     ("tpl_thing", "must be 1–20 characters (a thing field)"),
     ("tpl_number", "must be a number of up to 32 digits, with decimals allowed (a number field)"),

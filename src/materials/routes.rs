@@ -56,6 +56,14 @@ pub fn register(api: Api) -> Api {
         post(upload_news),
     )
     .route(
+        wechat(
+            "/wechat/wxmaterials/upload_article_image",
+            "Upload an image for an article's body (WeChat media/uploadimg; multipart: account_id, file: jpg/png under 1 MB) → {url}",
+        )
+        .multipart_body(&[("account_id", false), ("file", true)]),
+        post(upload_article_image).layer(limit()),
+    )
+    .route(
         wechat("/wechat/wxmaterials/material_count", "Counts of permanent materials on WeChat: {account_id}").json_body(),
         post(material_count),
     )
@@ -215,6 +223,26 @@ async fn upload_permanent_media(
     );
     audit::record_action(&state, &admin, change).await;
     Ok(ok(row))
+}
+
+async fn upload_article_image(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    multipart: Multipart,
+) -> ApiResult {
+    let mut form = read_form(multipart).await?;
+    let account = account_for(&state.db, &admin, form.account_id()?).await?;
+    form.fields.insert("media_type".into(), "image".into());
+    let upload = form.upload("image")?;
+    let url = service::upload_article_image(&state.wxapi, &account, &upload).await?;
+    let change = audit::Change::action(
+        "upload_article_image",
+        "material",
+        account.id,
+        upload_summary(&upload),
+    );
+    audit::record_action(&state, &admin, change).await;
+    Ok(ok(json!({ "url": url })))
 }
 
 #[derive(Deserialize)]

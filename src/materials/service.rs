@@ -145,7 +145,7 @@ pub async fn create_news_draft(
     articles: Vec<Value>,
 ) -> Result<materials::Model, AppError> {
     if articles.is_empty() || articles.len() > 8 {
-        return Err(AppError::field("articles", "1 to 8 articles"));
+        return Err(AppError::field("articles", "must be 1 to 8 articles"));
     }
     let permanent_images: BTreeSet<String> = materials::Entity::find()
         .filter(materials::Column::AccountId.eq(account.id))
@@ -156,22 +156,20 @@ pub async fn create_news_draft(
         .into_iter()
         .map(|m| m.media_id)
         .collect();
+    // Every article's every problem at once, named `articles.<i>.<field>`.
+    let mut errors = crate::error::FieldErrors::new();
     for (n, article) in articles.iter().enumerate() {
-        for field in ["title", "content", "thumb_media_id"] {
-            if article[field].as_str().is_none_or(|v| v.trim().is_empty()) {
-                return Err(AppError::field(
-                    &format!("articles[{n}].{field}"),
-                    "is required",
-                ));
-            }
+        if let Some((field, reason)) = article_problem(article, &permanent_images) {
+            errors.insert(format!("articles.{n}.{field}"), reason);
         }
-        let thumb = article["thumb_media_id"].as_str().unwrap_or_default();
-        if !permanent_images.contains(thumb) {
-            return Err(AppError::field(
-                &format!("articles[{n}].thumb_media_id"),
-                "must be a permanent image of this account (upload_permanent_media)",
-            ));
+        for (field, reason) in article_field_problems(article) {
+            errors
+                .entry(format!("articles.{n}.{field}"))
+                .or_insert(reason);
         }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
     }
     let answer = wxapi
         .call(
@@ -198,6 +196,125 @@ pub async fn create_news_draft(
         ..Default::default()
     };
     save_row(db, row).await
+}
+
+/// The limits of a draft article's text fields (characters), as WeChat's
+/// draft API documents them: title, author, digest; the body is under
+/// 20 000 characters and 1 MB.
+const TEXT_LIMITS: &[(&str, usize)] = &[("title", 64), ("author", 16), ("digest", 120)];
+const CONTENT_MAX_CHARS: usize = 20_000;
+const CONTENT_MAX_BYTES: usize = 1024 * 1024;
+
+/// The cover's problem: missing, or not a permanent image of the account.
+fn article_problem(article: &Value, images: &BTreeSet<String>) -> Option<(&'static str, String)> {
+    let thumb = article["thumb_media_id"].as_str().unwrap_or_default();
+    if thumb.trim().is_empty() {
+        return Some(("thumb_media_id", "is required".into()));
+    }
+    if !images.contains(thumb) {
+        return Some((
+            "thumb_media_id",
+            "must be a permanent image of this account (upload_permanent_media)".into(),
+        ));
+    }
+    None
+}
+
+/// Problems of the text fields: required, too long, not a URL, unsafe HTML.
+fn article_field_problems(article: &Value) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if !article.is_object() {
+        out.push(("title", "is required".to_string()));
+        return out;
+    }
+    for field in ["title", "content"] {
+        if article[field].as_str().is_none_or(|v| v.trim().is_empty()) {
+            out.push((field, "is required".to_string()));
+        }
+    }
+    for (field, max) in TEXT_LIMITS {
+        let value = &article[*field];
+        if !value.is_null() && !value.is_string() {
+            out.push((*field, "must be a string".to_string()));
+        } else if value.as_str().is_some_and(|v| v.chars().count() > *max) {
+            out.push((*field, format!("must be at most {max} characters")));
+        }
+    }
+    let content = article["content"].as_str().unwrap_or_default();
+    if content.chars().count() >= CONTENT_MAX_CHARS {
+        out.push((
+            "content",
+            format!("must be at most {} characters", CONTENT_MAX_CHARS - 1),
+        ));
+    } else if content.len() >= CONTENT_MAX_BYTES {
+        out.push((
+            "content",
+            format!(
+                "must be at most {} bytes (UTF-8), is {}",
+                CONTENT_MAX_BYTES - 1,
+                content.len()
+            ),
+        ));
+    } else if let Some(part) = super::html::unsafe_part(content) {
+        out.push((
+            "content",
+            format!("must not contain scripts or event handlers: {part}"),
+        ));
+    }
+    let source = article["content_source_url"]
+        .as_str()
+        .unwrap_or_default()
+        .trim();
+    let is_web = source.starts_with("http://") || source.starts_with("https://");
+    if !source.is_empty() && !is_web {
+        out.push((
+            "content_source_url",
+            "must be an http:// or https:// URL".to_string(),
+        ));
+    }
+    for field in ["need_open_comment", "only_fans_can_comment"] {
+        let value = &article[field];
+        if !value.is_null() && !matches!(value.as_u64(), Some(0 | 1)) {
+            out.push((field, "must be one of 0, 1".to_string()));
+        }
+    }
+    out
+}
+
+/// Uploads an image for use inside an article's body (WeChat's
+/// `media/uploadimg`: jpg or png under 1 MB); nothing is stored here, the
+/// URL WeChat gives is returned for the body's `<img src>`.
+pub async fn upload_article_image(
+    wxapi: &WxApi,
+    account: &accounts::Model,
+    upload: &Upload,
+) -> Result<String, AppError> {
+    if !matches!(upload.extension, "jpg" | "png") {
+        return Err(AppError::field("file", "must be a jpg or png image"));
+    }
+    if upload.bytes.len() >= 1024 * 1024 {
+        return Err(AppError::field(
+            "file",
+            format!(
+                "article images are under 1024 KB; this is {} KB",
+                upload.bytes.len() / 1024
+            ),
+        ));
+    }
+    let answer = wxapi
+        .call(
+            account,
+            Method::POST,
+            "/cgi-bin/media/uploadimg",
+            &[],
+            Body::Multipart(vec![media_part(upload)]),
+        )
+        .await?;
+    answer["url"]
+        .as_str()
+        .filter(|url| !url.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| AppError::internal("WeChat's uploadimg answered without a url"))
 }
 
 /// WeChat's counts of the account's permanent materials.

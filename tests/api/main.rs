@@ -20,6 +20,7 @@ mod interop;
 mod layering;
 mod media;
 mod metrics;
+mod news_drafts;
 mod pay;
 mod plugin_actions;
 mod plugin_dry_run;

@@ -998,7 +998,7 @@ async fn materials_are_checked_uploaded_synced_and_deleted() {
             json!({"account_id": id, "articles": [article("nope")]}),
         )
         .await;
-    crate::helpers::assert_field_error(status, &body, "articles[0].thumb_media_id");
+    crate::helpers::assert_field_error(status, &body, "articles.0.thumb_media_id");
     let (status, body) = app
         .post(
             "/wechat/wxmaterials/upload_news",

@@ -191,6 +191,8 @@ export function buildForm(items, initial = {}) {
       return out;
     },
     allValues: () => values,
+    /** Sets a value as an edit would (custom fields follow it). */
+    set: changed,
     onChange: (fn) => listeners.push(fn),
     clearErrors() {
       formAlert.hidden = true;

@@ -24,6 +24,7 @@ pub(super) fn handle(inner: &mut Inner, call: &Call, appid: &str) -> Answer {
         ("POST", "/cgi-bin/material/batchget_material") => batchget(inner, call, appid),
         ("POST", "/cgi-bin/material/del_material") => delete(inner, call, appid),
         ("POST", "/cgi-bin/draft/add") => add_draft(inner, call, appid),
+        ("POST", "/cgi-bin/media/uploadimg") => upload_image(inner, call),
         _ => return None,
     })
 }
@@ -65,6 +66,28 @@ fn upload(inner: &mut Inner, call: &Call, appid: &str) -> Json<Value> {
         .or_default()
         .push((kind, item));
     Json(json!({ "media_id": media_id, "url": url }))
+}
+
+/// An image for an article's body: jpg or png under 1 MB, answered with its URL.
+fn upload_image(inner: &mut Inner, call: &Call) -> Json<Value> {
+    let Some(media) = call
+        .fields
+        .iter()
+        .find(|f| f.name == "media" && f.file_name.is_some())
+    else {
+        return error(41005, "media data missing");
+    };
+    let png = media.bytes.starts_with(b"\x89PNG");
+    let jpg = media.bytes.starts_with(&[0xff, 0xd8, 0xff]);
+    if !(png || jpg) {
+        return error(40005, "invalid file type");
+    }
+    if media.bytes.is_empty() || media.bytes.len() >= 1024 * 1024 {
+        return error(40006, "invalid meida size");
+    }
+    inner.next_media += 1;
+    let ext = if png { "png" } else { "jpg" };
+    Json(json!({ "url": format!("http://mmbiz.qpic.cn/fake/article/{}.{ext}", inner.next_media) }))
 }
 
 /// A permanent video needs a `description` field of JSON with a title.

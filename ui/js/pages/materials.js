@@ -8,7 +8,8 @@ import { api, resource, ApiError } from "../api.js";
 import { pageHeader, tabs } from "../states.js";
 import { listView } from "../list.js";
 import { formDialog } from "../form.js";
-import { scope, noAccounts, accountField, defaultAccount, deleteButton, editButton, chooseAccount, actionButton, busy, filePreview, mediaPicker, mediaPlayer } from "./common.js";
+import { newsEditor } from "./newseditor.js";
+import { scope, noAccounts, accountField, defaultAccount, deleteButton, editButton, chooseAccount, actionButton, busy, filePreview, mediaPlayer } from "./common.js";
 
 const MEDIA_TYPES = ["image", "voice", "video", "thumb", "news"].map((type) => [type, t(`mat.type.${type}`)]);
 const MEDIA_ICON = { image: "materials", thumb: "materials", voice: "voice", video: "video", news: "news" };
@@ -194,54 +195,6 @@ async function uploadDialog(ctx, type) {
   });
 }
 
-/** Radio tiles of the account's permanent images, to pick a news cover from. */
-const coverPicker = mediaPicker({
-  name: "thumb_media_id",
-  label: t("mat.cover"),
-  hint: t("mat.cover_hint"),
-  types: () => ["image", "thumb"],
-});
-
-/** Creates a news draft (one article) on WeChat: /wechat/wxmaterials/upload_news. */
-async function newsDialog(ctx) {
-  return formDialog({
-    title: t("mat.news_title"),
-    wide: true,
-    intro: t("mat.news_intro"),
-    fields: [
-      ...(ctx.accounts.length > 1 ? [accountField(ctx)] : []),
-      { name: "title", label: t("rules.title"), required: true, full: true, placeholder: t("mat.news_title_placeholder") },
-      { name: "author", label: t("mat.author"), placeholder: t("accounts.optional") },
-      { name: "content_source_url", label: t("mat.source_url"), type: "url", placeholder: t("mat.source_url_placeholder") },
-      { name: "digest", label: t("mat.digest"), type: "textarea", rows: 2, full: true, placeholder: t("mat.digest_placeholder") },
-      { name: "content", label: t("messages.content"), type: "textarea", rows: 8, required: true, full: true, placeholder: t("mat.content_placeholder"), hint: t("mat.content_hint") },
-      { name: "thumb_media_id", label: t("mat.cover"), type: "custom", full: true, render: coverPicker },
-    ],
-    values: { account_id: defaultAccount(ctx), thumb_media_id: "" },
-    submitLabel: t("mat.create_draft"),
-    submit: async (v) => {
-      const errors = {};
-      if (!String(v.title || "").trim()) errors.title = t("reason.required");
-      if (!String(v.content || "").trim()) errors.content = t("reason.required");
-      if (!v.thumb_media_id) errors.thumb_media_id = t("mat.cover_required");
-      if (Object.keys(errors).length) throw new ApiError(422, t("mat.check_fields"), errors);
-      const article = { title: v.title.trim(), thumb_media_id: v.thumb_media_id, content: v.content };
-      for (const key of ["author", "digest", "content_source_url"]) if (String(v[key] || "").trim()) article[key] = v[key].trim();
-      try {
-        return await api.post("/wechat/wxmaterials/upload_news", { account_id: v.account_id || defaultAccount(ctx), articles: [article] });
-      } catch (error) {
-        // The API names article fields "articles[0].title": show them at the fields.
-        if (error instanceof ApiError && error.fields) {
-          const fields = {};
-          for (const [name, reason] of Object.entries(error.fields)) fields[name.replace(/^articles\[0\]\./, "")] = reason;
-          throw new ApiError(error.status, error.message, fields, error.data);
-        }
-        throw error;
-      }
-    },
-  });
-}
-
 /** The counts WeChat has of an account's permanent materials, in a dialog. */
 async function countsDialog(ctx, accountId) {
   const counts = await api.post("/wechat/wxmaterials/material_count", { account_id: accountId });
@@ -298,7 +251,7 @@ export async function render(ctx) {
   };
 
   const newNews = async () => {
-    const saved = await newsDialog(ctx);
+    const saved = await newsEditor(ctx);
     if (saved && saved.id) {
       toast(t("mat.draft_created", { name: saved.title || saved.name }));
       if (type && type !== "news") ctx.navigate("/wechat/wxmaterials?media_type=news");
