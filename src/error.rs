@@ -1,6 +1,7 @@
 //! One error type for the HTTP API, turned into the JSON envelope in one place.
 //! Each envelope also carries stable codes for the UI to translate (`codes`).
 
+pub mod check;
 pub mod codes;
 
 use std::collections::BTreeMap;

@@ -4,12 +4,11 @@
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
-use super::check::{max_bytes, max_chars, not_negative, one_of, required, url};
 use super::Resource;
-use crate::entity::enums::{Direction, MatchType, MessageMode, ReplyType};
+use crate::entity::enums::{Direction, MessageMode};
 use crate::entity::*;
+use crate::error::check::{max_bytes, max_chars, not_negative, one_of, required, url};
 use crate::error::{AppError, FieldErrors};
-use crate::menus::rules::{needs, value, MENU_TYPES};
 use crate::state::AppState;
 
 fn flag(errors: &mut FieldErrors, field: &str, value: i16) {
@@ -191,22 +190,7 @@ impl Resource for AutoReplies {
     }
 
     fn validate(m: &auto_replies::Model, errors: &mut FieldErrors) {
-        one_of(errors, "reply_type", &m.reply_type, ReplyType::CODES);
-        one_of(errors, "match_type", &m.match_type, MatchType::CODES);
-        flag(errors, "status", m.status);
-        if m.reply_type == ReplyType::Keyword.code() {
-            required(errors, "keyword", &m.keyword);
-        }
-        max_chars(errors, "keyword", &m.keyword, 255);
-        for (field, reason) in crate::callback::rule_match::rule_errors(
-            &m.keyword,
-            m.match_type,
-            &m.active_from,
-            &m.active_until,
-        ) {
-            errors.insert(field.into(), reason);
-        }
-        super::rule_replies::check_replies(m, errors);
+        crate::callback::rule_check::rule_errors(m, errors);
     }
 }
 
@@ -273,25 +257,7 @@ impl Resource for Menus {
     }
 
     fn validate(m: &menus::Model, errors: &mut FieldErrors) {
-        required(errors, "menu_name", &m.menu_name);
-        let name_limit = if m.parent_id == 0 { 16 } else { 60 };
-        max_bytes(errors, "menu_name", &m.menu_name, name_limit);
-        // A top-level button with sub-buttons has no type of its own.
-        if !m.menu_type.is_empty() && !MENU_TYPES.contains(&m.menu_type.as_str()) {
-            errors.insert(
-                "menu_type".into(),
-                format!("must be empty (a parent) or one of {MENU_TYPES:?}"),
-            );
-        }
-        if m.menu_type.is_empty() && m.parent_id != 0 {
-            errors.insert("menu_type".into(), "is required for a sub-button".into());
-        }
-        for need in needs(&m.menu_type).unwrap_or_default() {
-            required(errors, need.column, value(m, need.column));
-        }
-        max_bytes(errors, "menu_key", &m.menu_key, 128);
-        url(errors, "url", &m.url);
-        max_bytes(errors, "pagepath", &m.pagepath, 1024);
+        crate::menus::rules::button_errors(m, errors);
     }
 
     /// A sub-button's parent must be a top-level button of the same account,

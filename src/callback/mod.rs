@@ -8,7 +8,8 @@
 //!   `batch`: the statements of one commit;
 //! - [`inflight`]: retries that arrive while the first attempt runs;
 //! - [`accounts`]: accounts and their compiled rules, cached;
-//! - [`chain`] and [`builtin`]: the handlers that answer, by priority.
+//! - [`chain`] and [`builtin`]: the handlers that answer, by priority;
+//! - [`rule_match`] and [`rule_check`]: what a rule matches, and the checks of a rule row.
 
 pub mod accounts;
 mod batch;
@@ -19,6 +20,7 @@ pub mod followups;
 pub mod inflight;
 pub mod record;
 pub mod routes;
+pub mod rule_check;
 pub mod rule_match;
 pub mod store;
 

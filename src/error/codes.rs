@@ -80,6 +80,23 @@ pub const FIELD_REASONS: &[(&str, &str)] = &[
         "archived_stays_disabled",
         "an archived account stays disabled; restore it first",
     ),
+    // The menu editor's tree (src/menus/tree.rs).
+    (
+        "menu_top_limit",
+        "WeChat allows {max} top-level buttons, not {actual}",
+    ),
+    (
+        "menu_sub_limit",
+        "WeChat allows {max} sub-buttons under a button, not {actual}",
+    ),
+    ("menu_no_button", "no menu button of this account has id {id}"),
+    ("menu_twice", "is in the menu twice"),
+    ("menu_reply_click_only", "is only for click buttons"),
+    (
+        "menu_reply_clash",
+        "differs from the reply of another button with the same key",
+    ),
+    ("menu_two_levels", "must be empty: menus have two levels"),
     // The inbox (src/inbox/).
     ("no_conversation", "has no conversation with this account"),
     (

@@ -1,17 +1,19 @@
-//! Admin endpoints that push the menu to WeChat or pull it back. (The menu's
-//! rows themselves are the `wxmenus` resource of the admin API.)
+//! Admin endpoints of the menu: the editor's whole tree with the replies of
+//! its click buttons, read and saved at once; and pushing the menu to WeChat
+//! or pulling it back. (The rows one by one are also the `wxmenus` resource
+//! of the admin API.)
 
 use axum::extract::State;
 use axum::routing::{get, post};
 use serde_json::json;
 use utoipa::openapi::path::HttpMethod;
 
-use super::service;
+use super::{service, tree};
 use crate::audit;
-use crate::auth::{account_in_body, account_in_query, CurrentAdmin};
+use crate::auth::{account_for, account_in_body, account_in_query, CurrentAdmin};
 use crate::error::{ok, ApiResult};
 use crate::http::openapi::{Api, Operation};
-use crate::http::{JsonBody, Query};
+use crate::http::{parse_json_body, JsonBody, Query};
 use crate::state::AppState;
 
 pub fn register(api: Api) -> Api {
@@ -58,6 +60,53 @@ pub fn register(api: Api) -> Api {
         .query("account_id", "the account"),
         get(live),
     )
+    .route(
+        Operation::new(
+            HttpMethod::Get,
+            "/wechat/wxmenus/tree",
+            "menus",
+            "The stored menu as a tree, in order, with the reply of each click button (the exact keyword rule of its key)",
+        )
+        .query("account_id", "the account")
+        .may_fail_with(&[422]),
+        get(read_tree),
+    )
+    .route(
+        Operation::new(
+            HttpMethod::Post,
+            "/wechat/wxmenus/save_tree",
+            "menus",
+            "Replace the stored menu with {account_id, buttons: [{id?, menu_name, menu_type, …, reply?, sub_button}]}; \
+             a click button's reply is saved as the exact keyword rule of its key, in the same transaction",
+        )
+        .json_body(),
+        post(save_tree),
+    )
+}
+
+async fn read_tree(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    Query(query): Query<AccountQuery>,
+) -> ApiResult {
+    let account = account_in_query(&state.db, &admin, &query.account_id).await?;
+    Ok(ok(tree::read(&state.db, account.id).await?))
+}
+
+async fn save_tree(
+    State(state): State<AppState>,
+    admin: CurrentAdmin,
+    JsonBody(body): JsonBody,
+) -> ApiResult {
+    let request: tree::TreeRequest = parse_json_body(body)?;
+    let account = account_for(&state.db, &admin, request.account_id).await?;
+    let saved = tree::save(&state.db, &state.ids, &admin, account.id, request.buttons).await?;
+    if saved.rules_changed {
+        // The next click is answered by the new reply, without a restart.
+        state.callback_accounts.invalidate(account.id);
+    }
+    tracing::info!(admin = %admin.username, app_id = %account.app_id, buttons = saved.buttons, "menu saved");
+    Ok(ok(tree::read(&state.db, account.id).await?))
 }
 
 #[derive(serde::Deserialize)]

@@ -6,6 +6,8 @@
 use serde_json::{json, Value};
 
 use crate::entity::menus;
+use crate::error::check::{max_bytes, required, url};
+use crate::error::FieldErrors;
 use crate::ids::{IdError, IdGenerator};
 
 /// Checks a stored menu tree against WeChat's rules; returns it as WeChat's
@@ -166,6 +168,30 @@ pub fn needs(menu_type: &str) -> Option<&'static [Need]> {
         "miniprogram" => MINIPROGRAM,
         _ => return None,
     })
+}
+
+/// The field checks of one button row (its own fields; the tree it sits in
+/// is checked by whoever writes it).
+pub fn button_errors(m: &menus::Model, errors: &mut FieldErrors) {
+    required(errors, "menu_name", &m.menu_name);
+    let name_limit = if m.parent_id == 0 { 16 } else { 60 };
+    max_bytes(errors, "menu_name", &m.menu_name, name_limit);
+    // A top-level button with sub-buttons has no type of its own.
+    if !m.menu_type.is_empty() && !MENU_TYPES.contains(&m.menu_type.as_str()) {
+        errors.insert(
+            "menu_type".into(),
+            format!("must be empty (a parent) or one of {MENU_TYPES:?}"),
+        );
+    }
+    if m.menu_type.is_empty() && m.parent_id != 0 {
+        errors.insert("menu_type".into(), "is required for a sub-button".into());
+    }
+    for need in needs(&m.menu_type).unwrap_or_default() {
+        required(errors, need.column, value(m, need.column));
+    }
+    max_bytes(errors, "menu_key", &m.menu_key, 128);
+    url(errors, "url", &m.url);
+    max_bytes(errors, "pagepath", &m.pagepath, 1024);
 }
 
 /// The value of a button's column named in a [`Need`].

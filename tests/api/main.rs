@@ -19,6 +19,7 @@ mod inbox_live;
 mod interop;
 mod layering;
 mod media;
+mod menu_replies;
 mod metrics;
 mod news_drafts;
 mod pay;

@@ -1,16 +1,36 @@
-//! The checks on a rule's replies: the first in the row's own columns, up to
-//! four more in `more_replies`, whose errors are named
-//! `more_replies.<index>.<field>` so a form can put them next to their field.
+//! The field checks of a reply rule row (`wx_auto_replies`), for every writer
+//! of rules: the rules resource of the admin API, and the menu editor, whose
+//! click buttons carry their reply as an exact keyword rule.
 
-use super::check::{max_bytes, one_of, required, url};
 use crate::entity::auto_replies::{self, RuleReply, MAX_REPLIES};
-use crate::entity::enums::ReplyMode;
+use crate::entity::enums::{MatchType, ReplyMode, ReplyType};
+use crate::error::check::{max_bytes, max_chars, one_of, required, url};
 use crate::error::FieldErrors;
 
-/// The kinds of reply a rule can send.
+/// The kinds of message a rule replies with.
 pub const REPLY_MESSAGE_TYPES: [&str; 6] = ["text", "image", "voice", "video", "news", "music"];
 
-pub fn check_replies(m: &auto_replies::Model, errors: &mut FieldErrors) {
+/// Every check of a rule row: when it answers, what it matches, what it sends.
+pub fn rule_errors(m: &auto_replies::Model, errors: &mut FieldErrors) {
+    one_of(errors, "reply_type", &m.reply_type, ReplyType::CODES);
+    one_of(errors, "match_type", &m.match_type, MatchType::CODES);
+    one_of(errors, "status", &m.status, &[0, 1]);
+    if m.reply_type == ReplyType::Keyword.code() {
+        required(errors, "keyword", &m.keyword);
+    }
+    max_chars(errors, "keyword", &m.keyword, 255);
+    for (field, reason) in
+        super::rule_match::rule_errors(&m.keyword, m.match_type, &m.active_from, &m.active_until)
+    {
+        errors.insert(field.into(), reason);
+    }
+    reply_errors(m, errors);
+}
+
+/// The checks of what a rule sends: the first reply in the row's own columns,
+/// up to four more in `more_replies`, whose errors are named
+/// `more_replies.<index>.<field>` so a form can put them next to their field.
+pub fn reply_errors(m: &auto_replies::Model, errors: &mut FieldErrors) {
     one_of(errors, "reply_mode", &m.reply_mode, ReplyMode::CODES);
     check_reply(errors, "", &m.first_reply());
     match m.more_replies() {
