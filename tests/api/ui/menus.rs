@@ -209,3 +209,167 @@ async fn publishes_a_menu_with_sub_buttons_and_manages_it_on_wechat() {
     assert_no_page_errors(&b, "menu publishing").await;
     b.quit().await;
 }
+
+/// Moves the top button at index `from` before (or after) the one at `to`
+/// with the HTML5 drag events a mouse drag fires (WebDriver cannot drag
+/// natively).
+async fn drag(b: &super::browser::Browser, from: usize, to: usize, after: bool) {
+    b.js(
+        "const tops = document.querySelectorAll('.phone-bar [data-level=top]');
+         const [from, to, after] = [tops[arguments[0]], tops[arguments[1]], arguments[2]];
+         const data = new DataTransfer();
+         const box = to.getBoundingClientRect();
+         const at = { bubbles: true, cancelable: true, dataTransfer: data,
+           clientX: after ? box.right - 2 : box.left + 2, clientY: after ? box.bottom - 2 : box.top + 2 };
+         from.dispatchEvent(new DragEvent('dragstart', { bubbles: true, dataTransfer: data }));
+         to.dispatchEvent(new DragEvent('dragover', at));
+         to.dispatchEvent(new DragEvent('drop', at));
+         from.dispatchEvent(new DragEvent('dragend', { bubbles: true, dataTransfer: data }));",
+        vec![json!(from), json!(to), json!(after)],
+    )
+    .await;
+}
+
+/// Clicks Save, at the top of the page (a long reply form scrolls it under
+/// the sticky top bar).
+async fn save_menu(b: &super::browser::Browser) {
+    b.js("window.scrollTo(0, 0)", vec![]).await;
+    b.click_css("[data-role=save-menu]").await;
+}
+
+#[tokio::test]
+async fn a_click_button_carries_its_reply_and_buttons_are_dragged_into_order_in_both_languages() {
+    use crate::wechat::Peer;
+    for (lang, required, saved, app_id) in [
+        ("zh-CN", "不能为空", "已保存", "wxuimenureply001"),
+        ("en", "is required", "Saved", "wxuimenureply002"),
+    ] {
+        let app = TestApp::spawn().await;
+        let peer = Peer::create(&app, app_id, 0).await;
+        let account = peer.account_id.clone();
+        let b = super::browser::Browser::start_in(1280, 900, lang).await;
+        sign_in(&b, &app).await;
+        open(&b, &app, "/wechat/wxmenus").await;
+        b.wait_for("[data-role=add-top]").await;
+
+        // A click button without a key, answering with its own reply.
+        b.click_css("[data-role=add-top]").await;
+        b.type_into("#menu-name", "签到").await;
+        b.set_value("#menu-type", "click").await;
+        b.click_css("[data-role=menu-reply] label.switch").await;
+        b.wait_for("[data-role=menu-reply] [data-field=content] textarea")
+            .await;
+        b.click_css("[data-role=add-top]").await;
+        b.type_into("#menu-name", "官网").await;
+        b.set_value("#menu-type", "view").await;
+        b.type_into("#menu-url", "https://example.com/").await;
+
+        // The empty reply is refused by the server; its error shows at the
+        // reply's field of the button at fault, which is selected again.
+        save_menu(&b).await;
+        let shown = b
+            .wait_until(
+                "(() => { const e = document.querySelector('[data-role=menu-reply] [data-field=content] .field-error'); return e && !e.hidden && e.textContent; })()",
+                "the reply's error at its field",
+            )
+            .await;
+        assert!(
+            shown.as_str().unwrap().contains(required),
+            "{lang}: {shown}"
+        );
+        assert_eq!(
+            b.js("return document.querySelector('#menu-name').value", vec![])
+                .await,
+            "签到"
+        );
+        b.set_value(
+            "[data-role=menu-reply] [data-field=content] textarea",
+            "签到成功，积分 +1",
+        )
+        .await;
+        b.screenshot(&screenshot_path(&format!("menu-click-reply-{lang}")))
+            .await;
+
+        // Dragged: 官网 goes before 签到.
+        drag(&b, 1, 0, false).await;
+        let order = b
+            .js("return [...document.querySelectorAll('.phone-bar [data-level=top]')].map((e) => e.textContent)", vec![])
+            .await;
+        assert_eq!(order, json!(["官网", "签到"]), "{lang}");
+        save_menu(&b).await;
+        b.wait_until(
+            &format!("document.querySelector('.menu-status') && document.querySelector('.menu-status').textContent === '{saved}'"),
+            "the menu to be saved",
+        )
+        .await;
+
+        // Stored in the order shown, the reply as the exact rule of a made-up key.
+        let (_, body) = app
+            .get(&format!("/wechat/wxmenus/tree?account_id={account}"))
+            .await;
+        let buttons = body["data"]["buttons"].as_array().unwrap().clone();
+        assert_eq!(buttons[0]["menu_name"], "官网", "{lang}: {body}");
+        assert_eq!(buttons[1]["menu_name"], "签到");
+        assert_eq!(buttons[1]["reply"]["content"], "签到成功，积分 +1");
+        let key = buttons[1]["menu_key"].as_str().unwrap().to_string();
+        assert!(key.starts_with("menu_"), "{key}");
+        let rules = list(
+            &app,
+            &format!("/wechat/wxautoreplies/list?account_id={account}"),
+        )
+        .await;
+        let rule = rules
+            .iter()
+            .find(|r| r["keyword"] == key.as_str())
+            .expect("the button's rule");
+        assert_eq!(rule["match_type"], 1);
+        // A signed click from WeChat gets the reply.
+        let answer = peer
+            .send(
+                &app,
+                &peer.event("o_ui_menu_fan", "CLICK", &key, 1_700_000_123),
+            )
+            .await;
+        assert_eq!(
+            answer.reply.expect("a reply").text("Content"),
+            "签到成功，积分 +1"
+        );
+
+        // After a reload the reply is shown on the button; switched off, the
+        // rule goes on save.
+        open(&b, &app, "/wechat/wxmenus").await;
+        b.wait_for(".phone-bar [data-level=top]").await;
+        b.js(
+            "document.querySelectorAll('.phone-bar [data-level=top]')[1].click()",
+            vec![],
+        )
+        .await;
+        let content = b
+            .wait_until(
+                "(() => { const e = document.querySelector('[data-role=menu-reply] [data-field=content] textarea'); return e && e.value; })()",
+                "the stored reply in the editor",
+            )
+            .await;
+        assert_eq!(content, "签到成功，积分 +1", "{lang}");
+        b.click_css("[data-role=menu-reply] label.switch").await;
+        b.wait_gone("[data-role=menu-reply] [data-field=content]")
+            .await;
+        save_menu(&b).await;
+        b.wait_until(
+            &format!("document.querySelector('.menu-status') && document.querySelector('.menu-status').textContent === '{saved}'"),
+            "the switched-off reply to be saved",
+        )
+        .await;
+        let rules = list(
+            &app,
+            &format!("/wechat/wxautoreplies/list?account_id={account}"),
+        )
+        .await;
+        assert!(
+            rules.iter().all(|r| r["keyword"] != key.as_str()),
+            "{rules:?}"
+        );
+        assert_no_page_errors(&b, "menus").await;
+        b.quit().await;
+    }
+}

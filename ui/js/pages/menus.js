@@ -1,14 +1,18 @@
 // Custom menu editor, shaped like the menu bar of a phone: up to 3 buttons,
-// each with up to 5 sub-buttons. Edits stay local until Save, which writes
-// the difference through the REST API (deletes, then top-level buttons, then
-// sub-buttons, so new sub-buttons know their parent's id).
+// each with up to 5 sub-buttons, reordered by dragging them or with the move
+// buttons. A click button may carry its reply (发送消息), kept by the server
+// as the exact keyword rule of its key. Edits stay local until Save, which
+// sends the whole tree (/wechat/wxmenus/save_tree): buttons and replies are
+// written in one transaction, in the order shown.
 
 import { t } from "../i18n/index.js";
 import { h, icon, button, clear, byteLength, toast, confirmDialog } from "../dom.js";
-import { api, resource, ApiError } from "../api.js";
+import { api, ApiError } from "../api.js";
 import { pageHeader, loadingState, errorState, emptyState } from "../states.js";
 import { noAccounts, busy } from "./common.js";
 import { guardUnsaved } from "../guard.js";
+import { buildForm } from "../form.js";
+import { replyFields } from "./morereplies.js";
 import { livePanel } from "./menulive.js";
 
 const MAX_TOP = 3;
@@ -33,6 +37,14 @@ const TYPES = [
 const ACTION_FIELDS = ["menu_key", "url", "media_id", "article_id", "appid", "pagepath"];
 const FIELD_LABEL = Object.fromEntries(ACTION_FIELDS.map((f) => [f, t(`menus.field.${f}`)]));
 const FIELD_HINT = Object.fromEntries(ACTION_FIELDS.map((f) => [f, t(`menus.hint.${f}`)]));
+const REPLY_FIELDS = ["message_type", "content", "media_id", "title", "description", "pic_url", "url", "music_url", "hq_music_url", "thumb_media_id"];
+/** A field error's path in the saved tree: buttons[i](.sub_button[j])(.field). */
+const ERROR_PATH = /^buttons\[(\d+)\](?:\.sub_button\[(\d+)\])?(?:\.(.+))?$/;
+
+/** The reply fields of `values`, the others empty (what the server stores). */
+function replyOf(values) {
+  return Object.fromEntries(REPLY_FIELDS.map((f) => [f, values[f] === undefined || values[f] === null ? "" : String(values[f])]));
+}
 
 let localSeq = 0;
 function node(row, level) {
@@ -40,6 +52,7 @@ function node(row, level) {
   n.menu_name = row ? row.menu_name : level === "top" ? t("menus.new_top") : t("menus.new_sub");
   n.menu_type = row ? row.menu_type : level === "top" ? "click" : "view";
   for (const f of ACTION_FIELDS) n[f] = row ? row[f] || "" : "";
+  n.reply = row && row.reply ? replyOf(row.reply) : null;
   return n;
 }
 
@@ -47,13 +60,21 @@ function typeInfo(type) {
   return TYPES.find(([value]) => value === type);
 }
 
-/** What the API stores for a node; fields of other types are cleared. */
-function payload(n, parentId, sort) {
+/** A click button, which may carry a reply. */
+function answersClick(n) {
+  return !(n.level === "top" && n.subs.length > 0) && n.menu_type === "click";
+}
+
+/** What the API stores for a node (without its sub-buttons); fields of
+ * other types are cleared. A click button says its reply (null: none). */
+function payload(n) {
   const hasSubs = n.level === "top" && n.subs.length > 0;
   const type = hasSubs ? "" : n.menu_type;
   const keep = type ? typeInfo(type)?.[2] || [] : [];
-  const body = { menu_name: n.menu_name.trim(), menu_type: type, parent_id: parentId, sort_order: sort };
+  const body = { menu_name: n.menu_name.trim(), menu_type: type };
+  if (n.id) body.id = n.id;
   for (const f of ACTION_FIELDS) body[f] = keep.includes(f) ? n[f].trim() : "";
+  if (answersClick(n)) body.reply = n.reply ? replyOf(n.reply) : null;
   return body;
 }
 
@@ -70,7 +91,8 @@ function check(n) {
     errors.menu_type = n.level === "top" ? t("menus.type_required_top") : t("reason.required");
     return errors;
   }
-  for (const f of info[2]) if (!n[f].trim()) errors[f] = t("reason.required");
+  // A click button with a reply gets a key made up by the server.
+  for (const f of info[2]) if (!n[f].trim() && !(f === "menu_key" && answersClick(n) && n.reply)) errors[f] = t("reason.required");
   if (byteLength(n.menu_key) > KEY_LIMIT) errors.menu_key = t("menus.max_bytes", { max: KEY_LIMIT });
   for (const f of ["url"]) if (n[f].trim() && !/^https?:\/\//.test(n[f].trim())) errors[f] = t("reason.url");
   return errors;
@@ -99,10 +121,11 @@ export async function render(ctx) {
   const allNodes = () => state.tops.flatMap((top) => [top, ...top.subs]);
   const findNode = (local) => allNodes().find((n) => n.local === local);
   const parentOf = (n) => state.tops.find((top) => top.subs.includes(n));
+  // A node where it is: its fields, reply, parent and position.
   const snapshot = (n) => {
     const parent = parentOf(n);
     const index = parent ? parent.subs.indexOf(n) : state.tops.indexOf(n);
-    return JSON.stringify(payload(n, parent ? parent.id : "0", index));
+    return JSON.stringify([payload(n), parent ? parent.id : "0", index]);
   };
   const dirty = () => state.deleted.size > 0 || allNodes().some((n) => !n.id || state.original.get(n.id) !== snapshot(n));
 
@@ -112,24 +135,35 @@ export async function render(ctx) {
   async function load() {
     clear(host).append(loadingState(t("menus.loading")));
     try {
-      const data = await resource("wxmenus").list({ account_id: accountId, page: 1, page_size: 100 });
-      const tops = data.list.filter((r) => r.parent_id === "0").map((r) => node(r, "top"));
-      for (const r of data.list.filter((x) => x.parent_id !== "0")) {
-        const parent = tops.find((top) => top.id === r.parent_id);
-        if (parent) parent.subs.push(node(r, "sub"));
-      }
+      const data = await api.get("/wechat/wxmenus/tree", { account_id: accountId });
+      show(data);
+    } catch (error) {
+      if (!(error instanceof ApiError)) console.error(error);
+      if (error instanceof ApiError && error.status === 401) return;
+      clear(host).append(h("div", { class: "panel" }, errorState(error.message, load)));
+    }
+  }
+
+  /** Shows the tree the server sent (on load and after a save). */
+  function show(data) {
+    const selected = findNode(state.selected);
+    const selectedAt = selected ? [parentOf(selected) ? state.tops.indexOf(parentOf(selected)) : state.tops.indexOf(selected), parentOf(selected) ? parentOf(selected).subs.indexOf(selected) : -1] : null;
+    {
+      const tops = data.buttons.map((r) => {
+        const top = node(r, "top");
+        top.subs = (r.sub_button || []).map((sub) => node(sub, "sub"));
+        return top;
+      });
       state.tops = tops;
       state.deleted.clear();
       state.errors.clear();
       state.original.clear();
       for (const n of allNodes()) state.original.set(n.id, snapshot(n));
-      state.selected = tops[0] ? tops[0].local : null;
+      // After a save the same place stays selected.
+      const again = selectedAt && tops[selectedAt[0]] && (selectedAt[1] < 0 ? tops[selectedAt[0]] : tops[selectedAt[0]].subs[selectedAt[1]]);
+      state.selected = again ? again.local : tops[0] ? tops[0].local : null;
       draw();
       checkKeys();
-    } catch (error) {
-      if (!(error instanceof ApiError)) console.error(error);
-      if (error instanceof ApiError && error.status === 401) return;
-      clear(host).append(h("div", { class: "panel" }, errorState(error.message, load)));
     }
   }
 
@@ -166,6 +200,60 @@ export async function render(ctx) {
     const n = node(null, "sub");
     top.subs.push(n);
     select(n.local, true);
+  }
+
+  /** Puts `n` before (or after) `target`, a sibling. */
+  function moveTo(n, target, after) {
+    const list = parentOf(n) ? parentOf(n).subs : state.tops;
+    list.splice(list.indexOf(n), 1);
+    list.splice(list.indexOf(target) + (after ? 1 : 0), 0, n);
+    state.selected = n.local;
+    draw();
+    host.querySelector(`[data-node="${n.local}"]`)?.focus();
+  }
+
+  // HTML5 drag and drop on the phone: top buttons left and right among
+  // themselves, sub-buttons up and down within their group. The move
+  // buttons of the selected button do the same from the keyboard.
+  let dragging = null;
+  const canDrop = (target) => dragging && dragging !== target && dragging.level === target.level
+    && (target.level === "top" || parentOf(dragging) === parentOf(target));
+  const dropsAfter = (event, el, n) => {
+    const box = el.getBoundingClientRect();
+    return n.level === "top" ? event.clientX > box.left + box.width / 2 : event.clientY > box.top + box.height / 2;
+  };
+  const unmark = () => host.querySelectorAll(".drop-before, .drop-after").forEach((el) => el.classList.remove("drop-before", "drop-after"));
+  function dragHandlers(n) {
+    return {
+      draggable: "true",
+      ondragstart: (event) => {
+        dragging = n;
+        event.dataTransfer.effectAllowed = "move";
+        event.dataTransfer.setData("text/plain", n.menu_name);
+        event.currentTarget.classList.add("dragging");
+      },
+      ondragend: (event) => {
+        dragging = null;
+        event.currentTarget.classList.remove("dragging");
+        unmark();
+      },
+      ondragover: (event) => {
+        if (!canDrop(n)) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = "move";
+        const after = dropsAfter(event, event.currentTarget, n);
+        unmark();
+        event.currentTarget.classList.add(after ? "drop-after" : "drop-before");
+      },
+      ondragleave: (event) => event.currentTarget.classList.remove("drop-before", "drop-after"),
+      ondrop: (event) => {
+        if (!canDrop(n)) return;
+        event.preventDefault();
+        const moving = dragging;
+        dragging = null;
+        moveTo(moving, n, dropsAfter(event, event.currentTarget, n));
+      },
+    };
   }
 
   function move(n, delta) {
@@ -207,39 +295,29 @@ export async function render(ctx) {
     }
     state.saving = true;
     draw();
-    const api = resource("wxmenus");
-    let current = null;
+    const buttons = state.tops.map((top) => ({ ...payload(top), sub_button: top.subs.map((sub) => payload(sub)) }));
     try {
-      if (state.deleted.size) {
-        await api.remove([...state.deleted]);
-        for (const id of state.deleted) state.original.delete(id);
-        state.deleted.clear();
-      }
-      const write = async (n, parentId, index) => {
-        current = n;
-        const body = payload(n, parentId, index);
-        const text = JSON.stringify(body);
-        if (!n.id) {
-          const row = await api.add({ account_id: accountId, ...body });
-          n.id = row.id;
-        } else if (state.original.get(n.id) !== text) {
-          await api.edit({ id: n.id, ...body });
-        }
-        state.original.set(n.id, text);
-      };
-      for (const [i, top] of state.tops.entries()) await write(top, "0", i);
-      for (const top of state.tops) for (const [j, sub] of top.subs.entries()) await write(sub, top.id, j);
+      const data = await api.post("/wechat/wxmenus/save_tree", { account_id: accountId, buttons });
       toast(t("menus.saved"));
-      await load();
+      show(data);
       live.refresh();
       return true;
     } catch (error) {
       if (!(error instanceof ApiError)) console.error(error);
       if (error instanceof ApiError && error.status === 401) return false;
-      if (current) {
-        state.errors.set(current.local, error.fields || { _: error.message });
-        state.selected = current.local;
+      // Each field error goes to the button its path names.
+      let first = null;
+      for (const [path, reason] of Object.entries(error.fields || {})) {
+        const at = ERROR_PATH.exec(path);
+        const top = at && state.tops[Number(at[1])];
+        const n = top && (at[2] === undefined ? top : top.subs[Number(at[2])]);
+        if (!n) continue;
+        const errors = state.errors.get(n.local) || {};
+        errors[at[3] || "_"] = reason;
+        state.errors.set(n.local, errors);
+        first ||= n;
       }
+      if (first) state.selected = first.local;
       toast(error.message, "error");
       return false;
     } finally {
@@ -329,6 +407,7 @@ export async function render(ctx) {
       dataset: { node: n.local, level: n.level },
       title: n.menu_name,
       onclick: () => select(n.local),
+      ...dragHandlers(n),
     }, n.level === "top" && n.subs.length ? icon("burger", "sub-mark") : null, h("span", null, n.menu_name || t("menus.no_name")));
   }
 
@@ -358,7 +437,7 @@ export async function render(ctx) {
           h("div", { class: "phone-head" }, account ? account.account_name || account.app_id : ""),
           h("div", { class: "phone-chat" }, h("div", { class: "msg in" }, h("div", { class: "bubble" }, t("menus.phone_bubble")))),
           bar)),
-      h("p", { class: "phone-hint" }, t("menus.phone_hint", { top: MAX_TOP, sub: MAX_SUB })));
+      h("p", { class: "phone-hint" }, t("menus.phone_hint", { top: MAX_TOP, sub: MAX_SUB }), " ", t("menus.drag_hint")));
   }
 
   function textField(n, name, { limit, label, hint, mono } = {}) {
@@ -415,7 +494,7 @@ export async function render(ctx) {
     const list = parent ? parent.subs : state.tops;
     const i = list.indexOf(n);
     const errors = state.errors.get(n.local) || {};
-    const loose = Object.entries(errors).filter(([k]) => !["menu_name", "menu_type", ...ACTION_FIELDS].includes(k));
+    const loose = Object.entries(errors).filter(([k]) => !["menu_name", "menu_type", ...ACTION_FIELDS].includes(k) && !k.startsWith("reply."));
     const top = n.level === "top";
     const hasSubs = top && n.subs.length > 0;
     const body = h("div", { class: "form" });
@@ -447,6 +526,7 @@ export async function render(ctx) {
       for (const f of typeInfo(n.menu_type)?.[2] || []) {
         body.append(textField(n, f, { limit: f === "menu_key" ? KEY_LIMIT : undefined, hint: FIELD_HINT[f], mono: f !== "url" }));
       }
+      if (answersClick(n)) body.append(replySection(n, errors));
       if (top && !n.subs.length) body.append(h("p", { class: "hint" }, t("menus.make_group")));
     }
     const back = top ? "left" : "up";
@@ -458,6 +538,36 @@ export async function render(ctx) {
         button(top ? t("menus.move_right") : t("menus.move_down"), { icon: forward, iconOnly: true, kind: "btn-ghost btn-sm", disabled: i === list.length - 1, attrs: { "data-move": "forward" }, onClick: () => move(n, 1) }),
         button(t("menus.delete_button"), { icon: "trash", iconOnly: true, kind: "btn-danger-ghost btn-sm", attrs: { "data-action": "delete-button" }, onClick: () => remove(n) })),
       h("div", { class: "panel-body" }, body));
+  }
+
+  /** The reply a click button sends (发送消息): the rule form's reply fields. */
+  function replySection(n, errors) {
+    const id = "menu-reply-on";
+    const toggle = h("input", { type: "checkbox", role: "switch", id, checked: Boolean(n.reply), dataset: { role: "menu-reply-on" } });
+    toggle.addEventListener("change", () => {
+      if (toggle.checked) n.reply = n.lastReply || replyOf({ message_type: "text" });
+      else {
+        n.lastReply = n.reply;
+        n.reply = null;
+      }
+      draw();
+      host.querySelector(`#${id}`)?.focus();
+    });
+    const section = h("fieldset", { class: "form-section menu-reply", dataset: { role: "menu-reply" } },
+      h("legend", null, t("menus.reply_title")),
+      h("label", { class: "switch", for: id }, toggle, h("span", { class: "switch-track", "aria-hidden": "true" }), h("span", null, t("menus.reply_on"))),
+      h("p", { class: "hint" }, n.reply ? t("menus.reply_hint", { key: n.menu_key.trim() || t("menus.reply_key_made") }) : t("menus.reply_off_hint")));
+    if (!n.reply) return section;
+    const form = buildForm(replyFields(), { account_id: accountId, ...n.reply });
+    form.el.addEventListener("submit", (event) => event.preventDefault());
+    form.onChange(() => {
+      n.reply = replyOf(form.values());
+      updateStatus();
+    });
+    section.append(form.el);
+    const replyErrors = Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith("reply.")).map(([k, v]) => [k.slice(6), v]));
+    if (Object.keys(replyErrors).length) queueMicrotask(() => form.setErrors(replyErrors));
+    return section;
   }
 
   const status = h("span", { class: "menu-status", role: "status" });
