@@ -67,6 +67,20 @@ pub struct RuleReply {
 pub const MAX_REPLIES: usize = 5;
 
 impl Model {
+    /// Puts `reply` in the row's columns (its first reply).
+    pub fn set_first_reply(&mut self, reply: &RuleReply) {
+        self.message_type = reply.message_type.clone();
+        self.content = reply.content.clone();
+        self.media_id = reply.media_id.clone();
+        self.title = reply.title.clone();
+        self.description = reply.description.clone();
+        self.pic_url = reply.pic_url.clone();
+        self.url = reply.url.clone();
+        self.music_url = reply.music_url.clone();
+        self.hq_music_url = reply.hq_music_url.clone();
+        self.thumb_media_id = reply.thumb_media_id.clone();
+    }
+
     /// The reply in the row's columns.
     pub fn first_reply(&self) -> RuleReply {
         RuleReply {

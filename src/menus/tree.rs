@@ -15,13 +15,14 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
 use super::rules::button_errors;
 use crate::auth::CurrentAdmin;
+use crate::entity::auto_replies::{self, RuleReply};
 use crate::entity::enums::{MatchType, ReplyType};
-use crate::entity::{auto_replies, menus};
+use crate::entity::menus;
 use crate::error::{AppError, FieldErrors};
 use crate::ids::IdGenerator;
 
@@ -55,24 +56,8 @@ pub struct ButtonIn {
     /// Click buttons only. Absent: the rule of the key (if any) is left as
     /// it is; `null`: the button has no reply; an object: its reply.
     #[serde(deserialize_with = "present")]
-    pub reply: Option<Option<ReplyIn>>,
+    pub reply: Option<Option<RuleReply>>,
     pub sub_button: Vec<ButtonIn>,
-}
-
-/// What a click button replies with: the reply fields of a rule.
-#[derive(Deserialize, Serialize, Default, Clone, Debug, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct ReplyIn {
-    pub message_type: String,
-    pub content: String,
-    pub media_id: String,
-    pub title: String,
-    pub description: String,
-    pub pic_url: String,
-    pub url: String,
-    pub music_url: String,
-    pub hq_music_url: String,
-    pub thumb_media_id: String,
 }
 
 /// `null` read as `Some(None)`, so that it differs from an absent field.
@@ -80,37 +65,11 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     T::deserialize(d).map(Some)
 }
 
-impl ReplyIn {
-    fn of(rule: &auto_replies::Model) -> Self {
-        ReplyIn {
-            message_type: rule.message_type.clone(),
-            content: rule.content.clone(),
-            media_id: rule.media_id.clone(),
-            title: rule.title.clone(),
-            description: rule.description.clone(),
-            pic_url: rule.pic_url.clone(),
-            url: rule.url.clone(),
-            music_url: rule.music_url.clone(),
-            hq_music_url: rule.hq_music_url.clone(),
-            thumb_media_id: rule.thumb_media_id.clone(),
-        }
-    }
-
-    /// `rule` with this reply (and enabled: a reply set on a button answers).
-    fn apply(&self, mut rule: auto_replies::Model) -> auto_replies::Model {
-        rule.message_type = self.message_type.clone();
-        rule.content = self.content.clone();
-        rule.media_id = self.media_id.clone();
-        rule.title = self.title.clone();
-        rule.description = self.description.clone();
-        rule.pic_url = self.pic_url.clone();
-        rule.url = self.url.clone();
-        rule.music_url = self.music_url.clone();
-        rule.hq_music_url = self.hq_music_url.clone();
-        rule.thumb_media_id = self.thumb_media_id.clone();
-        rule.status = 1;
-        rule
-    }
+/// `rule` with `reply` as its first reply, enabled: a reply set on a button answers.
+fn answering(reply: &RuleReply, mut rule: auto_replies::Model) -> auto_replies::Model {
+    rule.set_first_reply(reply);
+    rule.status = 1;
+    rule
 }
 
 /// The account's keyword rules with exact match and one keyword, by keyword;
@@ -158,7 +117,7 @@ pub async fn read(db: &DatabaseConnection, account_id: i64) -> Result<Value, App
         let mut value = serde_json::to_value(row).map_err(AppError::internal)?;
         if is_click(row, !subs.is_empty()) {
             let rule = rules.get(row.menu_key.trim()).and_then(|r| r.first());
-            value["reply"] = json!(rule.map(ReplyIn::of));
+            value["reply"] = json!(rule.map(auto_replies::Model::first_reply));
             value["reply_rule_id"] = json!(rule.map(|r| r.id.to_string()));
         }
         value["sub_button"] = json!(subs);
@@ -180,7 +139,7 @@ pub async fn read(db: &DatabaseConnection, account_id: i64) -> Result<Value, App
 struct Placed {
     row: menus::Model,
     path: String,
-    reply: Option<Option<ReplyIn>>,
+    reply: Option<Option<RuleReply>>,
 }
 
 /// Turns the request into rows (ids kept, new ones given), or every field
@@ -257,7 +216,7 @@ fn place(
                     row.menu_key = format!("menu_{}", ids.next_id()?);
                 }
                 let mut reply_errors = FieldErrors::new();
-                let rule = reply.apply(auto_replies::Model::default());
+                let rule = answering(&reply, auto_replies::Model::default());
                 crate::callback::rule_check::reply_errors(&rule, &mut reply_errors);
                 for (field, reason) in reply_errors {
                     errors.insert(format!("{path}.reply.{field}"), reason);
@@ -299,7 +258,7 @@ fn place(
         }
     }
     // One key, one rule: two buttons with a key must not ask for different replies.
-    let mut replies: BTreeMap<&str, &Option<ReplyIn>> = BTreeMap::new();
+    let mut replies: BTreeMap<&str, &Option<RuleReply>> = BTreeMap::new();
     for button in &placed {
         if let Some(reply) = &button.reply {
             match replies.get(button.row.menu_key.as_str()) {
@@ -389,7 +348,7 @@ pub async fn save(
         let found = rules.remove(key).unwrap_or_default();
         match (reply, found.first()) {
             (Some(reply), Some(rule)) => {
-                let updated = reply.apply(rule.clone());
+                let updated = answering(reply, rule.clone());
                 if &updated != rule {
                     let mut updated = updated;
                     updated.updated_at = crate::db::now();
@@ -401,16 +360,19 @@ pub async fn save(
             }
             (Some(reply), None) => {
                 let now = crate::db::now();
-                let rule = reply.apply(auto_replies::Model {
-                    id: ids.next_id()?,
-                    account_id,
-                    reply_type: ReplyType::Keyword.code(),
-                    match_type: MatchType::Exact.code(),
-                    keyword: key.to_string(),
-                    created_at: now,
-                    updated_at: now,
-                    ..Default::default()
-                });
+                let rule = answering(
+                    reply,
+                    auto_replies::Model {
+                        id: ids.next_id()?,
+                        account_id,
+                        reply_type: ReplyType::Keyword.code(),
+                        match_type: MatchType::Exact.code(),
+                        keyword: key.to_string(),
+                        created_at: now,
+                        updated_at: now,
+                        ..Default::default()
+                    },
+                );
                 written.push(
                     json!({ "key": key, "rule_id": rule.id.to_string(), "action": "create" }),
                 );
